@@ -1,0 +1,182 @@
+"""The ``mlops`` console script: one subcommand per pipeline stage and per workflow step.
+
+Each command only loads inputs, calls a pure core function and writes outputs; paths come
+from the command line (decided by ``dvc.yaml``), knobs from ``params.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mlops_template import storage
+from mlops_template.config import ConfigError, Params, load_params
+
+log = logging.getLogger("mlops")
+
+Command = Callable[[argparse.Namespace, Params], int]
+_COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def command(name: str, help: str, args: Callable[[argparse.ArgumentParser], None]):
+    def register(fn: Command) -> Command:
+        _COMMANDS[name] = (fn, help, args)
+        return fn
+
+    return register
+
+
+@command(
+    "ingest",
+    "raw file -> typed, time-stamped parquet",
+    lambda p: (p.add_argument("--source", required=True), p.add_argument("--out", required=True)),
+)
+def _ingest(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.ingest import ingest
+
+    frame = ingest(storage.read_table(a.source), params.ingest)
+    storage.write_parquet(frame, a.out)
+    log.info("ingest: %d rows x %d columns -> %s", *frame.shape, a.out)
+    return 0
+
+
+@command(
+    "validate",
+    "check the data contract; write the validated table and a report",
+    lambda p: (
+        p.add_argument("--data", required=True),
+        p.add_argument("--out", required=True),
+        p.add_argument("--report", required=True),
+    ),
+)
+def _validate(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.validate import validate
+
+    result = validate(storage.read_parquet(a.data), params.contract)
+    storage.write_json(result.report(), a.report)
+    if not result.ok:
+        for failure in result.failures:
+            log.error("validate: %s", failure.describe())
+        log.error("validate: %d rule(s) failed; report in %s", len(result.failures), a.report)
+        return 1
+    storage.write_parquet(result.frame, a.out)
+    log.info("validate: %d rows pass the contract -> %s", result.n_rows, a.out)
+    return 0
+
+
+@command(
+    "split",
+    "time-aware train/test split inside the training window",
+    lambda p: (
+        p.add_argument("--data", required=True),
+        p.add_argument("--train", required=True),
+        p.add_argument("--test", required=True),
+    ),
+)
+def _split(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.split import split
+
+    train, test = split(storage.read_parquet(a.data), params.split, params.contract, params.seed)
+    storage.write_parquet(train, a.train)
+    storage.write_parquet(test, a.test)
+    log.info("split: train %d rows, test %d rows", len(train), len(test))
+    return 0
+
+
+@command(
+    "train",
+    "fit the model pipeline",
+    lambda p: (p.add_argument("--train", required=True), p.add_argument("--model", required=True)),
+)
+def _train(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.train import train
+
+    model = train(storage.read_parquet(a.train), params.train, params.contract, params.seed)
+    storage.write_model(model, a.model)
+    log.info("train: %s fitted -> %s", type(model.named_steps["model"]).__name__, a.model)
+    return 0
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    for name in (
+        "--model",
+        "--train",
+        "--test",
+        "--metrics",
+        "--slices",
+        "--plots-dir",
+        "--figures-dir",
+    ):
+        p.add_argument(name, required=True)
+
+
+@command("evaluate", "metrics, slices, plots and the naive baseline", _evaluate_args)
+def _evaluate(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.evaluate import evaluate
+    from mlops_template.plots import render
+
+    model = storage.read_model(a.model)
+    train, test = storage.read_parquet(a.train), storage.read_parquet(a.test)
+    result = evaluate(model, train, test, params.contract, params.evaluate, params.seed)
+    storage.write_json(result.metrics, a.metrics)
+    storage.write_json(result.slices, a.slices)
+    storage.write_csv(result.predictions, Path(a.plots_dir) / "predictions.csv")
+    storage.write_csv(result.importance, Path(a.plots_dir) / "importance.csv")
+    for name, table in result.curves.items():
+        storage.write_csv(table, Path(a.plots_dir) / f"{name}.csv")
+    for name, png in render(result, params.contract.task).items():
+        storage.write_bytes(png, Path(a.figures_dir) / name)
+    log.info("evaluate: %s", {k: v for k, v in result.metrics.items() if not isinstance(v, dict)})
+    return 0
+
+
+@command(
+    "summary",
+    "print the headline metrics and where the reports are",
+    lambda p: p.add_argument("--dvc-file", default="dvc.yaml"),
+)
+def _summary(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.summary import summarize
+
+    sys.stdout.write(summarize(Path(a.dvc_file), params) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml", help="path to params.yaml")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text, add_args) in _COMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    start = time.perf_counter()
+    try:
+        params = load_params(args.params)
+        code = _COMMANDS[args.command][0](args, params)
+    except ConfigError as err:
+        log.error("%s", err)
+        return 2
+    except (ValueError, KeyError, FileNotFoundError, OSError) as err:
+        log.error("%s failed: %s", args.command, err)
+        return 1
+    log.debug("%s finished in %.1fs", args.command, time.perf_counter() - start)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""``params.yaml`` parsed once into frozen, validated objects.
+
+Every knob of the project lives in ``params.yaml``. Parsing it strictly (unknown keys and
+wrong types are errors) means a typo fails at once with the key's path in the message,
+instead of silently falling back to a default three stages later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mlops_template.contract import Contract
+
+
+class ConfigError(ValueError):
+    """``params.yaml`` is missing, unreadable or does not match the expected shape."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TimestampFromParts(_Frozen):
+    """Build a timestamp from a year plus day-of-year and hour columns of the raw file."""
+
+    year: int = Field(ge=1900, le=2200)
+    day_of_year: str
+    hour: str | None = None
+
+
+class IngestParams(_Frozen):
+    source: str
+    time_column: str | None = None
+    timestamp_from: TimestampFromParts | None = None
+    rename: dict[str, str] = Field(default_factory=dict)
+    drop_columns: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _time_needs_name(self) -> IngestParams:
+        if self.timestamp_from is not None and self.time_column is None:
+            raise ValueError("timestamp_from needs time_column to name the derived column")
+        return self
+
+
+class TimeWindow(_Frozen):
+    """Half-open window [start, end) of the time axis the model is trained and tested on."""
+
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+class SplitParams(_Frozen):
+    method: Literal["time", "random"] = "time"
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    window: TimeWindow = Field(default_factory=TimeWindow)
+    stratify: bool = True
+
+
+class TrainParams(_Frozen):
+    estimator: Literal["hist_gradient_boosting", "random_forest", "linear"] = (
+        "hist_gradient_boosting"
+    )
+    hyperparams: dict[str, Any] = Field(default_factory=dict)
+    max_categories: int = Field(default=50, ge=2)
+
+
+class SliceSpec(_Frozen):
+    """A column to report metrics by; numeric columns are cut into labelled bins."""
+
+    column: str
+    bins: tuple[float, ...] | None = None
+    labels: tuple[str, ...] | None = None
+
+    @model_validator(mode="after")
+    def _labels_match_bins(self) -> SliceSpec:
+        if self.labels is not None and (
+            self.bins is None or len(self.labels) != len(self.bins) - 1
+        ):
+            raise ValueError("labels need bins, with one label fewer than bin edges")
+        return self
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}_band" if self.bins else self.column
+
+
+class BaselineParams(_Frozen):
+    """The naive reference model: mean (or majority class) of the target per group."""
+
+    group_by: tuple[str, ...] = ()
+
+
+class EvaluateParams(_Frozen):
+    slices: tuple[SliceSpec, ...] = ()
+    baseline: BaselineParams = Field(default_factory=BaselineParams)
+    importance_repeats: int = Field(default=5, ge=1)
+    importance_max_rows: int = Field(default=5000, ge=100)
+
+
+class GateMetric(_Frozen):
+    direction: Literal["lower", "higher"]
+    tolerance: float = Field(ge=0, description="relative regression allowed vs the base branch")
+
+
+class GateParams(_Frozen):
+    metrics: dict[str, GateMetric] = Field(default_factory=dict)
+    baseline_margin: float = Field(
+        default=0.1, ge=0, description="minimum relative improvement over the naive baseline"
+    )
+
+
+class Params(_Frozen):
+    seed: int = Field(ge=0)
+    ingest: IngestParams
+    contract: Contract
+    split: SplitParams = Field(default_factory=SplitParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    gate: GateParams = Field(default_factory=GateParams)
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> Params:
+        if self.split.method == "time" and self.contract.time_column is None:
+            raise ValueError("split.method 'time' needs contract.time_column")
+        for spec in self.evaluate.slices:
+            if spec.column not in self.contract.columns:
+                raise ValueError(f"evaluate.slices: '{spec.column}' is not a contract column")
+        for col in self.evaluate.baseline.group_by:
+            if col not in self.contract.features:
+                raise ValueError(f"evaluate.baseline.group_by: '{col}' is not a feature")
+        return self
+
+
+def _format(err: ValidationError, path: Path) -> str:
+    lines = [f"{path}: {err.error_count()} problem(s)"]
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        lines.append(f"  - {where}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format(err, path)) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found (run from the project root)") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return parse_params(raw, path)

@@ -1,0 +1,137 @@
+"""The data contract: one declaration of what a valid dataset looks like.
+
+The contract is declared in the ``contract`` section of ``params.yaml`` and turned here
+into the objects that enforce it: a pandera schema for the validate stage and the tests,
+and (in the service) the request model. Keeping every consumer on this one module is what
+stops the pipeline, the tests and the service from disagreeing about the data.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import pandera.pandas as pa
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DType = Literal["int", "float", "bool", "category", "datetime"]
+Task = Literal["regression", "classification"]
+
+_PANDAS_DTYPES: dict[str, str] = {
+    "int": "int64",
+    "float": "float64",
+    "bool": "bool",
+    "category": "str",
+    "datetime": "datetime64[ns]",
+}
+
+
+class ColumnSpec(BaseModel):
+    """What one column must hold. Ranges are inclusive; ``categories`` is a closed set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dtype: DType
+    min: float | None = None
+    max: float | None = None
+    categories: tuple[str, ...] | None = None
+    nullable: bool = False
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnSpec:
+        if self.categories is not None and self.dtype != "category":
+            raise ValueError("'categories' is only allowed for dtype 'category'")
+        if (self.min is not None or self.max is not None) and self.dtype not in ("int", "float"):
+            raise ValueError("'min'/'max' are only allowed for numeric dtypes")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Contract(BaseModel):
+    """The dataset as a whole: its columns, target, time axis and size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: Task
+    target: str
+    time_column: str | None = None
+    columns: dict[str, ColumnSpec]
+    min_rows: int = Field(default=100, ge=1)
+    unique: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _target_and_time_declared(self) -> Contract:
+        if self.target not in self.columns:
+            raise ValueError(f"target '{self.target}' is not declared in contract.columns")
+        if self.columns[self.target].nullable:
+            raise ValueError(f"target '{self.target}' must not be nullable")
+        if self.time_column is not None:
+            spec = self.columns.get(self.time_column)
+            if spec is None or spec.dtype != "datetime":
+                raise ValueError(
+                    f"time_column '{self.time_column}' must be declared with dtype 'datetime'"
+                )
+        missing = [c for c in self.unique if c not in self.columns]
+        if missing:
+            raise ValueError(f"unique refers to undeclared columns: {missing}")
+        return self
+
+    @property
+    def features(self) -> list[str]:
+        """Model inputs: every declared column except the target and the time axis."""
+        return [c for c in self.columns if c not in (self.target, self.time_column)]
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return [c for c in self.features if self.columns[c].dtype in ("category", "bool")]
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return [c for c in self.features if self.columns[c].dtype in ("int", "float")]
+
+
+def _checks(spec: ColumnSpec) -> list[pa.Check]:
+    """Checks whose ``error`` text is the rule name reported to users (e.g. ``max <= 23``)."""
+    checks: list[pa.Check] = []
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"min >= {spec.min:g}"))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"max <= {spec.max:g}"))
+    if spec.dtype == "float":
+        checks.append(pa.Check(lambda s: ~s.isin([math.inf, -math.inf]), error="finite"))
+    if spec.categories is not None:
+        checks.append(pa.Check.isin(list(spec.categories), error="allowed_categories"))
+    return checks
+
+
+def build_schema(contract: Contract) -> pa.DataFrameSchema:
+    """A lazy-validating pandera schema: every failing column and rule is reported at once.
+
+    ``strict=True`` rejects undeclared columns so that a renamed or extra column is caught
+    here and not silently ignored by the model.
+    """
+    columns = {
+        name: pa.Column(
+            _PANDAS_DTYPES[spec.dtype],
+            checks=_checks(spec),
+            nullable=spec.nullable,
+            required=True,
+            coerce=spec.dtype != "category",
+            description=spec.description or None,
+        )
+        for name, spec in contract.columns.items()
+    }
+    frame_checks = [
+        pa.Check(lambda df: len(df) >= contract.min_rows, error=f"min_rows >= {contract.min_rows}"),
+        pa.Check(lambda df: ~df.duplicated(keep="first"), error="no_duplicate_rows"),
+    ]
+    return pa.DataFrameSchema(
+        columns,
+        checks=frame_checks,
+        strict=True,
+        unique=list(contract.unique) or None,
+        report_duplicates="all",
+        name="contract",
+    )

@@ -1,0 +1,46 @@
+"""Stage ``ingest``: the raw file as a typed, time-stamped, time-ordered table."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from mlops_template.config import IngestParams
+
+log = logging.getLogger(__name__)
+
+
+def ingest(raw: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
+    """Rename, drop and time-stamp the raw rows; types are checked later by ``validate``.
+
+    Nothing is coerced here on purpose: a wrong type must reach the validate stage intact so
+    that it is reported with its column and rule instead of becoming a silent NaN.
+    """
+    frame = raw.rename(columns=params.rename)
+    missing = [c for c in params.drop_columns if c not in frame.columns]
+    if missing:
+        log.warning("ingest.drop_columns not in the data (ignored): %s", missing)
+    frame = frame.drop(columns=[c for c in params.drop_columns if c in frame.columns])
+    spec = params.timestamp_from
+    if spec is not None:
+        used = [c for c in (spec.day_of_year, spec.hour) if c is not None]
+        absent = [c for c in used if c not in frame.columns]
+        if absent:
+            raise ValueError(f"ingest.timestamp_from: raw data has no column(s) {absent}")
+        day = pd.to_numeric(frame[spec.day_of_year], errors="coerce")
+        stamp = pd.Timestamp(year=spec.year, month=1, day=1) + pd.to_timedelta(day - 1, unit="D")
+        if spec.hour is not None:
+            stamp = stamp + pd.to_timedelta(
+                pd.to_numeric(frame[spec.hour], errors="coerce"), unit="h"
+            )
+        frame = frame.drop(columns=[spec.day_of_year])
+        frame.insert(0, params.time_column, stamp.astype("datetime64[ns]"))
+    elif params.time_column is not None and params.time_column in frame.columns:
+        frame[params.time_column] = pd.to_datetime(frame[params.time_column], errors="coerce")
+    if params.time_column is not None and params.time_column in frame.columns:
+        frame = frame.sort_values(params.time_column, kind="stable", na_position="last")
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].astype("string").astype(object)
+    return frame.reset_index(drop=True)

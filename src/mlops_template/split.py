@@ -1,0 +1,52 @@
+"""Stage ``split``: train/test inside the training window, without leaking the future."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from mlops_template.config import SplitParams
+from mlops_template.contract import Contract
+
+
+def select_window(frame: pd.DataFrame, params: SplitParams, contract: Contract) -> pd.DataFrame:
+    """Rows inside the configured [start, end) time window (all rows without a time axis)."""
+    if contract.time_column is None:
+        return frame
+    stamp = frame[contract.time_column]
+    mask = pd.Series(True, index=frame.index)
+    if params.window.start is not None:
+        mask &= stamp >= pd.Timestamp(params.window.start)
+    if params.window.end is not None:
+        mask &= stamp < pd.Timestamp(params.window.end)
+    return frame.loc[mask]
+
+
+def split(
+    frame: pd.DataFrame, params: SplitParams, contract: Contract, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time split: the last ``test_size`` of the window is the test set, no shuffling.
+
+    Random split (only for data without a time axis): stratified on the target for
+    classification so that rare classes appear on both sides.
+    """
+    window = select_window(frame, params, contract)
+    if len(window) < 2:
+        raise ValueError(
+            f"split.window keeps {len(window)} row(s); widen the window or check the time column"
+        )
+    if params.method == "time":
+        ordered = window.sort_values(contract.time_column, kind="stable")
+        cut_time = ordered[contract.time_column].iloc[int(len(ordered) * (1 - params.test_size))]
+        train = ordered[ordered[contract.time_column] < cut_time]
+        test = ordered[ordered[contract.time_column] >= cut_time]
+    else:
+        stratify = None
+        if params.stratify and contract.task == "classification":
+            stratify = window[contract.target]
+        train, test = train_test_split(
+            window, test_size=params.test_size, random_state=seed, shuffle=True, stratify=stratify
+        )
+    if train.empty or test.empty:
+        raise ValueError(f"split produced an empty side (train={len(train)}, test={len(test)})")
+    return train.reset_index(drop=True), test.reset_index(drop=True)
