@@ -9,13 +9,15 @@ stops the pipeline, the tests and the service from disagreeing about the data.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DType = Literal["int", "float", "bool", "category", "datetime"]
 Task = Literal["regression", "classification"]
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 _PANDAS_DTYPES: dict[str, str] = {
     "int": "int64",
@@ -92,15 +94,28 @@ class Contract(BaseModel):
         return [c for c in self.features if self.columns[c].dtype in ("int", "float")]
 
 
+def _nullable_int(spec: ColumnSpec) -> bool:
+    """numpy int64 cannot hold NaN: nullable integers travel as float64 checked for integrality."""
+    return spec.dtype == "int" and spec.nullable
+
+
+def pandas_dtype(spec: ColumnSpec) -> str:
+    return "float64" if _nullable_int(spec) else _PANDAS_DTYPES[spec.dtype]
+
+
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
     """Checks whose ``error`` text is the rule name reported to users (e.g. ``max <= 23``)."""
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if spec.min is not None:
         checks.append(pa.Check.ge(spec.min, error=f"min >= {spec.min:g}"))
     if spec.max is not None:
         checks.append(pa.Check.le(spec.max, error=f"max <= {spec.max:g}"))
-    if spec.dtype == "float":
+    if spec.dtype == "float" or _nullable_int(spec):
         checks.append(pa.Check(lambda s: ~s.isin([math.inf, -math.inf]), error="finite"))
+    if _nullable_int(spec):
+        checks.append(pa.Check(lambda s: s.dropna() % 1 == 0, ignore_na=True, error="integer"))
     if spec.categories is not None:
         checks.append(pa.Check.isin(list(spec.categories), error="allowed_categories"))
     return checks
@@ -110,11 +125,14 @@ def build_schema(contract: Contract) -> pa.DataFrameSchema:
     """A lazy-validating pandera schema: every failing column and rule is reported at once.
 
     ``strict=True`` rejects undeclared columns so that a renamed or extra column is caught
-    here and not silently ignored by the model.
+    here and not silently ignored by the model. pandera is imported here, not at module
+    level, because every CLI command reads the contract and only ``validate`` needs pandera.
     """
+    import pandera.pandas as pa
+
     columns = {
         name: pa.Column(
-            _PANDAS_DTYPES[spec.dtype],
+            pandas_dtype(spec),
             checks=_checks(spec),
             nullable=spec.nullable,
             required=True,

@@ -17,6 +17,8 @@ def ingest(raw: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
     Nothing is coerced here on purpose: a wrong type must reach the validate stage intact so
     that it is reported with its column and rule instead of becoming a silent NaN.
     """
+    if raw.columns.empty:
+        return raw  # validate reports the empty file with its rule
     frame = raw.rename(columns=params.rename)
     missing = [c for c in params.drop_columns if c not in frame.columns]
     if missing:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from mlops_template.config import SplitParams
 from mlops_template.contract import Contract
@@ -41,6 +40,8 @@ def split(
         train = ordered[ordered[contract.time_column] < cut_time]
         test = ordered[ordered[contract.time_column] >= cut_time]
     else:
+        from sklearn.model_selection import train_test_split
+
         stratify = None
         if params.stratify and contract.task == "classification":
             stratify = window[contract.target]

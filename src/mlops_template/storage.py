@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 
 
@@ -77,9 +76,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def write_model(model: Any, target: str | Path) -> None:
     """Pickle with joblib; byte-for-byte reproducible for the same model and library versions."""
+    import joblib
+
     with atomic_path(target) as tmp:
         joblib.dump(model, tmp, compress=3, protocol=5)
 
 
 def read_model(path: str | Path) -> Any:
+    import joblib
+
     return joblib.load(path)

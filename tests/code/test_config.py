@@ -1,0 +1,67 @@
+import pytest
+import yaml
+
+from mlops_template.config import ConfigError, load_params, parse_params
+
+pytestmark = pytest.mark.code
+
+
+@pytest.fixture
+def raw(root):
+    return yaml.safe_load((root / "params.yaml").read_text())
+
+
+def test_project_params_parse(params):
+    assert params.contract.task == "regression"
+    assert params.contract.target not in params.contract.features
+    assert params.contract.time_column not in params.contract.features
+
+
+def test_typo_in_key_fails_with_its_path(raw):
+    raw["train"]["estimater"] = raw["train"].pop("estimator")
+    with pytest.raises(ConfigError, match=r"train\.estimater: Extra inputs are not permitted"):
+        parse_params(raw)
+
+
+def test_wrong_type_fails_with_its_path(raw):
+    raw["split"]["test_size"] = "a fifth"
+    with pytest.raises(ConfigError, match=r"split\.test_size"):
+        parse_params(raw)
+
+
+def test_unknown_estimator_lists_the_choices(raw):
+    raw["train"]["estimator"] = "xgboost"
+    with pytest.raises(ConfigError, match="hist_gradient_boosting"):
+        parse_params(raw)
+
+
+def test_params_are_frozen(params):
+    with pytest.raises(Exception, match="frozen"):
+        params.seed = 1
+
+
+def test_target_must_be_declared(raw):
+    raw["contract"]["target"] = "riders"
+    with pytest.raises(ConfigError, match="target 'riders' is not declared"):
+        parse_params(raw)
+
+
+def test_time_split_needs_time_column(raw):
+    raw["contract"]["time_column"] = None
+    with pytest.raises(ConfigError, match=r"needs contract\.time_column"):
+        parse_params(raw)
+
+
+def test_slice_on_unknown_column_fails(raw):
+    raw["evaluate"]["slices"].append({"column": "colour"})
+    with pytest.raises(ConfigError, match="'colour' is not a contract column"):
+        parse_params(raw)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_params(bad)

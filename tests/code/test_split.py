@@ -1,0 +1,39 @@
+import pytest
+
+from mlops_template.config import SplitParams, TimeWindow
+from mlops_template.split import split
+
+from .frames import tiny_contract, tiny_frame
+
+pytestmark = pytest.mark.code
+
+
+def test_time_split_has_no_leakage_and_respects_the_window():
+    frame = tiny_frame(rows=100).sample(frac=1, random_state=1)  # shuffled input
+    params = SplitParams(
+        test_size=0.25, window=TimeWindow(start="2020-01-01 10:00", end="2020-01-03 10:00")
+    )
+    train, test = split(frame, params, tiny_contract(), seed=0)
+    assert train["ts"].max() < test["ts"].min()
+    assert train["ts"].min() >= frame["ts"].min().replace(hour=10)
+    assert test["ts"].max() < tiny_frame(rows=100)["ts"].iloc[58]
+    assert len(train) + len(test) == 48
+    assert len(test) == 12
+    assert train["ts"].is_monotonic_increasing
+
+
+def test_random_split_is_stratified_and_seeded():
+    contract = tiny_contract(task="classification", time=False)
+    frame = tiny_frame(rows=200, task="classification").drop(columns="ts")
+    params = SplitParams(method="random", test_size=0.3)
+    _a_train, a_test = split(frame, params, contract, seed=3)
+    _b_train, b_test = split(frame, params, contract, seed=3)
+    assert a_test.equals(b_test)
+    share = frame["y"].value_counts(normalize=True)
+    assert (a_test["y"].value_counts(normalize=True) - share).abs().max() < 0.02
+
+
+def test_empty_window_fails_clearly():
+    params = SplitParams(window=TimeWindow(start="2030-01-01"))
+    with pytest.raises(ValueError, match="keeps 0 row"):
+        split(tiny_frame(), params, tiny_contract(), seed=0)

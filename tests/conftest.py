@@ -1,0 +1,50 @@
+"""Shared fixtures: the project's own params and the real default data, run through the
+stages' pure cores in-process (no dependency on `make run` having been executed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlops_template import storage
+from mlops_template.config import Params, load_params
+from mlops_template.ingest import ingest
+from mlops_template.split import split
+from mlops_template.train import train
+from mlops_template.validate import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def params() -> Params:
+    return load_params(ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def ingested(params: Params) -> pd.DataFrame:
+    return ingest(storage.read_table(ROOT / params.ingest.source), params.ingest)
+
+
+@pytest.fixture(scope="session")
+def validated(ingested: pd.DataFrame, params: Params) -> pd.DataFrame:
+    result = validate(ingested, params.contract)
+    assert result.ok, [f.describe() for f in result.failures]
+    return result.frame
+
+
+@pytest.fixture(scope="session")
+def train_test(validated: pd.DataFrame, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return split(validated, params.split, params.contract, params.seed)
+
+
+@pytest.fixture(scope="session")
+def model(train_test, params: Params):
+    return train(train_test[0], params.train, params.contract, params.seed)

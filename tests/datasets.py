@@ -1,0 +1,63 @@
+"""Second real datasets for proving classification end to end.
+
+Both ship inside scikit-learn as CSV files (no download): the Wisconsin diagnostic breast
+cancer data (569 rows, binary; Street, Wolberg and Mangasarian 1993, UCI, CC BY 4.0) and
+the UCI wine recognition data (178 rows, three cultivars; Forina et al., CC BY 4.0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sklearn.datasets import load_breast_cancer, load_wine
+
+LOADERS = {"breast_cancer": load_breast_cancer, "wine": load_wine}
+
+
+def classification_frame(name: str) -> pd.DataFrame:
+    bunch = LOADERS[name](as_frame=True)
+    frame = bunch.frame.copy()
+    frame.columns = [c.replace(" ", "_").replace("/", "_") for c in frame.columns]
+    frame["target"] = bunch.target_names[bunch.target].astype(str)
+    return frame
+
+
+def classification_params(name: str, frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """A params.yaml (as a dict) for ``frame``: contract ranges widened by 50%."""
+    columns: dict[str, Any] = {}
+    for col in frame.columns:
+        if col == "target":
+            columns[col] = {"dtype": "category", "categories": sorted(frame[col].unique())}
+            continue
+        lo, hi = float(frame[col].min()), float(frame[col].max())
+        pad = (hi - lo) * 0.5
+        columns[col] = {
+            "dtype": "float",
+            "min": round(max(lo - pad, 0.0), 6),
+            "max": round(hi + pad, 6),
+        }
+    return {
+        "seed": 7,
+        "ingest": {"source": source},
+        "contract": {
+            "task": "classification",
+            "target": "target",
+            "time_column": None,
+            "min_rows": 100,
+            "columns": columns,
+        },
+        "split": {"method": "random", "test_size": 0.25},
+        "train": {
+            "estimator": "hist_gradient_boosting",
+            "hyperparams": {"max_iter": 100, "learning_rate": 0.1},
+        },
+        "evaluate": {"importance_repeats": 3},
+        "gate": {
+            "baseline_margin": 0.2,
+            "metrics": {
+                "f1": {"direction": "higher", "tolerance": 0.02},
+                "log_loss": {"direction": "lower", "tolerance": 0.05},
+            },
+        },
+    }

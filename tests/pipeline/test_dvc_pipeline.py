@@ -1,0 +1,125 @@
+"""The real DVC pipeline on throwaway copies of the project (slow)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.datasets import classification_frame, classification_params
+from tests.project import ROOT, clone, dvc, lock_outs, missing_cache_objects, run
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+
+STAGES = ["ingest", "validate", "split", "train", "evaluate"]
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory):
+    """One fresh clone, reproduced once; tests below only read it or copy it.
+
+    The committed reports are deleted first so that every stage really runs and every
+    output, figures included, is compared with the committed dvc.lock.
+    """
+    project = clone(tmp_path_factory.mktemp("fresh"))
+    shutil.rmtree(project / "reports")
+    result = dvc(project, "repro")
+    return project, result
+
+
+def test_fresh_clone_reproduces_the_committed_lock(reproduced):
+    project, result = reproduced
+    for stage in STAGES:
+        assert f"Running stage '{stage}'" in result.stdout
+    assert (project / "dvc.lock").read_text() == (ROOT / "dvc.lock").read_text(), (
+        "dvc.lock differs from the committed one: the pipeline is not reproducible, "
+        "or dvc.lock was not committed after a change (run `make run` and commit dvc.lock)"
+    )
+    assert missing_cache_objects(project) == []
+
+
+def test_second_repro_does_nothing_and_says_so(reproduced):
+    project, _ = reproduced
+    before = (project / "dvc.lock").read_text()
+    result = dvc(project, "repro")
+    assert "Data and pipelines are up to date." in result.stdout
+    assert "Running stage" not in result.stdout
+    assert (project / "dvc.lock").read_text() == before
+
+
+def test_metrics_and_plots_commands_work(reproduced):
+    project, _ = reproduced
+    shown = json.loads(dvc(project, "metrics", "show", "--json").stdout)
+    metrics = shown[""]["data"]["reports/metrics.json"]["data"]
+    assert metrics["mae"] < metrics["baseline"]["mae"]
+    dvc(project, "plots", "show", "-o", "plots_html")
+    html = (project / "plots_html" / "index.html").read_text()
+    assert "predicted_vs_actual" in html and "feature_importance.png" in html
+
+
+def test_changing_one_param_reruns_only_the_stages_that_read_it(reproduced, tmp_path):
+    project = clone(tmp_path / "exp")
+    # Share the cache of the reproduced clone so unchanged stages are restored, not rerun.
+    dvc(project, "cache", "dir", str(reproduced[0] / ".dvc" / "cache"))
+    dvc(project, "checkout")
+    result = dvc(project, "exp", "run", "-S", "evaluate.importance_repeats=3")
+    ran = {s for s in STAGES if f"Running stage '{s}'" in result.stdout}
+    assert ran == {"evaluate"}, result.stdout
+    result = dvc(project, "exp", "run", "-S", "train.hyperparams.learning_rate=0.05")
+    ran = {s for s in STAGES if f"Running stage '{s}'" in result.stdout}
+    assert ran == {"train", "evaluate"}, result.stdout
+    table = dvc(project, "exp", "show", "--csv").stdout
+    assert "train.hyperparams.learning_rate" in table.splitlines()[0] or "learning_rate" in table
+    assert ",0.05," in table
+
+
+def test_bad_data_stops_at_validate_and_the_last_good_model_is_recoverable(reproduced, tmp_path):
+    project = clone(tmp_path / "bad")
+    dvc(project, "cache", "dir", str(reproduced[0] / ".dvc" / "cache"))
+    dvc(project, "checkout")
+    good = lock_outs(project)
+    raw_path = project / "data/raw/bikeshare_2011.csv.gz"
+    raw = pd.read_csv(raw_path)
+    raw.loc[10, "weathersit"] = "tornado"
+    raw.drop(columns=["hum"]).to_csv(raw_path, index=False)
+    result = dvc(project, "repro", check=False)
+    assert result.returncode != 0
+    log = result.stdout + result.stderr
+    assert "column 'weathersit' failed rule 'allowed_categories'" in log
+    assert "column 'hum' failed rule 'required_column'" in log
+    for stage in ("split", "train", "evaluate"):
+        assert f"Running stage '{stage}'" not in log
+    report = json.loads((project / "reports/validation.json").read_text())
+    assert report["valid"] is False
+    # Stages before the failure may be locked (ingest did succeed); nothing after it moves.
+    after = lock_outs(project)
+    assert {k: v for k, v in after.items() if "interim" not in k} == {
+        k: v for k, v in good.items() if "interim" not in k
+    }
+    assert missing_cache_objects(project) == []
+    assert (project / "models/model.joblib").exists(), "the last good model is still in place"
+    # README: the last good artifacts come back from the cache.
+    run(project, "git", "checkout", "--", "data/raw", "reports", "dvc.lock")
+    dvc(project, "checkout", "--force")
+    assert "up to date" in dvc(project, "status").stdout
+
+
+@pytest.mark.parametrize(("name", "n_classes"), [("breast_cancer", 2), ("wine", 3)])
+def test_classification_pipeline_end_to_end(name, n_classes, tmp_path):
+    project = clone(tmp_path / name)
+    frame = classification_frame(name)
+    frame.to_csv(project / f"data/raw/{name}.csv", index=False)
+    params = classification_params(name, frame, f"data/raw/{name}.csv")
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    dvc(project, "repro")
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert {"accuracy", "f1", "roc_auc", "log_loss"} <= set(metrics)
+    assert metrics["accuracy"] > metrics["baseline"]["accuracy"]
+    figures = {p.name for p in (project / "reports/figures").iterdir()}
+    assert "confusion_matrix.png" in figures
+    assert ("roc.png" in figures) == (n_classes == 2)
+    summary = run(project, "mlops", "summary").stdout
+    assert "classification of 'target'" in summary and "accuracy" in summary
