@@ -74,16 +74,26 @@ def lock_outs(project: Path) -> dict[str, str]:
     return {o["path"]: o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])}
 
 
+def git_tracked_outputs(project: Path) -> set[str]:
+    """Outputs declared ``cache: false`` in dvc.yaml: versioned by git, not the DVC cache."""
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    found = set()
+    for stage in stages.values():
+        for kind in ("outs", "metrics", "plots"):
+            for entry in stage.get(kind, []):
+                if isinstance(entry, dict):
+                    path, opts = next(iter(entry.items()))
+                    if (opts or {}).get("cache", True) is False:
+                        found.add(path)
+    return found
+
+
 def missing_cache_objects(project: Path) -> list[str]:
-    """Outputs whose dvc.lock hash has no object in the cache (must always be empty)."""
-    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    """Cached outputs whose dvc.lock hash has no object in the cache (must stay empty)."""
     cache = Path(dvc(project, "cache", "dir").stdout.strip()) / "files" / "md5"
-    missing = []
-    for stage in lock["stages"].values():
-        for out in stage.get("outs", []):
-            md5 = out["md5"]
-            if out.get("cache", True) is False:
-                continue
-            if not (cache / md5[:2] / md5[2:]).exists():
-                missing.append(f"{out['path']} ({md5})")
-    return missing
+    in_git = git_tracked_outputs(project)
+    return [
+        f"{path} ({md5})"
+        for path, md5 in lock_outs(project).items()
+        if path not in in_git and not (cache / md5[:2] / md5[2:]).exists()
+    ]
