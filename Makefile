@@ -19,7 +19,7 @@ $(CURDIR)/.tools/bin/uv:
 	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: .venv/.synced ## create .venv from the lock file (uv sync --frozen)
