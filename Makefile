@@ -8,6 +8,8 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
+# Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
+UV_SYNC_FLAGS ?=
 
 .PHONY: help install run test lint format bench clean
 
@@ -19,7 +21,7 @@ $(CURDIR)/.tools/bin/uv:
 	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen $(UV_SYNC_FLAGS)
 	@touch $@
 
 install: .venv/.synced ## create .venv from the lock file (uv sync --frozen)

@@ -7,21 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mlops_template.config import Params
 from mlops_template.metrics import LOWER_IS_BETTER
-
-
-def declared_outputs(dvc_file: Path) -> dict[str, list[str]]:
-    """Metrics and plots paths declared by the stages of ``dvc_file``."""
-    stages = (yaml.safe_load(dvc_file.read_text()) or {}).get("stages", {})
-    found: dict[str, list[str]] = {"metrics": [], "plots": []}
-    for stage in stages.values():
-        for kind in found:
-            for entry in stage.get(kind, []):
-                found[kind].append(next(iter(entry)) if isinstance(entry, dict) else str(entry))
-    return found
+from mlops_template.outputs import declared_outputs
 
 
 def _headline(metrics: dict[str, Any]) -> list[str]:

@@ -1,0 +1,56 @@
+"""What ``make run`` prints at the end: headline metrics against the baseline, and where
+the reports are. Paths are read from ``dvc.yaml`` so they are decided in one place."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_template.config import Params
+from mlops_template.metrics import LOWER_IS_BETTER
+
+
+def declared_outputs(dvc_file: Path) -> dict[str, list[str]]:
+    """Metrics and plots paths declared by the stages of ``dvc_file``."""
+    stages = (yaml.safe_load(dvc_file.read_text()) or {}).get("stages", {})
+    found: dict[str, list[str]] = {"metrics": [], "plots": []}
+    for stage in stages.values():
+        for kind in found:
+            for entry in stage.get(kind, []):
+                found[kind].append(next(iter(entry)) if isinstance(entry, dict) else str(entry))
+    return found
+
+
+def _headline(metrics: dict[str, Any]) -> list[str]:
+    baseline = metrics.get("baseline", {})
+    lines = [f"  {'metric':<10}{'model':>12}{'baseline':>12}   better"]
+    for name, value in metrics.items():
+        if isinstance(value, dict) or name.startswith("n_"):
+            continue
+        ref = baseline.get(name)
+        arrow = "lower" if name in LOWER_IS_BETTER else "higher"
+        shown = "n/a" if value is None else f"{value:.4f}"
+        ref_shown = "n/a" if ref is None else f"{ref:.4f}"
+        lines.append(f"  {name:<10}{shown:>12}{ref_shown:>12}   {arrow}")
+    return lines
+
+
+def summarize(dvc_file: Path, params: Params) -> str:
+    outputs = declared_outputs(dvc_file)
+    root = dvc_file.parent
+    lines = [f"Task: {params.contract.task} of '{params.contract.target}'"]
+    for path in outputs["metrics"]:
+        if Path(root, path).name == "metrics.json" and Path(root, path).exists():
+            metrics = json.loads(Path(root, path).read_text())
+            lines.append(
+                f"Test set: {metrics.get('n_test')} rows (trained on {metrics.get('n_train')})"
+            )
+            lines.extend(_headline(metrics))
+    lines.append("Reports:")
+    lines.extend(f"  metrics: {p}" for p in outputs["metrics"])
+    lines.extend(f"  plots:   {p}" for p in outputs["plots"])
+    lines.append("Explore: `dvc metrics show`, `dvc plots show` (HTML in dvc_plots/)")
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""Gather the inputs of the pull-request report from the workspace and the base revision."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from mlops_template import revisions, storage
+from mlops_template.config import Params
+from mlops_template.gate import baseline_check, compare
+from mlops_template.outputs import locate, lock_versions
+from mlops_template.report import ReportInputs, params_diff, render
+
+log = logging.getLogger(__name__)
+
+
+def _optional_json(path: str | None):
+    return storage.read_json(path) if path and Path(path).exists() else None
+
+
+def _importance(plots_dir: str | None) -> list[tuple[str, float]]:
+    path = Path(plots_dir or "", "importance.csv")
+    if not plots_dir or not path.exists():
+        return []
+    with path.open() as fh:
+        return [(row["feature"], float(row["importance"])) for row in csv.DictReader(fh)]
+
+
+def _plots_diff(base_ref: str, out: str) -> str | None:
+    proc = subprocess.run(
+        ["dvc", "plots", "diff", base_ref, "-o", out], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        log.warning("dvc plots diff %s failed: %s", base_ref, proc.stderr.strip()[-300:])
+        return None
+    return out
+
+
+def build_report(a: argparse.Namespace, params: Params) -> str:
+    where = locate(Path(a.dvc_file))
+    current = storage.read_json(where.metrics)
+    base = revisions.json_at(a.base_ref, where.metrics)
+    checks = compare(base, current, params.gate)
+    checks += [c for c in [baseline_check(current, params.gate)] if c is not None]
+    base_params = revisions.yaml_at(a.base_ref, "params.yaml")
+    current_params = yaml.safe_load(Path(a.params).read_text())
+    figures = (
+        sorted(str(p) for p in Path(where.figures_dir or "").glob("*.png"))
+        if where.figures_dir
+        else []
+    )
+    notes = []
+    plots_diff = _plots_diff(a.base_ref, a.plots_diff) if a.plots_diff else None
+    if a.plots_diff and plots_diff is None:
+        notes.append(f"`dvc plots diff {a.base_ref}` could not run (see the job log).")
+    if base is None:
+        notes.append(f"{a.base_ref} has no committed metrics: nothing to compare with yet.")
+    versions = {
+        "commit": revisions.commit_of("HEAD")[:12],
+        f"{a.base_ref}": revisions.commit_of(a.base_ref)[:12],
+    }
+    versions.update({path: md5[:12] for path, md5 in lock_versions(Path("dvc.lock")).items()})
+    inputs = ReportInputs(
+        title=a.title,
+        checks=checks,
+        current=current,
+        base=base,
+        params_diff=params_diff(base_params, current_params),
+        validation=_optional_json(where.validation),
+        slices=_optional_json(where.slices),
+        base_slices=revisions.json_at(a.base_ref, where.slices) if where.slices else None,
+        importance=_importance(where.plots_dir),
+        figures=figures,
+        images=a.images,
+        artifact_url=a.artifact_url,
+        versions=versions,
+        base_label=a.base_ref,
+        notes=notes,
+    )
+    return render(inputs)

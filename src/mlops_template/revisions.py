@@ -1,0 +1,38 @@
+"""Files as they are at another git revision (the base branch of a pull request)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import yaml
+
+
+def read_at(ref: str, path: str) -> str | None:
+    """Text of ``path`` at ``ref``, or None when the file does not exist there."""
+    proc = subprocess.run(
+        ["git", "show", f"{ref}:{path}"], capture_output=True, text=True, check=False
+    )
+    if proc.returncode == 0:
+        return proc.stdout
+    if "does not exist" in proc.stderr or "exists on disk, but not in" in proc.stderr:
+        return None
+    raise ValueError(f"cannot read {path} at {ref}: {proc.stderr.strip()}")
+
+
+def json_at(ref: str, path: str) -> Any | None:
+    text = read_at(ref, path)
+    return None if text is None else json.loads(text)
+
+
+def yaml_at(ref: str, path: str) -> Any | None:
+    text = read_at(ref, path)
+    return None if text is None else yaml.safe_load(text)
+
+
+def commit_of(ref: str = "HEAD") -> str:
+    proc = subprocess.run(["git", "rev-parse", ref], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise ValueError(f"unknown git revision {ref!r}: {proc.stderr.strip()}")
+    return proc.stdout.strip()
