@@ -8,10 +8,12 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
+BASE_REF ?= origin/main
+REPORT_IMAGES ?= link
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +42,26 @@ lint: install ## ruff lint and format check
 format: install ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix src tests benchmarks
 	$(RUN) ruff format src tests benchmarks
+
+test-code: install ## unit tests of the stages' cores (PR workflow)
+	$(RUN) pytest -m code $(PYTEST_ARGS)
+
+test-data-model: install ## data-contract and model tests (PR workflow)
+	$(RUN) pytest -m "data or model" $(PYTEST_ARGS)
+
+repro: install ## dvc repro, pulling data and run-cache first when a DVC remote is configured
+	$(RUN) mlops repro
+
+report: install ## markdown report vs $$BASE_REF into reports/pr/ (and $$GITHUB_STEP_SUMMARY)
+	$(RUN) mlops report --base-ref "$(BASE_REF)" --out reports/pr/report.md \
+	  --plots-diff reports/pr/plots_diff --images "$(REPORT_IMAGES)" --title "Model report"
+
+gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
+	$(RUN) mlops gate --base-ref "$(BASE_REF)"
+
+audit: install ## actionlint + zizmor (offline) on .github/workflows
+	$(RUN) actionlint
+	$(RUN) zizmor --offline .github/workflows
 
 bench: install ## run the benchmarks in benchmarks/ (slow; prints figures)
 	$(RUN) python benchmarks/pipeline.py

@@ -1,6 +1,10 @@
 import pytest
 
 from mlops_template import storage
+from mlops_template.config import TrainParams
+from mlops_template.train import train
+
+from .frames import tiny_contract, tiny_frame
 
 pytestmark = pytest.mark.code
 
@@ -15,7 +19,8 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.bin"]
 
 
-def test_model_bytes_are_reproducible(tmp_path, model):
+def test_model_bytes_are_reproducible(tmp_path):
+    model = train(tiny_frame(), TrainParams(hyperparams={"max_iter": 10}), tiny_contract(), 0)
     storage.write_model(model, tmp_path / "a.joblib")
     storage.write_model(model, tmp_path / "b.joblib")
     assert (tmp_path / "a.joblib").read_bytes() == (tmp_path / "b.joblib").read_bytes()

@@ -1,0 +1,156 @@
+"""Run this project's GitHub workflows for real with `act`, on the host, against throwaway
+git repositories. Only what must come from GitHub or npm is replaced, by the stand-ins in
+``standins/`` (see its README)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tests.project import BIN, ROOT, clone, env, run
+
+STANDINS = Path(__file__).parent / "standins"
+STANDIN_FOR = {
+    "astral-sh/setup-uv": "setup-uv",
+    "actions/setup-node": "setup-node",
+    "actions/upload-artifact": "upload-artifact",
+    "actions/download-artifact": "download-artifact",
+}
+REPOSITORY = "acme/churn"
+_USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
+
+
+def pinned_actions() -> dict[str, str]:
+    """owner/name -> pinned SHA, over every workflow of the project."""
+    found: dict[str, str] = {}
+    for wf in (ROOT / ".github" / "workflows").glob("*.y*ml"):
+        for name, sha in _USES.findall(wf.read_text()):
+            found[name] = sha
+    return found
+
+
+def uv_bin_dir() -> str:
+    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    return str(Path(uv).parent)
+
+
+@dataclass
+class Sandbox:
+    """A throwaway repository with a bare `origin`, plus the stand-ins' state directories."""
+
+    root: Path
+    repo: Path
+    origin: Path
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def cml_state(self) -> Path:
+        return self.root / "cml"
+
+    def git(self, *args: str) -> str:
+        return run(self.repo, "git", *args).stdout
+
+    def comments(self) -> list[dict]:
+        path = self.cml_state / "comments.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def cml_calls(self) -> list[dict]:
+        path = self.cml_state / "calls.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def sandbox(tmp: Path) -> Sandbox:
+    repo = clone(tmp / "repo")
+    origin = tmp / "origin.git"
+    run(tmp, "git", "init", "-q", "--bare", "-b", "main", str(origin))
+    run(repo, "git", "remote", "add", "origin", str(origin))
+    run(repo, "git", "push", "-q", "origin", "main")
+    run(repo, "git", "fetch", "-q", "origin")
+    # act derives `github.repository` from a remote's URL; this one is never fetched.
+    run(repo, "git", "remote", "add", "github", f"https://github.com/{REPOSITORY}.git")
+    return Sandbox(tmp, repo, origin)
+
+
+def edit_params(repo: Path, edit) -> None:
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    edit(params)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def pull_request_event(number: int = 1, head: str = "feature", fork: bool = False) -> dict:
+    repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1], "default_branch": "main"}
+    head_repo = {"full_name": "someone/churn"} if fork else repo
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"ref": head, "repo": head_repo},
+            "base": {"ref": "main", "repo": repo},
+        },
+        "repository": repo,
+    }
+
+
+def act(
+    box: Sandbox,
+    event: str,
+    payload: dict,
+    workflow: str,
+    timeout: float = 1800,
+    extra: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    event_file = box.root / "event.json"
+    event_file.write_text(json.dumps(payload))
+    args = [
+        str(BIN / "act"),
+        event,
+        "-W",
+        f".github/workflows/{workflow}",
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "-e",
+        str(event_file),
+        "-s",
+        "GITHUB_TOKEN=stand-in-token",
+        "--remote-name",
+        "github",
+        "--var",
+        f"CML_COMMAND={STANDINS / 'bin' / 'cml'}",
+        "--env",
+        f"STANDIN_UV_BIN={uv_bin_dir()}",
+        "--env",
+        f"STANDIN_ARTIFACTS={box.artifacts}",
+        "--env",
+        f"STANDIN_CML_STATE={box.cml_state}",
+        "--env",
+        "DVC_NO_ANALYTICS=1",
+        *extra,
+    ]
+    for name, sha in pinned_actions().items():
+        if name in STANDIN_FOR:
+            args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
+    return subprocess.run(
+        args, cwd=box.repo, env=env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def step_outcomes(output: str) -> dict[str, str]:
+    """Step name -> 'success' | 'failure', from act's log lines."""
+    outcomes: dict[str, str] = {}
+    for line in output.splitlines():
+        m = re.search(r"(✅  Success|❌  Failure) - Main (.+?)(?: \[[\d.]+\w*\])?$", line)
+        if m:
+            outcomes[m.group(2).strip()] = "success" if "Success" in m.group(1) else "failure"
+    return outcomes

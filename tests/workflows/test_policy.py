@@ -1,0 +1,76 @@
+"""Security policy over every workflow file, checked on the parsed YAML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.project import ROOT
+
+pytestmark = pytest.mark.workflows
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
+CANARY = Path(__file__).parent / "canary" / "unsafe.yml"
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+READ_ONLY = {"read", "none"}
+
+
+def _load(path: Path) -> dict:
+    doc = yaml.safe_load(path.read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))  # YAML 1.1 reads the key `on` as True
+    return doc
+
+
+def violations(path: Path) -> list[str]:
+    doc, text, found = _load(path), path.read_text(), []
+    perms = doc.get("permissions")
+    if perms is None:
+        found.append("no top-level permissions")
+    elif isinstance(perms, str) or any(v not in READ_ONLY for v in perms.values()):
+        found.append(f"top-level permissions not read-only: {perms}")
+    triggers = doc["on"] if isinstance(doc["on"], dict | list) else [doc["on"]]
+    if "pull_request_target" in triggers:
+        found.append("pull_request_target trigger")
+    for name, job in doc.get("jobs", {}).items():
+        if "permissions" not in job:
+            found.append(f"job {name}: no explicit permissions")
+        for step in job.get("steps", []):
+            uses = step.get("uses")
+            if uses and not uses.startswith("./") and not PINNED.match(uses):
+                found.append(f"job {name}: unpinned action {uses}")
+            keeps_token = (step.get("with") or {}).get("persist-credentials") is not False
+            if uses and uses.startswith("actions/checkout@") and keeps_token:
+                found.append(f"job {name}: checkout without persist-credentials: false")
+            if "${{ github.event" in str(step.get("run", "")):
+                found.append(f"job {name}: github.event interpolated into run")
+            if re.search(r"pip install (?!-r|--require-hashes)", str(step.get("run", ""))):
+                found.append(f"job {name}: unpinned pip install")
+    for line in text.splitlines():
+        if "uses:" in line and "@" in line and "#" not in line.split("@", 1)[1]:
+            found.append(f"no version comment: {line.strip()}")
+    return found
+
+
+def test_there_are_workflows():
+    assert {p.name for p in WORKFLOWS} >= {"pr.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_follows_the_policy(path):
+    assert violations(path) == []
+
+
+def test_policy_flags_the_canary():
+    found = "\n".join(violations(CANARY))
+    for expected in (
+        "top-level permissions not read-only",
+        "pull_request_target",
+        "unpinned action actions/checkout@v4",
+        "github.event interpolated",
+        "persist-credentials",
+        "no explicit permissions",
+    ):
+        assert expected in found

@@ -1,0 +1,106 @@
+"""The pull-request workflow, executed with act against throwaway repositories (slow)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.workflows.act import act, edit_params, pull_request_event, sandbox, step_outcomes
+
+pytestmark = [pytest.mark.workflows, pytest.mark.slow]
+
+BETTER = {"learning_rate": 0.05, "max_iter": 400, "max_leaf_nodes": 15}
+
+
+def _open_pr(box, message, change) -> None:
+    if "feature" not in box.git("branch", "--list", "feature"):
+        box.git("checkout", "-q", "-b", "feature")
+    change(box.repo)
+    box.git("commit", "-qam", message)
+
+
+def _hyperparams(values):
+    return lambda repo: edit_params(repo, lambda p: p["train"]["hyperparams"].update(values))
+
+
+def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path):
+    box = sandbox(tmp_path)
+    _open_pr(box, "Tune the model", _hyperparams(BETTER))
+    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    steps = step_outcomes(log)
+    for step in (
+        "Lint",
+        "Unit tests",
+        "Data and model tests",
+        "Quality gate against the base branch",
+    ):
+        assert steps.get(step) == "success", (step, steps)
+    (comment,) = box.comments()
+    body = comment["body"]
+    assert "✅ **Quality gate passed**" in body
+    assert "| mae | 21.39 | 20.37 |" in body and "✅ improved" in body
+    assert "| `train.hyperparams.learning_rate` | 0.1 | 0.05 |" in body
+    assert "pass the data contract" in body
+    assert "xychart-beta" in body and "feature_importance.png" in body
+    assert "![" not in body, "images must stay private unless publishing is opted into"
+    call = box.cml_calls()[-1]
+    assert call["args"][:2] == ["comment", "update"] and "--no-publish" in call["args"]
+    assert call["token_set"]
+    assert "Quality gate passed" in log, "the report is also written to the job summary"
+    figures = {p.name for p in (box.artifacts / "pr-report" / "figures").iterdir()}
+    assert {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"} <= figures
+    assert (box.artifacts / "pr-report" / "pr" / "plots_diff" / "index.html").exists()
+
+    # A second push to the same PR: the same comment is updated, no new one.
+    _open_pr(box, "More tuning", _hyperparams({"max_iter": 500}))
+    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    (comment,) = box.comments()
+    assert comment["updates"] == 1
+    assert "| `train.hyperparams.max_iter` | 200 | 500 |" in comment["body"]
+
+
+def test_degrading_pr_fails_the_gate_naming_the_metric(tmp_path):
+    box = sandbox(tmp_path)
+    _open_pr(box, "Fewer iterations", _hyperparams({"max_iter": 30}))
+    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert step_outcomes(log).get("Quality gate against the base branch") == "failure"
+    assert "gate: FAILED on mae, rmse, r2" in log
+    assert "mae: 21.39 -> 25.19 (regressed" in log
+    (comment,) = box.comments()  # reviewers still get the report explaining the failure
+    assert "❌ **Quality gate failed**" in comment["body"]
+
+
+def test_pr_with_corrupted_data_fails_at_validation(tmp_path):
+    box = sandbox(tmp_path)
+
+    def corrupt(repo):
+        path = repo / "data/raw/bikeshare_2011.csv.gz"
+        raw = pd.read_csv(path)
+        raw.loc[100, "hum"] = 1.7
+        raw.to_csv(path, index=False)
+
+    _open_pr(box, "New data drop", corrupt)
+    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    log = result.stdout + result.stderr
+    assert result.returncode != 0
+    steps = step_outcomes(log)
+    assert (
+        steps.get("Reproduce the pipeline (DVC remote and run-cache when configured)") == "failure"
+    )
+    assert "column 'hum' failed rule 'max <= 1'" in log
+    assert "Running stage 'train'" not in log
+    assert box.comments() == []
+
+
+def test_fork_pr_gets_no_comment_job(tmp_path):
+    box = sandbox(tmp_path)
+    _open_pr(box, "Tune", _hyperparams(BETTER))
+    result = act(box, "pull_request", pull_request_event(fork=True), "pr.yml")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert box.comments() == [] and box.cml_calls() == []
+    assert "Quality gate passed" in result.stdout  # the job summary still has the report
