@@ -13,7 +13,7 @@ REPORT_IMAGES ?= link
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit
+.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,8 +63,13 @@ audit: install ## actionlint + zizmor (offline) on .github/workflows
 	$(RUN) actionlint
 	$(RUN) zizmor --offline .github/workflows
 
+audit-online: install ## actionlint + zizmor with its online audits (needs GH_TOKEN)
+	$(RUN) actionlint
+	$(RUN) zizmor .github/workflows
+
 bench: install ## run the benchmarks in benchmarks/ (slow; prints figures)
-	$(RUN) python benchmarks/pipeline.py
+	$(RUN) python -m benchmarks.pipeline
+	$(RUN) python -m benchmarks.pr_workflow
 
 clean: ## remove pipeline outputs (they stay in the DVC cache: `dvc checkout` restores them)
 	rm -rf data/interim data/processed models/*.joblib dvc_plots

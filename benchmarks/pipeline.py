@@ -7,7 +7,7 @@ Measures, on this machine:
      (100k and 1M rows by default; resampled with replacement, new unique timestamps,
      generated on the fly, never committed), each stage timed in its own process.
 
-Usage: python benchmarks/pipeline.py [--rows 100000 1000000] [--repeat 3]
+Usage: uv run python -m benchmarks.pipeline [--rows 100000 1000000] [--repeat 3]
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.project import BIN, ROOT, clone, env, run
+from tests.project import BIN, ROOT, clone, dvc, env, run
 
 STANDINS = Path(__file__).parent / "standins"
 STANDIN_FOR = {
@@ -81,6 +81,19 @@ def sandbox(tmp: Path) -> Sandbox:
     return Sandbox(tmp, repo, origin)
 
 
+def with_dvc_remote(box: Sandbox) -> Path:
+    """Give `main` a DVC remote (a local directory: a real remote, no credentials) holding
+    its outputs and run-cache, as the merge workflow leaves it."""
+    remote = box.root / "dvc-remote"
+    dvc(box.repo, "remote", "add", "-d", "storage", str(remote))
+    box.git("commit", "-qam", "Add a DVC remote")
+    dvc(box.repo, "repro")
+    dvc(box.repo, "push", "--run-cache")
+    box.git("push", "-q", "origin", "main")
+    box.git("fetch", "-q", "origin")
+    return remote
+
+
 def edit_params(repo: Path, edit) -> None:
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
@@ -144,6 +157,19 @@ def act(
     return subprocess.run(
         args, cwd=box.repo, env=env(), capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+_GO_DURATION = re.compile(r"([\d.]+)(h|ms|µs|ns|m|s)")
+_SCALE = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
+
+
+def step_seconds(output: str) -> dict[str, float]:
+    """Step name -> seconds, from act's `Success - Main NAME [1m2.5s]` lines."""
+    times: dict[str, float] = {}
+    for m in re.finditer(r"(?:Success|Failure) - Main (.+?) \[([^\]]+)\]", output):
+        seconds = sum(float(v) * _SCALE[u] for v, u in _GO_DURATION.findall(m.group(2)))
+        times[m.group(1).strip()] = seconds
+    return times
 
 
 def step_outcomes(output: str) -> dict[str, str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.workflows.act import act, edit_params, pull_request_event, sandbox, step_outcomes
+from tests.workflows.act import (
+    act,
+    edit_params,
+    pull_request_event,
+    sandbox,
+    step_outcomes,
+    with_dvc_remote,
+)
 
 pytestmark = [pytest.mark.workflows, pytest.mark.slow]
 
@@ -104,3 +111,23 @@ def test_fork_pr_gets_no_comment_job(tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert box.comments() == [] and box.cml_calls() == []
     assert "Quality gate passed" in result.stdout  # the job summary still has the report
+
+
+def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(tmp_path):
+    box = sandbox(tmp_path)
+    with_dvc_remote(box)
+
+    def touch_report_code(repo):
+        path = repo / "src/mlops_template/report.py"
+        text = path.read_text()
+        path.write_text(text.replace("The pull-request report:", "The pull request report:"))
+
+    _open_pr(box, "Reword the report", touch_report_code)
+    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    assert "$ dvc pull --run-cache" in log
+    assert "Running stage" not in log, "training must be restored, not rerun"
+    assert "Data and pipelines are up to date." in log
+    (comment,) = box.comments()
+    assert "✅ **Quality gate passed**" in comment["body"]

@@ -1,0 +1,126 @@
+"""Prediction logging off the request's hot path, in batches, to any fsspec URL.
+
+Requests only append to an in-memory queue (never blocking: when the queue is full the
+records are dropped and counted). A background thread writes Parquet files of up to
+``flush_rows`` rows, at least every ``flush_seconds``, to
+``<sink>/date=YYYY-MM-DD/<time>-<uuid>.parquet``: a local directory by default, ``s3://``,
+``gs://`` ... in production. The continuous-training monitor reads these files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import uuid
+from typing import Any
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP, VERSION, PREDICTION = "logged_at", "model_version", "prediction"
+
+
+def write_batch(sink: str, rows: list[dict[str, Any]]) -> str:
+    """Write one Parquet file of ``rows`` under ``sink``; atomic rename on local disks."""
+    import fsspec
+
+    fs, root = fsspec.url_to_fs(sink)
+    now = dt.datetime.now(dt.UTC)
+    folder = f"{root.rstrip('/')}/date={now:%Y-%m-%d}"
+    name = f"{now:%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
+    fs.makedirs(folder, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    if fs.protocol in ("file", ("file", "local")) or "file" in fs.protocol:
+        tmp = f"{folder}/.{name}.tmp"
+        with fs.open(tmp, "wb") as fh:
+            frame.to_parquet(fh, index=False)
+        fs.mv(tmp, f"{folder}/{name}")
+    else:
+        with fs.open(f"{folder}/{name}", "wb") as fh:
+            frame.to_parquet(fh, index=False)
+    return f"{folder}/{name}"
+
+
+def read_logs(sink: str) -> pd.DataFrame:
+    """All logged predictions under ``sink``, oldest first."""
+    import fsspec
+
+    fs, root = fsspec.url_to_fs(sink)
+    files = sorted(p for p in fs.glob(f"{root.rstrip('/')}/date=*/*.parquet"))
+    if not files:
+        return pd.DataFrame()
+    frames = []
+    for path in files:
+        with fs.open(path, "rb") as fh:
+            frames.append(pd.read_parquet(fh))
+    return pd.concat(frames, ignore_index=True).sort_values(TIMESTAMP, kind="stable")
+
+
+class PredictionLogger:
+    def __init__(
+        self,
+        sink: str,
+        model_version: str,
+        flush_rows: int = 1000,
+        flush_seconds: float = 5.0,
+        max_queue: int = 100_000,
+    ) -> None:
+        self.sink, self.version = sink, model_version
+        self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(max_queue)
+        self.dropped = 0
+        self.written = 0
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self._thread.start()
+
+    def log(self, rows: list[dict[str, Any]], predictions: list[Any]) -> None:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        for row, prediction in zip(rows, predictions, strict=True):
+            try:
+                self._queue.put_nowait(
+                    {**row, PREDICTION: prediction, VERSION: self.version, TIMESTAMP: now}
+                )
+            except queue.Full:
+                self.dropped += 1
+
+    def _run(self) -> None:
+        pending: list[dict[str, Any]] = []
+        deadline = None
+        stopping = False
+        while not stopping:
+            timeout = None if deadline is None else max(0.0, deadline - _monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+                if item is None:
+                    stopping = True
+                else:
+                    pending.append(item)
+                    deadline = deadline or _monotonic() + self.flush_seconds
+            except queue.Empty:
+                pass
+            due = deadline is not None and _monotonic() >= deadline
+            if pending and (len(pending) >= self.flush_rows or due or stopping):
+                self._flush(pending)
+                pending, deadline = [], None
+
+    def _flush(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            write_batch(self.sink, rows)
+            self.written += len(rows)
+        except Exception:  # a logging outage must never take predictions down
+            log.exception("prediction log: could not write %d rows to %s", len(rows), self.sink)
+            self.dropped += len(rows)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush what is queued and stop the writer (called on shutdown)."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,64 @@
+"""The service's request and response models, generated from the data contract.
+
+Types, ranges, allowed categories and required fields all come from ``contract`` in
+``params.yaml``: the service and the pipeline cannot disagree. Unknown fields are
+rejected, and NaN and infinities are refused (pydantic accepts them by default and
+scikit-learn would then fail with a 500).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from mlops_template.contract import ColumnSpec, Contract
+
+_PYTHON_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "datetime": dt.datetime}
+
+
+def _field_type(spec: ColumnSpec) -> Any:
+    if spec.dtype == "category":
+        return Literal[spec.categories] if spec.categories else str  # type: ignore[valid-type]
+    return _PYTHON_TYPES[spec.dtype]
+
+
+def _field(name: str, spec: ColumnSpec) -> tuple[Any, Any]:
+    kind = _field_type(spec)
+    constraints: dict[str, Any] = {"description": spec.description or None}
+    if spec.min is not None:
+        constraints["ge"] = spec.min
+    if spec.max is not None:
+        constraints["le"] = spec.max
+    if spec.dtype == "float":
+        constraints["allow_inf_nan"] = False
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
+        constraints["alias"] = name
+    if spec.nullable:
+        return kind | None, Field(default=None, **constraints)
+    return kind, Field(..., **constraints)
+
+
+def _python_name(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c == "_" else "_" for c in name).lstrip("_") or "field"
+    return f"f_{safe}" if safe[0].isdigit() or keyword.iskeyword(safe) else safe
+
+
+def record_model(contract: Contract) -> type[BaseModel]:
+    """One input row: every feature of the contract, nothing else."""
+    fields = {_python_name(n): _field(n, contract.columns[n]) for n in contract.features}
+    config = ConfigDict(extra="forbid", strict=False, populate_by_name=True, frozen=True)
+    return create_model("Record", __config__=config, **fields)
+
+
+class Prediction(BaseModel):
+    prediction: float | int | str
+    probabilities: dict[str, float] | None = None
+    model_version: str
+
+
+def records_to_rows(records: list[BaseModel]) -> list[dict[str, Any]]:
+    """Rows keyed by the contract's column names (aliases), ready for a DataFrame."""
+    return [r.model_dump(by_alias=True) for r in records]
