@@ -222,6 +222,38 @@ def _report(a: argparse.Namespace, params: Params) -> int:
     return 0
 
 
+def _save_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="models/model.joblib")
+    p.add_argument("--lock", default="dvc.lock")
+    p.add_argument("--dvc-file", default="dvc.yaml")
+
+
+@command(
+    "save-model",
+    "save the pipeline's model to the BentoML store with lineage; print its tag",
+    _save_model_args,
+)
+def _save_model(a: argparse.Namespace, params: Params) -> int:
+    import yaml
+
+    from mlops_template import registry, revisions
+    from mlops_template.model_tag import model_md5
+    from mlops_template.outputs import locate, lock_versions
+
+    metrics_path = locate(Path(a.dvc_file)).metrics
+    lineage = registry.Lineage(
+        git_commit=revisions.commit_of("HEAD"),
+        model_md5=model_md5(Path(a.lock), a.model),
+        data={k: v for k, v in lock_versions(Path(a.lock)).items() if k != a.model},
+        params=yaml.safe_load(Path(a.params).read_text()),
+        metrics=storage.read_json(metrics_path) if metrics_path else {},
+    )
+    tag = registry.save(Path(a.model), params.serve.model_name, lineage)
+    sys.stdout.write(tag + "\n")
+    log.info("save-model: %s (sha256 recorded, lineage: commit %s)", tag, lineage.git_commit[:12])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="path to params.yaml")

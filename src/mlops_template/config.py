@@ -114,6 +114,30 @@ class GateParams(_Frozen):
     )
 
 
+class BatchingParams(_Frozen):
+    """BentoML adaptive batching: requests queue up to ``max_latency_ms`` to form a batch."""
+
+    max_batch_size: int = Field(default=512, ge=1)
+    max_latency_ms: int = Field(default=2000, ge=1)
+
+
+class PredictionLogParams(_Frozen):
+    enabled: bool = True
+    sink: str = "data/production/prediction_logs"
+    flush_rows: int = Field(default=1000, ge=1)
+    flush_seconds: float = Field(default=5.0, gt=0)
+
+
+class ServeParams(_Frozen):
+    model_name: str = Field(default="model", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    max_records: int = Field(default=1000, ge=1, description="records per request")
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_concurrency: int = Field(default=512, ge=1)
+    batching: BatchingParams = Field(default_factory=BatchingParams)
+    prediction_log: PredictionLogParams = Field(default_factory=PredictionLogParams)
+
+
 class Params(_Frozen):
     seed: int = Field(ge=0)
     ingest: IngestParams
@@ -122,6 +146,7 @@ class Params(_Frozen):
     train: TrainParams = Field(default_factory=TrainParams)
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     gate: GateParams = Field(default_factory=GateParams)
+    serve: ServeParams = Field(default_factory=ServeParams)
 
     @model_validator(mode="after")
     def _cross_section(self) -> Params:

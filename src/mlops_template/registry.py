@@ -80,11 +80,7 @@ def save(model_file: Path, name: str, lineage: Lineage) -> str:
         "metrics": json.dumps(lineage.metrics, sort_keys=True),
     }
     with bentoml.models.create(
-        name,
-        version=lineage.version,
-        module="mlops_template.registry",
-        labels={"source": "dvc", "git_commit": lineage.git_commit[:12]},
-        metadata=metadata,
+        tag, labels={"source": "dvc", "git_commit": lineage.git_commit[:12]}, metadata=metadata
     ) as model:
         shutil.copyfile(model_file, model.path_of(MODEL_FILE))
     return str(model.tag)

@@ -1,0 +1,125 @@
+"""The prediction service (BentoML 1.4): ``bentoml serve mlops_template.service:Predictor``.
+
+- serves the exact model the DVC pipeline produced: its tag is ``<serve.model_name>:<model
+  hash from dvc.lock>`` (``MLOPS_MODEL_TAG`` overrides), saved by ``mlops save-model``;
+- validates requests with a schema generated from the data contract (4xx naming the field);
+- batches single-record requests adaptively; limits request size (413) and records per
+  request; optional API key (``MLOPS_API_KEY``); ``X-Model-Version`` on every response;
+- logs predictions off the hot path to ``serve.prediction_log.sink``
+  (``MLOPS_PREDICTION_LOG`` overrides; ``MLOPS_PREDICTION_LOG=off`` disables).
+Health (``/healthz``, ``/livez``, ``/readyz``) and Prometheus ``/metrics`` come from BentoML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import bentoml
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from mlops_template import registry
+from mlops_template.config import load_params
+from mlops_template.middleware import ApiKey, BodySizeLimit, ModelVersionHeader
+from mlops_template.model_tag import model_tag
+from mlops_template.prediction_log import PredictionLogger
+from mlops_template.schema import Prediction, record_model, records_to_rows
+
+PARAMS = load_params(os.environ.get("MLOPS_PARAMS", "params.yaml"))
+SERVE = PARAMS.serve
+CONTRACT = PARAMS.contract
+MODEL_TAG = os.environ.get("MLOPS_MODEL_TAG") or model_tag(Path("dvc.lock"), SERVE.model_name)
+MODEL_VERSION = MODEL_TAG.split(":", 1)[1]
+Record = record_model(CONTRACT)
+Records = Annotated[list[Record], Field(min_length=1, max_length=SERVE.max_records)]  # type: ignore[valid-type]
+
+
+@bentoml.service(
+    name="predictor",
+    traffic={"timeout": SERVE.timeout_s, "max_concurrency": SERVE.max_concurrency},
+    workers=1,
+    metrics={"enabled": True, "namespace": "mlops"},
+)
+class Predictor:
+    model_ref = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        stored = self.model_ref  # BentoML resolves the reference to the stored model
+        meta = stored.info.metadata
+        self.model = registry.load_verified(Path(stored.path), meta["sha256"])
+        self.model_info = {
+            "model_tag": MODEL_TAG,
+            "model_version": MODEL_VERSION,
+            "task": CONTRACT.task,
+            "target": CONTRACT.target,
+            "features": CONTRACT.features,
+            "sha256": meta["sha256"],
+            "git_commit": meta.get("git_commit"),
+            "data": json.loads(meta.get("data", "{}")),
+            "params": json.loads(meta.get("params", "{}")),
+            "metrics": json.loads(meta.get("metrics", "{}")),
+            "created": stored.info.creation_time.isoformat(),
+        }
+        sink = os.environ.get("MLOPS_PREDICTION_LOG", SERVE.prediction_log.sink)
+        self.logger = None
+        if SERVE.prediction_log.enabled and sink != "off":
+            self.logger = PredictionLogger(
+                sink,
+                MODEL_VERSION,
+                SERVE.prediction_log.flush_rows,
+                SERVE.prediction_log.flush_seconds,
+            )
+
+    def _predict(self, records: list[Any]) -> list[Prediction]:
+        rows = records_to_rows(records)
+        frame = pd.DataFrame(rows, columns=CONTRACT.features)
+        predicted = self.model.predict(frame)
+        if CONTRACT.task == "classification":
+            proba = self.model.predict_proba(frame)
+            classes = [str(c) for c in self.model.classes_]
+            out = [
+                Prediction(
+                    prediction=_plain(p),
+                    model_version=MODEL_VERSION,
+                    probabilities=dict(zip(classes, map(float, row), strict=True)),
+                )
+                for p, row in zip(predicted, proba, strict=True)
+            ]
+        else:
+            out = [Prediction(prediction=float(p), model_version=MODEL_VERSION) for p in predicted]
+        if self.logger is not None:
+            self.logger.log(rows, [o.prediction for o in out])
+        return out
+
+    @bentoml.api(
+        batchable=True,
+        max_batch_size=SERVE.batching.max_batch_size,
+        max_latency_ms=SERVE.batching.max_latency_ms,
+    )
+    def predict(self, records: Records) -> list[Prediction]:
+        """Predict for a list of records; concurrent requests are batched together."""
+        return self._predict(records)
+
+    @bentoml.api(route="/metadata")
+    def metadata(self) -> dict[str, Any]:
+        """Model version, lineage (commit, data hashes, params) and its evaluation metrics."""
+        return self.model_info
+
+    @bentoml.on_shutdown
+    def flush_prediction_log(self) -> None:
+        if self.logger is not None:
+            self.logger.close()
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+Predictor.add_asgi_middleware(ModelVersionHeader, version=MODEL_VERSION)
+Predictor.add_asgi_middleware(BodySizeLimit, max_bytes=SERVE.max_request_bytes)
+if os.environ.get("MLOPS_API_KEY"):
+    Predictor.add_asgi_middleware(ApiKey, key=os.environ["MLOPS_API_KEY"])
