@@ -1,0 +1,62 @@
+"""A BentoML store of the tests' own, holding the model trained from the real data."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Must be set before bentoml is first imported: tests never touch the user's ~/bentoml.
+os.environ.setdefault("BENTOML_HOME", tempfile.mkdtemp(prefix="bentoml-tests-"))
+os.environ.setdefault("MLOPS_PREDICTION_LOG", "off")
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+
+GOOD = {
+    "season": 1,
+    "mnth": "March",
+    "hr": 8,
+    "holiday": 0,
+    "weekday": 2,
+    "workingday": 1,
+    "weathersit": "clear",
+    "temp": 0.3,
+    "atemp": 0.31,
+    "hum": 0.5,
+    "windspeed": 0.1,
+}
+
+
+@pytest.fixture(scope="session")
+def saved_model(model, params, tmp_path_factory) -> tuple[str, Path]:
+    """(tag, file) of the model trained on the real data, saved with lineage."""
+    from mlops_template import registry, storage
+
+    path = tmp_path_factory.mktemp("model") / "model.joblib"
+    storage.write_model(model, path)
+    lineage = registry.Lineage(
+        git_commit="0" * 40,
+        model_md5=registry.md5_of(path),
+        data={"data/raw/x": "abc"},
+        params={"seed": params.seed},
+        metrics={"mae": 1.0},
+    )
+    tag = registry.save(path, params.serve.model_name, lineage)
+    os.environ["MLOPS_MODEL_TAG"] = tag
+    return tag, path
+
+
+@pytest.fixture(scope="session")
+def service(saved_model):
+    from mlops_template import service
+
+    return service
+
+
+@pytest.fixture(scope="session")
+def client(service):
+    from starlette.testclient import TestClient
+
+    with TestClient(service.Predictor.to_asgi()) as c:
+        yield c

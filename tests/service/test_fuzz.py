@@ -1,0 +1,60 @@
+"""Property-based fuzzing of /predict: 1,200 generated requests, valid or not, no 5xx."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.service.conftest import GOOD
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
+
+JSON_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+)
+ANY_JSON = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def records(draw):
+    """Mostly near-valid records: each field kept, dropped, or replaced by any JSON."""
+    out = {}
+    for key, value in GOOD.items():
+        choice = draw(st.integers(0, 9))
+        if choice < 6:
+            out[key] = value
+        elif choice < 9:
+            out[key] = draw(ANY_JSON)
+    if draw(st.integers(0, 9)) == 0:
+        out[draw(st.text(max_size=6))] = draw(ANY_JSON)
+    return out
+
+
+BODIES = st.one_of(
+    st.builds(lambda rs: {"records": rs}, st.lists(records(), min_size=0, max_size=5)),
+    ANY_JSON,
+    st.binary(max_size=64),
+)
+
+
+@settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=BODIES)
+def test_no_request_ever_gets_a_5xx(client, body):
+    payload = body if isinstance(body, bytes) else json.dumps(body, allow_nan=True).encode()
+    response = client.post(
+        "/predict", content=payload, headers={"content-type": "application/json"}
+    )
+    assert response.status_code < 500, (payload[:300], response.status_code, response.text[:300])

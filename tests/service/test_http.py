@@ -1,0 +1,81 @@
+"""The service over HTTP, through BentoML's ASGI app (in-process)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.service.conftest import GOOD
+
+pytestmark = pytest.mark.service
+
+
+def _post(client, body, **kw):
+    if isinstance(body, bytes | str):
+        return client.post(
+            "/predict", content=body, headers={"content-type": "application/json"}, **kw
+        )
+    return client.post("/predict", json=body, **kw)
+
+
+def test_predictions_equal_the_pipeline_model(client, model, train_test, params, saved_model):
+    rows = train_test[1][params.contract.features].head(50)
+    records = json.loads(rows.to_json(orient="records"))
+    response = _post(client, {"records": records})
+    assert response.status_code == 200
+    got = [p["prediction"] for p in response.json()]
+    assert np.allclose(got, model.predict(pd.DataFrame(records)), rtol=0, atol=1e-9)
+    version = saved_model[0].split(":")[1]
+    assert response.headers["x-model-version"] == version
+    assert {p["model_version"] for p in response.json()} == {version}
+
+
+def test_metadata_has_version_lineage_and_metrics(client, saved_model):
+    response = client.post("/metadata", json={})
+    assert response.status_code == 200
+    meta = response.json()
+    assert meta["model_tag"] == saved_model[0]
+    assert meta["metrics"] == {"mae": 1.0} and meta["git_commit"] == "0" * 40
+    assert len(meta["sha256"]) == 64
+
+
+def _with_temp(literal: str) -> str:
+    """A request whose temp is a non-standard JSON literal (NaN, Infinity)."""
+    return '{"records": [' + json.dumps(GOOD).replace('"temp": 0.3', f'"temp": {literal}') + "]}"
+
+
+BAD = {
+    "nan": (
+        '{{"records": [{}]}}'.format(json.dumps(GOOD).replace('"temp": 0.3', '"temp": NaN')),
+        "temp",
+    ),
+    "infinity": (_with_temp("-Infinity"), "temp"),
+    "wrong type": ({"records": [{**GOOD, "hr": "eight"}]}, "hr"),
+    "missing field": ({"records": [{k: v for k, v in GOOD.items() if k != "hum"}]}, "hum"),
+    "extra field": ({"records": [{**GOOD, "colour": "red"}]}, "colour"),
+    "out of range": ({"records": [{**GOOD, "windspeed": 1.5}]}, "windspeed"),
+    "unknown category": ({"records": [{**GOOD, "mnth": "Smarch"}]}, "mnth"),
+    "empty batch": ({"records": []}, "records"),
+    "oversized batch": ({"records": [GOOD] * 1001}, "records"),
+    "malformed json": ('{"records": [', "Invalid JSON"),
+    "not an object": ([GOOD], "object"),
+    "no records": ({}, "records"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_a_4xx_naming_the_field(client, case):
+    body, named = BAD[case]
+    response = _post(client, body)
+    assert 400 <= response.status_code < 500, response.text
+    assert named in response.text
+    assert "x-model-version" in response.headers
+
+
+def test_oversized_body_is_413(client, params):
+    response = _post(client, b'{"records": [' + b" " * (params.serve.max_request_bytes + 1) + b"]}")
+    assert response.status_code == 413
+    assert "larger than" in response.json()["error"]

@@ -1,0 +1,95 @@
+"""Artifact integrity, API key, prediction logging: the service's safety nets."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from mlops_template import registry
+from mlops_template.middleware import ApiKey, ModelVersionHeader
+from mlops_template.prediction_log import PredictionLogger, read_logs
+
+pytestmark = pytest.mark.service
+
+
+def test_tampered_model_is_refused_before_unpickling(saved_model, tmp_path):
+    import bentoml
+
+    stored = bentoml.models.get(saved_model[0])
+    copy = tmp_path / "copy"
+    shutil.copytree(stored.path, copy)
+    assert registry.load_verified(copy, stored.info.metadata["sha256"]) is not None
+    with (copy / registry.MODEL_FILE).open("ab") as fh:
+        fh.write(b"\x00malicious")
+    with pytest.raises(registry.ModelIntegrityError, match="refusing to load"):
+        registry.load_verified(copy, stored.info.metadata["sha256"])
+
+
+def test_saving_a_model_that_is_not_the_locked_one_fails(saved_model, tmp_path):
+    path = tmp_path / "other.joblib"
+    path.write_bytes(b"not the model")
+    lineage = registry.Lineage("0" * 40, "f" * 32, {}, {}, {})
+    with pytest.raises(registry.ModelIntegrityError, match=r"does not match dvc\.lock"):
+        registry.save(path, "x", lineage)
+
+
+def _app(*middlewares):
+    async def ok(request):
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/predict", ok, methods=["POST"]), Route("/healthz", ok)])
+    for cls, opts in middlewares:
+        app.add_middleware(cls, **opts)
+    return app
+
+
+def test_api_key_when_configured():
+    with TestClient(_app((ApiKey, {"key": "s3cret"}))) as c:
+        assert c.post("/predict").status_code == 401
+        assert c.post("/predict", headers={"x-api-key": "wrong"}).status_code == 401
+        assert c.post("/predict", headers={"x-api-key": "s3cret"}).status_code == 200
+        assert c.post("/predict", headers={"authorization": "Bearer s3cret"}).status_code == 200
+        assert c.get("/healthz").status_code == 200, "probes stay open"
+
+
+def test_overload_answers_tell_clients_when_to_retry():
+    async def busy(request):
+        return JSONResponse({"error": "process is overloaded"}, status_code=503)
+
+    app = Starlette(routes=[Route("/predict", busy, methods=["POST"])])
+    app.add_middleware(ModelVersionHeader, version="v1", retry_after_s=2)
+    with TestClient(app) as c:
+        response = c.post("/predict")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2" and response.headers["x-model-version"] == "v1"
+
+
+def test_prediction_log_writes_batches_off_the_request_path(tmp_path):
+    sink = str(tmp_path / "logs")
+    logger = PredictionLogger(sink, "v1", flush_rows=3, flush_seconds=0.2)
+    start = time.perf_counter()
+    for i in range(7):
+        logger.log([{"hr": i, "temp": 0.5}], [float(i)])
+    assert time.perf_counter() - start < 0.05, "logging must not block the request"
+    logger.close()
+    frame = read_logs(sink)
+    assert len(frame) == 7 and frame["prediction"].tolist() == [float(i) for i in range(7)]
+    assert set(frame.columns) >= {"hr", "temp", "prediction", "model_version", "logged_at"}
+    files = list((tmp_path / "logs").glob("date=*/*.parquet"))
+    assert len(files) >= 3, "rows are written in batches of flush_rows"
+    assert not list((tmp_path / "logs").glob("date=*/.*.tmp"))
+
+
+def test_prediction_log_outage_never_raises(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a directory should be")
+    logger = PredictionLogger(str(blocker / "logs"), "v1", flush_rows=1, flush_seconds=0.1)
+    logger.log([{"hr": 1}], [1.0])
+    logger.close()
+    assert logger.dropped == 1 and logger.written == 0

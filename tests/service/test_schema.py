@@ -1,0 +1,59 @@
+"""The request schema is generated from the data contract."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from mlops_template.contract import ColumnSpec, Contract
+from mlops_template.schema import record_model
+from tests.service.conftest import GOOD
+
+pytestmark = pytest.mark.service
+
+
+def test_every_feature_is_a_required_field_and_nothing_else(params):
+    model = record_model(params.contract)
+    assert set(model.model_fields) == set(params.contract.features)
+    assert all(f.is_required() for f in model.model_fields.values())
+    model(**GOOD)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "kind"),
+    [
+        ({"hr": 24}, "hr", "less_than_equal"),
+        ({"temp": -0.1}, "temp", "greater_than_equal"),
+        ({"temp": float("nan")}, "temp", "finite_number"),
+        ({"temp": float("inf")}, "temp", "finite_number"),
+        ({"weathersit": "tornado"}, "weathersit", "literal_error"),
+        ({"colour": "red"}, "colour", "extra_forbidden"),
+        ({"hr": "eight"}, "hr", "int_parsing"),
+    ],
+)
+def test_contract_rules_become_field_errors(params, change, field, kind):
+    with pytest.raises(ValidationError) as err:
+        record_model(params.contract)(**{**GOOD, **change})
+    (error,) = err.value.errors()
+    assert error["loc"] == (field,) and error["type"] == kind
+
+
+def test_missing_field_is_named(params):
+    with pytest.raises(ValidationError) as err:
+        record_model(params.contract)(**{k: v for k, v in GOOD.items() if k != "hum"})
+    assert err.value.errors()[0]["loc"] == ("hum",)
+
+
+def test_nullable_column_is_optional_and_odd_names_are_aliased():
+    contract = Contract(
+        task="regression",
+        target="y",
+        columns={
+            "mean radius": ColumnSpec(dtype="float", min=0),
+            "n": ColumnSpec(dtype="int", nullable=True),
+            "y": ColumnSpec(dtype="float"),
+        },
+    )
+    model = record_model(contract)
+    row = model.model_validate({"mean radius": 1.5})
+    assert row.model_dump(by_alias=True) == {"mean radius": 1.5, "n": None}
