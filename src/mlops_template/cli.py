@@ -254,6 +254,21 @@ def _save_model(a: argparse.Namespace, params: Params) -> int:
     return 0
 
 
+@command(
+    "build",
+    "build the Bento (service + exact model + locked requirements); print its tag",
+    lambda p: p.add_argument("--lock", default="dvc.lock"),
+)
+def _build(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.bento import build
+    from mlops_template.model_tag import model_tag
+
+    tag = model_tag(Path(a.lock), params.serve.model_name)
+    bento = build(model_version=tag.split(":", 1)[1])
+    sys.stdout.write(bento + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="path to params.yaml")

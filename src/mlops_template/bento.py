@@ -1,0 +1,51 @@
+"""Building the Bento: locked requirements from ``uv.lock``, the project's wheel, and the
+build configuration in ``pyproject.toml`` (``[tool.bentoml.build]``)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _uv(*args: str) -> None:
+    uv = shutil.which("uv")
+    if uv is None:
+        raise RuntimeError("uv is not on PATH (run through `make` or `uv run`)")
+    subprocess.run([uv, *args], check=True)
+
+
+def build(model_version: str, out_dir: Path = Path("build")) -> str:
+    """Export locked requirements, build the wheel, build the Bento; return its tag."""
+    import bentoml
+
+    shutil.rmtree(out_dir / "dist", ignore_errors=True)
+    out_dir.mkdir(exist_ok=True)
+    _uv(
+        "export",
+        "--frozen",
+        "--no-dev",
+        "--no-hashes",
+        "--no-emit-project",
+        "--output-file",
+        str(out_dir / "requirements.txt"),
+        "--quiet",
+    )
+    _uv("build", "--wheel", "--out-dir", str(out_dir / "dist"), "--quiet")
+    tag = f"{_service_name()}:{model_version}"
+    with contextlib.suppress(bentoml.exceptions.NotFound):  # same model, new code: rebuild
+        bentoml.bentos.delete(tag)
+    bento = bentoml.bentos.build_bentofile(build_ctx=".", version=model_version)
+    log.info("built %s at %s", bento.tag, bento.path)
+    return str(bento.tag)
+
+
+def _service_name() -> str:
+    import tomllib
+
+    with open("pyproject.toml", "rb") as fh:
+        return tomllib.load(fh)["tool"]["bentoml"]["build"]["name"]
