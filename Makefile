@@ -13,7 +13,7 @@ REPORT_IMAGES ?= link
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online
+.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,24 @@ report: install ## markdown report vs $$BASE_REF into reports/pr/ (and $$GITHUB_
 
 gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
 	$(RUN) mlops gate --base-ref "$(BASE_REF)"
+
+repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
+	$(RUN) mlops repro --push
+
+save-model: install ## save models/model.joblib to the BentoML store with lineage; print its tag
+	$(RUN) mlops save-model
+
+bento: save-model ## build the Bento and export it to build/bento.bento (outputs to $$GITHUB_OUTPUT)
+	$(RUN) mlops build --export build/bento.bento
+
+serve: save-model ## serve the pipeline's model on http://127.0.0.1:3000 (development)
+	$(RUN) bentoml serve mlops_template.service:Predictor --host 127.0.0.1 --port 3000
+
+# Used by cd.yml on GitHub (needs a Docker engine): import the Bento, build and push the image.
+containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VERSION,$$COMMIT}; push
+	$(RUN) bentoml import build/bento.bento || true
+	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
+	docker push --all-tags "$(IMAGE)"
 
 audit: install ## actionlint + zizmor (offline) on .github/workflows
 	$(RUN) actionlint

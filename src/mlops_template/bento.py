@@ -49,3 +49,22 @@ def _service_name() -> str:
 
     with open("pyproject.toml", "rb") as fh:
         return tomllib.load(fh)["tool"]["bentoml"]["build"]["name"]
+
+
+def export(tag: str, target: Path) -> Path:
+    """The Bento as one file, for a workflow artifact (``bentoml import`` reads it back)."""
+    import bentoml
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    bentoml.bentos.export_bento(tag, str(target.resolve()))
+    return target
+
+
+def describe(outputs: dict[str, str], metrics: dict) -> str:
+    """Markdown for the job summary: what was built, from which model, how good it is."""
+    lines = ["## Bento built", "", "| what | value |", "|---|---|"]
+    lines += [f"| {k} | `{v}` |" for k, v in outputs.items()]
+    lines += ["", "| metric | value |", "|---|---:|"]
+    lines += [f"| {k} | {v} |" for k, v in metrics.items() if not isinstance(v, dict)]
+    return "\n".join(lines) + "\n"

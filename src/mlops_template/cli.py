@@ -254,18 +254,40 @@ def _save_model(a: argparse.Namespace, params: Params) -> int:
     return 0
 
 
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock", default="dvc.lock")
+    p.add_argument("--dvc-file", default="dvc.yaml")
+    p.add_argument("--export", default=None, help="also export the Bento to this file")
+    p.add_argument("--registry", default="ghcr.io")
+    p.add_argument("--repository", default=os.environ.get("GITHUB_REPOSITORY", "local/mlops"))
+    p.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
+    p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
 @command(
     "build",
     "build the Bento (service + exact model + locked requirements); print its tag",
-    lambda p: p.add_argument("--lock", default="dvc.lock"),
+    _build_args,
 )
 def _build(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.bento import build
+    from mlops_template.bento import build, describe, export
     from mlops_template.model_tag import model_tag
+    from mlops_template.outputs import locate
 
-    tag = model_tag(Path(a.lock), params.serve.model_name)
-    bento = build(model_version=tag.split(":", 1)[1])
-    sys.stdout.write(bento + "\n")
+    version = model_tag(Path(a.lock), params.serve.model_name).split(":", 1)[1]
+    tag = build(model_version=version)
+    if a.export:
+        export(tag, Path(a.export))
+    image = f"{a.registry}/{a.repository}".lower()
+    outputs = {"bento_tag": tag, "model_version": version, "image": image}
+    if a.github_output:
+        with open(a.github_output, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{k}={v}\n" for k, v in outputs.items())
+    if a.summary:
+        metrics = storage.read_json(locate(Path(a.dvc_file)).metrics)
+        with open(a.summary, "a", encoding="utf-8") as fh:
+            fh.write(describe(outputs, metrics))
+    sys.stdout.write(tag + "\n")
     return 0
 
 

@@ -18,6 +18,7 @@ from tests.project import BIN, ROOT, clone, dvc, env, run
 
 STANDINS = Path(__file__).parent / "standins"
 STANDIN_FOR = {
+    "actions/checkout": "checkout",
     "astral-sh/setup-uv": "setup-uv",
     "actions/setup-node": "setup-node",
     "actions/upload-artifact": "upload-artifact",
@@ -148,14 +149,26 @@ def act(
         "--env",
         f"STANDIN_CML_STATE={box.cml_state}",
         "--env",
+        f"STANDIN_REPO={box.repo}",
+        "--env",
         "DVC_NO_ANALYTICS=1",
         *extra,
     ]
     for name, sha in pinned_actions().items():
         if name in STANDIN_FOR:
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
+    # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a
+    # path with a hidden component (~/.cache), and GitHub's workspace has none either.
+    run_env = {**env(), "XDG_CACHE_HOME": str(box.root / "act-cache")}
+    run_env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
-        args, cwd=box.repo, env=env(), capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=box.repo,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

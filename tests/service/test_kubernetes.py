@@ -1,0 +1,64 @@
+"""The Kubernetes manifests: valid against the API schemas, and wired to the service."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.project import BIN, ROOT
+
+pytestmark = pytest.mark.service
+
+MANIFESTS = ROOT / "deploy" / "kubernetes"
+FILES = sorted(p for p in MANIFESTS.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def _validate(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "kubernetes-validate"), "--strict", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _docs() -> dict[str, dict]:
+    return {d["kind"]: d for p in FILES for d in yaml.safe_load_all(p.read_text())}
+
+
+def test_every_manifest_validates_strictly():
+    result = _validate(*FILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("passed") + result.stderr.count("passed") == len(FILES)
+
+
+def test_a_broken_manifest_is_rejected(tmp_path):
+    doc = yaml.safe_load((MANIFESTS / "deployment.yaml").read_text())
+    doc["spec"]["replicas"] = "two"
+    broken = tmp_path / "deployment.yaml"
+    broken.write_text(yaml.safe_dump(doc))
+    assert _validate(broken).returncode != 0
+
+
+def test_kustomization_lists_every_manifest():
+    listed = set(yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())["resources"])
+    assert listed == {p.name for p in FILES}
+
+
+def test_deployment_probes_resources_and_wiring():
+    docs = _docs()
+    pod = docs["Deployment"]["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["ports"][0]["containerPort"] == 3000  # BentoML's default port
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert {"name": "OMP_NUM_THREADS", "value": "1"} in container["env"]
+    assert pod["spec"]["terminationGracePeriodSeconds"] > 30, "longer than the traffic timeout"
+    labels = pod["metadata"]["labels"]
+    assert docs["Service"]["spec"]["selector"].items() <= labels.items()
+    assert docs["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == "predictor"
+    assert docs["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
