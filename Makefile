@@ -88,6 +88,7 @@ audit-online: install ## actionlint + zizmor with its online audits (needs GH_TO
 bench: install ## run the benchmarks in benchmarks/ (slow; prints figures)
 	$(RUN) python -m benchmarks.pipeline
 	$(RUN) python -m benchmarks.pr_workflow
+	$(RUN) python -m benchmarks.serving
 
 clean: ## remove pipeline outputs (they stay in the DVC cache: `dvc checkout` restores them)
 	rm -rf data/interim data/processed models/*.joblib dvc_plots

@@ -67,6 +67,8 @@ def bento(saved_model, tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def server(bento, saved_model, tmp_path_factory):
     port, logs = _free_port(), tmp_path_factory.mktemp("logs")
+    log_file = logs.parent / "server.log"
+    server_log = log_file.open("w")  # never a pipe: unread, a full pipe blocks the server
     run_env = {
         **env(),
         "BENTOML_HOME": os.environ["BENTOML_HOME"],
@@ -76,7 +78,7 @@ def server(bento, saved_model, tmp_path_factory):
     proc = subprocess.Popen(
         [str(BIN / "bentoml"), "serve", bento, "--host", "127.0.0.1", "--port", str(port)],
         env=run_env,
-        stdout=subprocess.PIPE,
+        stdout=server_log,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
@@ -92,7 +94,7 @@ def server(bento, saved_model, tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail(f"server not ready:\n{proc.stdout.read()}")
+        pytest.fail(f"server not ready:\n{log_file.read_text()[-3000:]}")
     yield base, proc, logs
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
