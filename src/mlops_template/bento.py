@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def _uv(*args: str) -> None:
-    uv = shutil.which("uv")
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` exports its own path as UV
     if uv is None:
         raise RuntimeError("uv is not on PATH (run through `make` or `uv run`)")
     subprocess.run([uv, *args], check=True)
