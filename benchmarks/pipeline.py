@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from tests.project import clone
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -49,24 +50,10 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
 
 
 def fresh_clone(dest: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for rel in files:
-        if (ROOT / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    for cmd in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "b"],
-    ):
-        subprocess.run(cmd, cwd=dest, check=True)
-    shutil.rmtree(dest / "reports")  # so every stage really runs
+    """A clone of the working tree (see tests/project.py) without its committed reports, so
+    that every stage really runs."""
+    clone(dest)
+    shutil.rmtree(dest / "reports")
     return dest
 
 
