@@ -57,14 +57,6 @@ def fresh_clone(dest: Path) -> Path:
     return dest
 
 
-def stage_peak(cwd: Path, stage_cmds: list[list[str]]) -> tuple[float, float]:
-    total, peak = 0.0, 0.0
-    for cmd in stage_cmds:
-        wall, rss = timed(cmd, cwd)
-        total, peak = total + wall, max(peak, rss)
-    return total, peak
-
-
 def bench_dvc(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = fresh_clone(Path(tmp))
