@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -33,7 +34,8 @@ def write_batch(sink: str, rows: list[dict[str, Any]]) -> str:
     name = f"{now:%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
     fs.makedirs(folder, exist_ok=True)
     frame = pd.DataFrame(rows)
-    if fs.protocol in ("file", ("file", "local")) or "file" in fs.protocol:
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
+    if "file" in protocols:  # local disk: write aside, then rename (readers never see half)
         tmp = f"{folder}/.{name}.tmp"
         with fs.open(tmp, "wb") as fh:
             frame.to_parquet(fh, index=False)
@@ -91,17 +93,17 @@ class PredictionLogger:
         deadline = None
         stopping = False
         while not stopping:
-            timeout = None if deadline is None else max(0.0, deadline - _monotonic())
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 item = self._queue.get(timeout=timeout)
                 if item is None:
                     stopping = True
                 else:
                     pending.append(item)
-                    deadline = deadline or _monotonic() + self.flush_seconds
+                    deadline = deadline or time.monotonic() + self.flush_seconds
             except queue.Empty:
                 pass
-            due = deadline is not None and _monotonic() >= deadline
+            due = deadline is not None and time.monotonic() >= deadline
             if pending and (len(pending) >= self.flush_rows or due or stopping):
                 self._flush(pending)
                 pending, deadline = [], None
@@ -118,9 +120,3 @@ class PredictionLogger:
         """Flush what is queued and stop the writer (called on shutdown)."""
         self._queue.put(None)
         self._thread.join(timeout)
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()
