@@ -15,9 +15,16 @@ BIN = Path(sys.executable).parent
 
 
 def env() -> dict[str, str]:
-    """The project's venv first on PATH, so dvc.yaml's ``mlops`` commands resolve."""
+    """The project's venv first on PATH, so dvc.yaml's ``mlops`` commands resolve.
+
+    The service tests set MLOPS_* and BENTOML_* in this process (their model store and tag),
+    and importing the service sets OMP_NUM_THREADS=1, which changes the trained model's bytes.
+    None of them may leak into pipelines and workflows run as subprocesses: they are dropped
+    here and callers add back what they mean to pass."""
+    leaked = ("MLOPS_", "BENTOML_", "OMP_NUM_THREADS")  # the service module sets OMP threads
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(leaked)}
     return {
-        **os.environ,
+        **inherited,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
         "DVC_NO_ANALYTICS": "1",
         "GIT_AUTHOR_NAME": "test",
