@@ -171,13 +171,12 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
 @command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
 def _gate(a: argparse.Namespace, params: Params) -> int:
     from mlops_template import revisions
-    from mlops_template.gate import baseline_check, compare
+    from mlops_template.gate import all_checks
     from mlops_template.outputs import locate
 
     path = locate(Path(a.dvc_file)).metrics
     current = storage.read_json(path)
-    checks = compare(revisions.json_at(a.base_ref, path), current, params.gate)
-    checks += [c for c in [baseline_check(current, params.gate)] if c is not None]
+    checks = all_checks(revisions.json_at(a.base_ref, path), current, params.gate)
     for check in checks:
         (log.error if check.failed else log.info)("gate: %s", check.describe())
     failed = [c.name for c in checks if c.failed]

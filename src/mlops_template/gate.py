@@ -100,3 +100,12 @@ def baseline_check(current: dict[str, Any], gate: GateParams) -> MetricCheck | N
             reference="naive baseline",
         )
     return None
+
+
+def all_checks(
+    base: dict[str, Any] | None, current: dict[str, Any], gate: GateParams
+) -> list[MetricCheck]:
+    """Every check the gate applies: each gated metric vs the base, and the baseline margin."""
+    checks = compare(base, current, gate)
+    margin = baseline_check(current, gate)
+    return [*checks, margin] if margin is not None else checks

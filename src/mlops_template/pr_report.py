@@ -12,7 +12,7 @@ import yaml
 
 from mlops_template import revisions, storage
 from mlops_template.config import Params
-from mlops_template.gate import baseline_check, compare
+from mlops_template.gate import all_checks
 from mlops_template.outputs import locate, lock_versions
 from mlops_template.report import ReportInputs, params_diff, render
 
@@ -45,8 +45,7 @@ def build_report(a: argparse.Namespace, params: Params) -> str:
     where = locate(Path(a.dvc_file))
     current = storage.read_json(where.metrics)
     base = revisions.json_at(a.base_ref, where.metrics)
-    checks = compare(base, current, params.gate)
-    checks += [c for c in [baseline_check(current, params.gate)] if c is not None]
+    checks = all_checks(base, current, params.gate)
     base_params = revisions.yaml_at(a.base_ref, "params.yaml")
     current_params = yaml.safe_load(Path(a.params).read_text())
     figures = (
