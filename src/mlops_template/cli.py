@@ -34,12 +34,21 @@ def command(name: str, help: str, args: Callable[[argparse.ArgumentParser], None
 @command(
     "ingest",
     "raw file -> typed, time-stamped parquet",
-    lambda p: (p.add_argument("--source", required=True), p.add_argument("--out", required=True)),
+    lambda p: (
+        p.add_argument("--source", required=True),
+        p.add_argument("--feedback", help="folder of labelled production batches (*.parquet)"),
+        p.add_argument("--out", required=True),
+    ),
 )
 def _ingest(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.ingest import ingest
+    from mlops_template.ingest import ingest, with_feedback
 
-    frame = ingest(storage.read_table(a.source), params.ingest)
+    feedback = [storage.read_parquet(f) for f in storage.list_parquet(a.feedback)]
+    frame = with_feedback(
+        ingest(storage.read_table(a.source), params.ingest), feedback, params.ingest.time_column
+    )
+    if feedback:
+        log.info("ingest: + %d feedback batch(es) from %s", len(feedback), a.feedback)
     storage.write_parquet(frame, a.out)
     log.info("ingest: %d rows x %d columns -> %s", *frame.shape, a.out)
     return 0
@@ -99,6 +108,24 @@ def _train(a: argparse.Namespace, params: Params) -> int:
     model = train(storage.read_parquet(a.train), params.train, params.contract, params.seed)
     storage.write_model(model, a.model)
     log.info("train: %s fitted -> %s", type(model.named_steps["model"]).__name__, a.model)
+    return 0
+
+
+@command(
+    "reference",
+    "the training rows with the model's predictions: what the drift monitor compares with",
+    lambda p: (
+        p.add_argument("--model", required=True),
+        p.add_argument("--train", required=True),
+        p.add_argument("--out", required=True),
+    ),
+)
+def _reference(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.reference import reference
+
+    frame = reference(storage.read_parquet(a.train), storage.read_model(a.model), params.contract)
+    storage.write_parquet(frame, a.out)
+    log.info("reference: %d rows x %d columns -> %s", *frame.shape, a.out)
     return 0
 
 

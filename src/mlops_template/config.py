@@ -39,6 +39,9 @@ class IngestParams(_Frozen):
     timestamp_from: TimestampFromParts | None = None
     rename: dict[str, str] = Field(default_factory=dict)
     drop_columns: tuple[str, ...] = ()
+    history_until: dt.datetime | None = None
+    """Rows at or after this time are not history but the production stream: the pipeline
+    never reads them from the raw file; they come back only as labelled feedback."""
 
     @model_validator(mode="after")
     def _time_needs_name(self) -> IngestParams:
@@ -67,6 +70,9 @@ class TrainParams(_Frozen):
     )
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     max_categories: int = Field(default=50, ge=2)
+    n_threads: int = Field(default=1, ge=1)
+    """OpenMP threads for fitting: HistGradientBoosting's bytes depend on it, so it is pinned
+    (not "all cores") to make dvc.lock identical on a 2-core runner and a 16-core laptop."""
 
 
 class SliceSpec(_Frozen):
@@ -138,6 +144,75 @@ class ServeParams(_Frozen):
     prediction_log: PredictionLogParams = Field(default_factory=PredictionLogParams)
 
 
+Period = Literal["day", "week", "month"]
+
+
+class StreamParams(_Frozen):
+    """The demo production stream: ``mlops replay`` sends one period of the raw file's
+    rows after ``ingest.history_until`` per call, as prediction logs plus labelled rows."""
+
+    period: Period = "month"
+    cursor: str = "data/production/cursor.json"
+
+
+class ColumnDrift(_Frozen):
+    """A per-column override of Evidently's test (e.g. ``psi``, ``ks``, ``wasserstein``)."""
+
+    method: str | None = None
+    threshold: float | None = Field(default=None, gt=0)
+
+
+class DriftPolicy(_Frozen):
+    share: float = Field(default=0.5, gt=0, le=1, description="drifted feature share that counts")
+    method: str | None = None
+    threshold: float | None = Field(default=None, gt=0)
+    columns: dict[str, ColumnDrift] = Field(default_factory=dict)
+    ignore: tuple[str, ...] = ()
+
+
+class QualityPolicy(_Frozen):
+    metric: str = "mae"
+    max_degradation: float = Field(
+        default=0.25, ge=0, description="relative loss vs the training-time test metric"
+    )
+
+
+class DebouncePolicy(_Frozen):
+    """Retrain only when ``drifted`` of the last ``windows`` windows (one period apart) drifted."""
+
+    windows: int = Field(default=3, ge=1)
+    drifted: int = Field(default=2, ge=1)
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> DebouncePolicy:
+        if self.drifted > self.windows:
+            raise ValueError(f"drifted ({self.drifted}) > windows ({self.windows})")
+        return self
+
+
+class SampleParams(_Frozen):
+    max_rows: int | None = Field(default=50_000, ge=100)
+
+
+class MonitorParams(_Frozen):
+    labelled_sink: str = "data/production/labelled"
+    period: Period = "week"
+    window_periods: int = Field(default=4, ge=1)
+    min_rows: int = Field(default=100, ge=1)
+    sample: SampleParams = Field(default_factory=SampleParams)
+    drift: DriftPolicy = Field(default_factory=DriftPolicy)
+    quality: QualityPolicy = Field(default_factory=QualityPolicy)
+    debounce: DebouncePolicy = Field(default_factory=DebouncePolicy)
+    cooldown_periods: int = Field(default=1, ge=0)
+
+
+class RetrainParams(_Frozen):
+    window: Literal["expanding", "sliding"] = "expanding"
+    keep_days: int | None = Field(default=None, ge=1, description="sliding window length")
+    branch: str = "retrain/auto"
+    labels: tuple[str, ...] = ("retraining",)
+
+
 class Params(_Frozen):
     seed: int = Field(ge=0)
     ingest: IngestParams
@@ -147,6 +222,9 @@ class Params(_Frozen):
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     gate: GateParams = Field(default_factory=GateParams)
     serve: ServeParams = Field(default_factory=ServeParams)
+    stream: StreamParams = Field(default_factory=StreamParams)
+    monitor: MonitorParams = Field(default_factory=MonitorParams)
+    retrain: RetrainParams = Field(default_factory=RetrainParams)
 
     @model_validator(mode="after")
     def _cross_section(self) -> Params:

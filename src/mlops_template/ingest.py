@@ -40,9 +40,34 @@ def ingest(raw: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
         frame.insert(0, params.time_column, stamp.astype("datetime64[ns]"))
     elif params.time_column is not None and params.time_column in frame.columns:
         frame[params.time_column] = pd.to_datetime(frame[params.time_column], errors="coerce")
+    if params.history_until is not None and params.time_column in frame.columns:
+        before = len(frame)
+        frame = frame[~(frame[params.time_column] >= pd.Timestamp(params.history_until))]
+        log.info(
+            "ingest: %d of %d rows are history (before %s); the rest is the production stream",
+            len(frame),
+            before,
+            params.history_until,
+        )
     if params.time_column is not None and params.time_column in frame.columns:
         frame = frame.sort_values(params.time_column, kind="stable", na_position="last")
     for name in frame.columns:
         if frame[name].dtype == object:
             frame[name] = frame[name].astype("string").astype(object)
+    return frame.reset_index(drop=True)
+
+
+def with_feedback(
+    history: pd.DataFrame, feedback: list[pd.DataFrame], time_column: str | None
+) -> pd.DataFrame:
+    """History plus the labelled production batches that retraining added, in time order.
+
+    Feedback files hold contract columns only; a column the history lacks (or the reverse)
+    is kept as missing so that ``validate`` names it instead of it vanishing here.
+    """
+    if not feedback:
+        return history
+    frame = pd.concat([history, *feedback], ignore_index=True)
+    if time_column is not None and time_column in frame.columns:
+        frame = frame.sort_values(time_column, kind="stable", na_position="last")
     return frame.reset_index(drop=True)

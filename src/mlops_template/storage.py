@@ -56,6 +56,13 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path, engine="pyarrow")
 
 
+def list_parquet(folder: str | Path | None) -> list[Path]:
+    """Parquet files directly in ``folder``, by name; none when it is absent or not given."""
+    if folder is None or not Path(folder).is_dir():
+        return []
+    return sorted(Path(folder).glob("*.parquet"))
+
+
 def write_csv(frame: pd.DataFrame, target: str | Path) -> None:
     with atomic_path(target) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")

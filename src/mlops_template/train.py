@@ -20,6 +20,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from mlops_template.config import TrainParams
 from mlops_template.contract import Contract
@@ -86,4 +87,5 @@ def train(frame: pd.DataFrame, params: TrainParams, contract: Contract, seed: in
     if contract.task == "classification" and frame[contract.target].nunique() < 2:
         raise ValueError("train: classification needs at least two classes in the training set")
     pipeline = build_pipeline(params, contract, seed)
-    return pipeline.fit(frame[contract.features], frame[contract.target])
+    with threadpool_limits(limits=params.n_threads, user_api="openmp"):
+        return pipeline.fit(frame[contract.features], frame[contract.target])

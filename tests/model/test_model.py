@@ -76,3 +76,19 @@ def test_same_seed_gives_identical_predictions_and_bytes(train_test, params, tmp
 
 def test_score_matches_evaluate(model, train_test, params, evaluation):
     assert score(model, train_test[1], params.contract)["mae"] == evaluation.metrics["mae"]
+
+
+def test_model_bytes_do_not_depend_on_the_machines_thread_count(train_test, params, tmp_path):
+    """train.n_threads pins OpenMP, so a 2-core runner and a 16-core laptop agree on dvc.lock."""
+    from threadpoolctl import threadpool_limits
+
+    for outer in (1, 4):
+        with threadpool_limits(limits=outer, user_api="openmp"):
+            model = train(train_test[0], params.train, params.contract, params.seed)
+        storage.write_model(model, tmp_path / f"outer{outer}")
+    assert (tmp_path / "outer1").read_bytes() == (tmp_path / "outer4").read_bytes()
+    wider = params.train.model_copy(update={"n_threads": 2})
+    storage.write_model(train(train_test[0], wider, params.contract, params.seed), tmp_path / "n2")
+    assert (tmp_path / "n2").read_bytes() != (tmp_path / "outer1").read_bytes(), (
+        "n_threads changes the bytes; if this ever stops holding, the pin is unnecessary"
+    )

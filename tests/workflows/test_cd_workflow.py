@@ -90,4 +90,4 @@ def test_merge_builds_a_bento_of_the_exact_model_and_dispatch_rebuilds_an_old_on
     old = _bento_model_meta(box, tmp_path)
     assert old["git_commit"] == earlier
     assert old["tag"].split(":")[1] != new_version
-    assert old["tag"].split(":")[1] == "8093cf7b7e05113e", "the earlier model, byte for byte"
+    assert old["tag"].split(":")[1] == "cba12fdc4e8cc764", "the earlier model, byte for byte"

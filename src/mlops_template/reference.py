@@ -1,0 +1,25 @@
+"""Stage ``reference``: the training data as the model saw it, with the model's predictions.
+
+The drift monitor compares production with this table. Making it a pipeline output of the
+same ``dvc repro`` that trains the model means a reference can never belong to another
+model: both are versioned together in ``dvc.lock``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mlops_template.contract import Contract
+
+PREDICTION = "prediction"
+
+
+def reference(train: pd.DataFrame, model: Any, contract: Contract) -> pd.DataFrame:
+    """Features, target (and time) of the training rows plus the model's prediction."""
+    keep = [c for c in contract.columns if c in train.columns]
+    frame = train[keep].reset_index(drop=True)
+    predicted = model.predict(frame[contract.features])
+    frame[PREDICTION] = predicted if contract.task == "regression" else predicted.astype(str)
+    return frame
