@@ -10,10 +10,11 @@ RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 BASE_REF ?= origin/main
 REPORT_IMAGES ?= link
+MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize
+.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +77,18 @@ containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VE
 	$(RUN) bentoml import build/bento.bento || true
 	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
 	docker push --all-tags "$(IMAGE)"
+
+replay: install ## demo production stream: send the next period as prediction logs + labels
+	$(RUN) mlops replay
+
+monitor: install ## Evidently drift check vs the training reference; exit 3 = retrain (MONITOR_FLAGS=--exit-zero in CI)
+	$(RUN) mlops monitor $(MONITOR_FLAGS)
+
+retrain: install ## add new labelled rows as feedback, move the window, dvc repro, champion vs challenger
+	$(RUN) mlops retrain
+
+propose: install ## commit to the retraining branch and open or update its one PR (needs gh + GH_TOKEN)
+	$(RUN) mlops propose
 
 audit: install ## actionlint + zizmor (offline) on .github/workflows
 	$(RUN) actionlint

@@ -24,16 +24,21 @@ log = logging.getLogger(__name__)
 TIMESTAMP, VERSION, PREDICTION = "logged_at", "model_version", "prediction"
 
 
-def write_batch(sink: str, rows: list[dict[str, Any]]) -> str:
-    """Write one Parquet file of ``rows`` under ``sink``; atomic rename on local disks."""
+def write_batch(
+    sink: str, rows: list[dict[str, Any]] | pd.DataFrame, at: dt.datetime | None = None
+) -> str:
+    """Write one Parquet file of ``rows`` under ``sink``; atomic rename on local disks.
+
+    ``at`` (default: now) names the date partition; the replayed stream passes its own clock.
+    """
     import fsspec
 
     fs, root = fsspec.url_to_fs(sink)
-    now = dt.datetime.now(dt.UTC)
+    now = at or dt.datetime.now(dt.UTC)
     folder = f"{root.rstrip('/')}/date={now:%Y-%m-%d}"
     name = f"{now:%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
     fs.makedirs(folder, exist_ok=True)
-    frame = pd.DataFrame(rows)
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     protocols = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
     if "file" in protocols:  # local disk: write aside, then rename (readers never see half)
         tmp = f"{folder}/.{name}.tmp"

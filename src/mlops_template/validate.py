@@ -104,3 +104,19 @@ def validate(frame: pd.DataFrame, contract: Contract) -> ValidationResult:
         )
     ordered = valid[list(contract.columns)]
     return ValidationResult(ordered.reset_index(drop=True), (), n_rows, n_cols)
+
+
+def validate_rows(frame: pd.DataFrame, contract: Contract, columns: list[str]) -> ValidationResult:
+    """Production rows against the contract's rules for ``columns`` (other columns, such as
+    the log's prediction and timestamp, pass through). No table rules: a window may be
+    small and may repeat a row; what must not happen is a value the model never agreed to."""
+    schema = build_schema(contract).select_columns(columns)
+    schema.checks, schema.unique, schema.strict = [], None, False
+    n_rows, n_cols = frame.shape
+    try:
+        schema.validate(frame.reset_index(drop=True), lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        return ValidationResult(
+            None, _failures(err.failure_cases, schema.name, n_rows), n_rows, n_cols
+        )
+    return ValidationResult(frame, (), n_rows, n_cols)

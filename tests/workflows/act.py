@@ -23,6 +23,7 @@ STANDIN_FOR = {
     "actions/setup-node": "setup-node",
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
+    "actions/create-github-app-token": "create-github-app-token",
 }
 REPOSITORY = "acme/churn"
 _USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
@@ -63,6 +64,10 @@ class Sandbox:
 
     def comments(self) -> list[dict]:
         path = self.cml_state / "comments.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def prs(self) -> list[dict]:
+        path = self.root / "gh" / "prs.json"
         return json.loads(path.read_text()) if path.exists() else []
 
     def cml_calls(self) -> list[dict]:
@@ -124,6 +129,7 @@ def act(
     workflow: str,
     timeout: float = 1800,
     extra: tuple[str, ...] = (),
+    workspace: str = "act-cache",
 ) -> subprocess.CompletedProcess[str]:
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
@@ -151,6 +157,8 @@ def act(
         "--env",
         f"STANDIN_REPO={box.repo}",
         "--env",
+        f"STANDIN_GH_STATE={box.root / 'gh'}",
+        "--env",
         "DVC_NO_ANALYTICS=1",
         *extra,
     ]
@@ -159,8 +167,9 @@ def act(
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
     # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a
     # path with a hidden component (~/.cache), and GitHub's workspace has none either.
-    run_env = {**env(), "XDG_CACHE_HOME": str(box.root / "act-cache")}
+    run_env = {**env(), "XDG_CACHE_HOME": str(box.root / workspace)}
     run_env.pop("VIRTUAL_ENV", None)
+    run_env["PATH"] = f"{STANDINS / 'bin'}{os.pathsep}{run_env.get('PATH', '')}"  # gh
     return subprocess.run(
         args,
         cwd=box.repo,

@@ -1,0 +1,167 @@
+"""The ``monitor`` command's work: load production data, check it, decide, write reports.
+
+Kept apart from ``monitor`` (Evidently per window) and ``policy`` (the decision) because it
+is the only part that touches files: the prediction log, the labelled rows, the reference
+and the model of the current pipeline, and the reports it writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mlops_template import storage
+from mlops_template.config import Params
+from mlops_template.monitor import LOGGED_AT, WindowResult, check_window, windows
+from mlops_template.outputs import locate
+from mlops_template.policy import Decision, decide
+from mlops_template.prediction_log import read_logs
+from mlops_template.validate import validate_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    windows: list[WindowResult]
+    now: pd.Timestamp
+    new_labelled_rows: int
+    reports: dict[str, str]
+
+    @property
+    def key(self) -> str:
+        """Fingerprint of the drift inputs: the same data gives the same key."""
+        newest = self.windows[0]
+        basis = json.dumps(
+            [newest.start, newest.end, newest.n_rows, newest.n_labelled, self.new_labelled_rows],
+        )
+        return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+    def verdict_line(self) -> str:
+        d = self.decision
+        action = "retrain" if d.retrain else "no retraining"
+        return f"monitor: {d.verdict} -> {action} ({'; '.join(d.reasons)})"
+
+    def outputs(self) -> dict[str, str]:
+        newest = self.windows[0]
+        return {
+            "verdict": self.decision.verdict,
+            "retrain": str(self.decision.retrain).lower(),
+            "drift_share": f"{newest.drift_share:.4f}",
+            "window_end": newest.end,
+            "drift_key": self.key,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.decision.as_dict(),
+            "now": str(self.now),
+            "drift_key": self.key,
+            "new_labelled_rows": self.new_labelled_rows,
+            "windows": [w.as_dict() for w in self.windows],
+            "reports": self.reports,
+        }
+
+    def markdown(self) -> str:
+        return summary_markdown(self.as_dict())
+
+
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The drift verdict as markdown: for the job summary and the retraining PR body."""
+    newest = summary["windows"][0]
+    icon = {"drift": "🟠", "no_drift": "✅", "insufficient_data": "➖"}[summary["verdict"]]
+    lines = [
+        f"### Drift check: {icon} {summary['verdict'].replace('_', ' ')}"
+        f" ({'retraining proposed' if summary['retrain'] else 'no retraining'})",
+        "",
+        *[f"- {r}" for r in summary["reasons"]],
+        "",
+        f"Window {newest['start']} .. {newest['end']}: {newest['n_rows']:,} logged rows, "
+        f"{newest['n_labelled']:,} labelled.",
+        "",
+        "| column | test | score | threshold | drifted |",
+        "|---|---|---:|---:|:---:|",
+    ]
+    for c in [*newest["columns"], newest["prediction"], newest["target"]]:
+        if c is not None:
+            lines.append(
+                f"| {c['column']} | {c['method']} | {c['score']:.4g} | {c['threshold']:.4g} "
+                f"| {'🟠' if c['drifted'] else '✅'} |"
+            )
+    quality = {k: v for k, v in newest["quality"].items() if v is not None}
+    if quality:
+        q = ", ".join(f"{k} {v:.4g}" for k, v in quality.items())
+        lines += ["", f"Quality on the labelled rows: {q}."]
+    return "\n".join(lines) + "\n\n"
+
+
+def production_rows(sink: str, what: str, params: Params, columns: list[str]) -> pd.DataFrame:
+    frame = read_logs(sink)
+    if frame.empty:
+        return frame
+    frame[LOGGED_AT] = pd.to_datetime(frame[LOGGED_AT], utc=True).dt.tz_localize(None)
+    result = validate_rows(frame, params.contract, columns)
+    if not result.ok:
+        for failure in result.failures:
+            log.error("monitor: %s: %s", what, failure.describe())
+        raise ValueError(
+            f"{what} in {sink} break the data contract ({len(result.failures)} rule(s)); "
+            "fix or remove the batch: it is not drift"
+        )
+    return frame
+
+
+def run_monitor(a: argparse.Namespace, params: Params) -> Outcome:
+    contract, mon = params.contract, params.monitor
+    logs = production_rows(
+        params.serve.prediction_log.sink, "prediction logs", params, contract.features
+    )
+    labelled = production_rows(mon.labelled_sink, "labelled rows", params, list(contract.columns))
+    if logs.empty:
+        raise FileNotFoundError(
+            f"no prediction logs under {params.serve.prediction_log.sink} "
+            "(serve the model, or `make replay` for the demo stream)"
+        )
+    now = pd.Timestamp(a.now) if a.now else logs[LOGGED_AT].max().normalize() + pd.Timedelta(days=1)
+    reference = storage.read_parquet(a.reference)
+    model = storage.read_model(a.model)
+    trained = storage.read_json(locate(Path(a.dvc_file)).metrics)
+    results, snapshots = [], {}
+    for i, bounds in enumerate(windows(now, mon)):
+        result, snaps = check_window(
+            logs, labelled, reference, model, contract, mon, params.seed, bounds, i == 0
+        )
+        results.append(result)
+        snapshots = snapshots or snaps
+        log.info(
+            "monitor: window %s..%s: %d rows, %.0f%% of features drifted",
+            *bounds,
+            result.n_rows,
+            100 * result.drift_share,
+        )
+    trained_until = params.split.window.end
+    since = pd.Timestamp(trained_until) if trained_until else None
+    new_rows = (
+        len(labelled)
+        if since is None or labelled.empty
+        else int((labelled[LOGGED_AT] >= since).sum())
+    )
+    decision = decide(results, mon, trained, now, since, new_rows)
+    out = Path(a.out_dir)
+    reports = {}
+    for name, snap in snapshots.items():
+        path = out / f"{name}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        snap.save_html(str(path))
+        reports[name] = str(path)
+    outcome = Outcome(decision, results, now, new_rows, reports)
+    storage.write_json(outcome.as_dict(), out / "summary.json")
+    return outcome

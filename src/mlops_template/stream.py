@@ -1,0 +1,42 @@
+"""The demo production stream: the raw file's later months, replayed one period at a time.
+
+Each call sends the next period of rows as if the service had answered them then: a
+prediction log in the service's own format (features, prediction, model version,
+``logged_at`` = the row's time) and, separately, the labelled rows whose ground truth
+"arrived later". A cursor file remembers where the previous call stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mlops_template.config import Period
+from mlops_template.contract import Contract
+from mlops_template.monitor import LOGGED_AT, period_offset
+from mlops_template.prediction_log import PREDICTION, VERSION
+
+
+def next_period(
+    stream: pd.DataFrame, time_column: str, cursor: pd.Timestamp, period: Period
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Rows in [cursor, cursor + period) and the cursor for the next call."""
+    end = cursor + period_offset(period)
+    stamp = stream[time_column]
+    return stream[(stamp >= cursor) & (stamp < end)], end
+
+
+def as_traffic(
+    rows: pd.DataFrame, model: Any, model_version: str, contract: Contract
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(prediction log, labelled rows) for ``rows``, both stamped with their arrival time."""
+    arrived = pd.to_datetime(rows[contract.time_column]).to_numpy()
+    logs = rows[contract.features].reset_index(drop=True)
+    predicted = model.predict(logs)
+    logs[PREDICTION] = predicted if contract.task == "regression" else predicted.astype(str)
+    logs[VERSION] = model_version
+    logs[LOGGED_AT] = arrived
+    labelled = rows[[c for c in contract.columns if c in rows.columns]].reset_index(drop=True)
+    labelled[LOGGED_AT] = arrived
+    return logs, labelled

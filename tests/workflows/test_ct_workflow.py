@@ -1,0 +1,147 @@
+"""The scheduled continuous-training workflow under act, on throwaway repositories.
+
+Real: the drift check (Evidently), retraining (dvc repro), git branches pushed to a bare
+`origin`. Stand-ins: the `gh` CLI (records calls, keeps the open PRs in a file) and the
+GitHub actions listed in standins/README.md.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlops_template.prediction_log import write_batch
+from mlops_template.stream import as_traffic
+from tests.workflows.act import act, sandbox, step_outcomes
+
+pytestmark = [pytest.mark.workflows, pytest.mark.slow]
+BRANCH = "retrain/auto"
+
+
+def _run(box, *variables: str, workspace: str = "act-cache"):
+    extra: tuple[str, ...] = ()
+    for v in variables:
+        extra += ("--var", v)
+    return act(box, "workflow_dispatch", {}, "ct.yml", extra=extra, workspace=workspace)
+
+
+def _branch_head(box) -> str | None:
+    out = box.git("ls-remote", "--heads", "origin", f"refs/heads/{BRANCH}").strip()
+    return out.split()[0] if out else None
+
+
+def _show(box, path: str) -> str:
+    box.git("fetch", "-q", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+    return box.git("show", f"origin/{BRANCH}:{path}")
+
+
+def _ok(result) -> None:
+    assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
+
+
+def test_drift_opens_one_pr_and_later_runs_update_it(tmp_path):
+    box = sandbox(tmp_path)
+    main_lock = yaml.safe_load((box.repo / "dvc.lock").read_text())
+
+    first = _run(box)
+    _ok(first)
+    (pr,) = box.prs()
+    assert pr["head"] == BRANCH and pr["base"] == "main" and pr["labels"] == ["retraining"]
+    assert "Champion (main) vs challenger (retrained)" in pr["body"]
+    assert "challenger ✅" in pr["body"] and "Drift check: 🟠 drift" in pr["body"]
+    assert "retrain-key:" in pr["body"]
+    params = yaml.safe_load(_show(box, "params.yaml"))
+    assert params["split"]["window"]["end"] == "2011-05-01"
+    assert "2011-04-01--2011-04-30.parquet" in box.git(
+        "ls-tree", "--name-only", f"origin/{BRANCH}", "data/feedback/"
+    )
+    lock = yaml.safe_load(_show(box, "dvc.lock"))
+    model = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib")
+    old = next(
+        o for o in main_lock["stages"]["train"]["outs"] if o["path"] == "models/model.joblib"
+    )
+    assert model["md5"] != old["md5"], "the branch carries the retrained model"
+    head = _branch_head(box)
+
+    again = _run(box)  # the same inputs: no new commit, the same one PR
+    _ok(again)
+    assert _branch_head(box) == head
+    assert len(box.prs()) == 1
+
+    (box.repo / "NOTES.md").write_text("main moved on\n")
+    box.git("add", "NOTES.md")
+    box.git("commit", "-qm", "main moves on")
+    box.git("push", "-q", "origin", "main")
+    third = _run(box)
+    _ok(third)
+    assert _branch_head(box) != head, "rebuilt on top of the new main"
+    assert (
+        box.git("rev-parse", f"origin/{BRANCH}~1").strip() == box.git("rev-parse", "main").strip()
+    )
+    (pr,) = box.prs()
+    assert pr["state"] == "open" and pr["edits"] == 2
+
+
+def _seed_production(box, rows: pd.DataFrame, model, params, labelled: bool) -> None:
+    logs, truth = as_traffic(rows, model, "seeded", params.contract)
+    for sink, frame in [(params.serve.prediction_log.sink, logs)] + (
+        [(params.monitor.labelled_sink, truth)] if labelled else []
+    ):
+        for day, part in frame.groupby(frame["logged_at"].dt.date):
+            write_batch(str(box.repo / sink), part, at=pd.Timestamp(day))
+
+
+def test_production_like_training_is_no_drift_and_opens_nothing(
+    tmp_path, train_test, model, params
+):
+    box = sandbox(tmp_path)
+    rows = train_test[0].sample(n=700, random_state=1).reset_index(drop=True)
+    rows[params.contract.time_column] = pd.date_range("2011-04-01", periods=700, freq="h")
+    _seed_production(box, rows, model, params, labelled=False)
+    result = _run(box, "CT_DEMO_STREAM=false")
+    _ok(result)
+    summary = json.loads((box.artifacts / "drift-report" / "summary.json").read_text())
+    assert summary["verdict"] == "no_drift" and summary["retrain"] is False
+    assert (box.artifacts / "drift-report" / "drift.html").stat().st_size < 5_000_000
+    assert _branch_head(box) is None and box.prs() == []
+    assert step_outcomes(result.stdout).get("Open or update the one retraining PR") is None
+
+
+def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(tmp_path, params, model):
+    from mlops_template import storage
+    from mlops_template.ingest import ingest
+
+    box = sandbox(tmp_path)
+    whole = params.ingest.model_copy(update={"history_until": None})
+    year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
+    april = year[(year["timestamp"] >= "2011-04-01") & (year["timestamp"] < "2011-05-01")]
+    april = april.reset_index(drop=True)
+    _seed_production(box, april, model, params, labelled=True)
+    bad = sorted((box.repo / params.monitor.labelled_sink).rglob("*.parquet"))[3]
+    frame = pd.read_parquet(bad)
+    frame.loc[0, "hum"] = 7.0
+    frame.to_parquet(bad, index=False)
+    feedback_before = sorted(p.name for p in (box.repo / "data" / "feedback").iterdir())
+
+    result = _run(box, "CT_DEMO_STREAM=false")
+    assert result.returncode != 0
+    assert "column 'hum' failed rule 'max <= 1'" in result.stdout + result.stderr
+    assert "it is not drift" in result.stdout + result.stderr
+    assert _branch_head(box) is None and box.prs() == []
+    assert sorted(p.name for p in (box.repo / "data" / "feedback").iterdir()) == feedback_before
+
+
+def test_two_runs_at_once_leave_one_commit_and_one_pr(tmp_path):
+    box = sandbox(tmp_path)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda i: _run(box, workspace=f"act-{i}"), range(2)))
+    for result in results:
+        _ok(result)
+    assert len(box.prs()) == 1
+    box.git("fetch", "-q", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+    count = box.git("rev-list", "--count", f"main..origin/{BRANCH}").strip()
+    assert count == "1", "one retraining commit on top of main"
