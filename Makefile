@@ -14,7 +14,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose
+.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,6 +89,9 @@ retrain: install ## add new labelled rows as feedback, move the window, dvc repr
 
 propose: install ## commit to the retraining branch and open or update its one PR (needs gh + GH_TOKEN)
 	$(RUN) mlops propose
+
+ct-status: install ## age and result of the last scheduled drift check (gh; PR workflow)
+	$(RUN) mlops ct-status
 
 audit: install ## actionlint + zizmor (offline) on .github/workflows
 	$(RUN) actionlint

@@ -16,6 +16,18 @@ from mlops_template.train import train
 from mlops_template.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that pin the example data's columns and figures only apply while the project
+    still uses it; after `mlops init`, the contract-driven tests guard the new data."""
+    if load_params(ROOT / "params.yaml").ingest.source == EXAMPLE_SOURCE:
+        return
+    skip = pytest.mark.skip(reason="about the bundled example data; this project uses its own")
+    for item in items:
+        if "example" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

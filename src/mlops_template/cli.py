@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlops_template import storage
 from mlops_template.config import ConfigError, Params, load_params
+from mlops_template.init import InitError
 
 log = logging.getLogger("mlops")
 
@@ -463,6 +464,51 @@ def _propose(a: argparse.Namespace, params: Params) -> int:
     return 0
 
 
+@command(
+    "ct-status",
+    "age and result of the last scheduled drift check (warning annotation when stale)",
+    lambda p: (
+        p.add_argument("--workflow", default="ct.yml"),
+        p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY")),
+        p.add_argument("--strict", action="store_true", help="exit 1 when stale"),
+    ),
+)
+def _ct_status(a: argparse.Namespace, params: Params) -> int:
+    import datetime as dt
+
+    from mlops_template.ct_status import describe, last_runs
+
+    level, text = describe(
+        last_runs(a.workflow), dt.datetime.now(dt.UTC), params.monitor.max_silence_days, a.workflow
+    )
+    sys.stdout.write((f"::warning title=Drift check::{text}" if level == "stale" else text) + "\n")
+    if a.summary:
+        with open(a.summary, "a", encoding="utf-8") as fh:
+            fh.write(f"{'⚠️' if level == 'stale' else '✅'} {text}\n\n")
+    return 1 if level == "stale" and a.strict else 0
+
+
+def _init_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="your table: .csv, .csv.gz or .parquet")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--task", choices=["auto", "regression", "classification"], default="auto")
+    p.add_argument("--time-column", default=None, help="timestamp column (time split, CT)")
+    p.add_argument("--raw-dir", default="data/raw", help="where the pipeline's input lives")
+    p.add_argument("--archive-dir", default="data/examples", help="where the example goes")
+
+
+@command(
+    "init",
+    "use your own table: infer the data contract and defaults, rewrite params.yaml",
+    _init_args,
+)
+def _init(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.init import init_project
+
+    sys.stdout.write(init_project(a, params) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="path to params.yaml")
@@ -487,6 +533,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _COMMANDS[args.command][0](args, params)
     except ConfigError as err:
         log.error("%s", err)
+        return 2
+    except InitError as err:
+        log.error("init: %s", err)
         return 2
     except (ValueError, KeyError, FileNotFoundError, OSError, RuntimeError) as err:
         log.error("%s failed: %s", args.command, err)

@@ -204,6 +204,7 @@ class MonitorParams(_Frozen):
     quality: QualityPolicy = Field(default_factory=QualityPolicy)
     debounce: DebouncePolicy = Field(default_factory=DebouncePolicy)
     cooldown_periods: int = Field(default=1, ge=0)
+    max_silence_days: int = Field(default=8, ge=1, description="PR warning when older")
 
 
 class RetrainParams(_Frozen):

@@ -62,6 +62,8 @@ class Contract(BaseModel):
     columns: dict[str, ColumnSpec]
     min_rows: int = Field(default=100, ge=1)
     unique: tuple[str, ...] = ()
+    allow_duplicate_rows: bool = False
+    """Some real data repeats whole rows legitimately (two identical purchases)."""
 
     @model_validator(mode="after")
     def _target_and_time_declared(self) -> Contract:
@@ -143,8 +145,11 @@ def build_schema(contract: Contract) -> pa.DataFrameSchema:
     }
     frame_checks = [
         pa.Check(lambda df: len(df) >= contract.min_rows, error=f"min_rows >= {contract.min_rows}"),
-        pa.Check(lambda df: ~df.duplicated(keep="first"), error="no_duplicate_rows"),
     ]
+    if not contract.allow_duplicate_rows:
+        frame_checks.append(
+            pa.Check(lambda df: ~df.duplicated(keep="first"), error="no_duplicate_rows")
+        )
     return pa.DataFrameSchema(
         columns,
         checks=frame_checks,

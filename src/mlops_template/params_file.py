@@ -1,7 +1,8 @@
 """Edit ``params.yaml`` in place, keeping its comments and layout (ruamel round-trip).
 
-Used by commands that move knobs for the user (``retrain`` moves the training window);
-the result is re-parsed so a write can never leave an invalid file behind.
+Used by commands that move knobs for the user (``retrain`` moves the training window,
+``init`` writes a new contract). The result is re-parsed before anything is written, so a
+change can never leave an invalid file behind.
 """
 
 from __future__ import annotations
@@ -10,16 +11,32 @@ import io
 from pathlib import Path
 from typing import Any
 
+import yaml as pyyaml
+
 from mlops_template import storage
 from mlops_template.config import parse_params
 
 
-def update(path: str | Path, changes: dict[str, Any]) -> None:
-    """Set dotted keys (``split.window.end``) to new values; parents must exist."""
+def _quoted(value: Any) -> Any:
+    """Quote strings YAML 1.1 readers would turn into something else (``No`` -> False)."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    if isinstance(value, dict):
+        return {k: _quoted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_quoted(v) for v in value]
+    if isinstance(value, str) and pyyaml.safe_load(f"k: {value}")["k"] != value:
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def render(path: str | Path, changes: dict[str, Any]) -> str:
+    """params.yaml with dotted keys (``split.window.end``) set; raises if the result is invalid."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
     yaml.preserve_quotes = True
+    yaml.width = 100
     path = Path(path)
     doc = yaml.load(path.read_text())
     for dotted, value in changes.items():
@@ -27,11 +44,13 @@ def update(path: str | Path, changes: dict[str, Any]) -> None:
         node = doc
         for key in parents:
             node = node[key]
-        node[leaf] = value
+        node[leaf] = _quoted(value)
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
     text = buffer.getvalue()
-    import yaml as pyyaml
-
     parse_params(pyyaml.safe_load(text), path)
-    storage.write_bytes(text.encode(), path)
+    return text
+
+
+def update(path: str | Path, changes: dict[str, Any]) -> None:
+    storage.write_bytes(render(path, changes).encode(), path)

@@ -3,7 +3,7 @@ import yaml
 
 from mlops_template.config import ConfigError, load_params, parse_params
 
-pytestmark = pytest.mark.code
+pytestmark = [pytest.mark.code, pytest.mark.example]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from mlops_template import storage
 from mlops_template.cli import main
 from mlops_template.validate import validate
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.example]
 
 
 def test_real_data_satisfies_the_contract(validated, params):

@@ -9,7 +9,7 @@ from mlops_template import storage
 from mlops_template.evaluate import evaluate, score
 from mlops_template.train import train
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.example]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from mlops_template.retrain import moved_window
 from mlops_template.split import split
 from mlops_template.train import train
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.example]
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import yaml
 from tests.datasets import classification_frame, classification_params
 from tests.project import ROOT, clone, dvc, lock_outs, missing_cache_objects, run
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
 
-STAGES = ["ingest", "validate", "split", "train", "evaluate"]
+STAGES = ["ingest", "validate", "split", "train", "reference", "evaluate"]
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +70,13 @@ def test_changing_one_param_reruns_only_the_stages_that_read_it(reproduced, tmp_
     assert ran == {"evaluate"}, result.stdout
     result = dvc(project, "exp", "run", "-S", "train.hyperparams.learning_rate=0.05")
     ran = {s for s in STAGES if f"Running stage '{s}'" in result.stdout}
-    assert ran == {"train", "evaluate"}, result.stdout
+    assert ran == {"train", "reference", "evaluate"}, result.stdout
     table = dvc(project, "exp", "show", "--csv").stdout
     assert "train.hyperparams.learning_rate" in table.splitlines()[0] or "learning_rate" in table
     assert ",0.05," in table
 
 
+@pytest.mark.example
 def test_bad_data_stops_at_validate_and_the_last_good_model_is_recoverable(reproduced, tmp_path):
     project = clone(tmp_path / "bad")
     dvc(project, "cache", "dir", str(reproduced[0] / ".dvc" / "cache"))

@@ -15,7 +15,7 @@ from tests.project import BIN, ROOT, clone, dvc, env, missing_cache_objects
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
-STAGES = ["ingest", "validate", "split", "train", "evaluate"]
+STAGES = ["ingest", "validate", "split", "train", "reference", "evaluate"]
 
 
 def _interrupt_during(project, stage: str, sig: signal.Signals, delay: float) -> str:

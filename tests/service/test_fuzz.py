@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.service.conftest import GOOD
 
-pytestmark = [pytest.mark.service, pytest.mark.slow]
+pytestmark = [pytest.mark.service, pytest.mark.slow, pytest.mark.example]
 
 JSON_LEAF = st.one_of(
     st.none(),

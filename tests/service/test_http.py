@@ -10,7 +10,7 @@ import pytest
 
 from tests.service.conftest import GOOD
 
-pytestmark = pytest.mark.service
+pytestmark = [pytest.mark.service, pytest.mark.example]
 
 
 def _post(client, body, **kw):

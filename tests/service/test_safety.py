@@ -15,7 +15,7 @@ from mlops_template import registry
 from mlops_template.middleware import ApiKey, ModelVersionHeader
 from mlops_template.prediction_log import PredictionLogger, read_logs
 
-pytestmark = pytest.mark.service
+pytestmark = [pytest.mark.service, pytest.mark.example]
 
 
 def test_tampered_model_is_refused_before_unpickling(saved_model, tmp_path):

@@ -9,7 +9,7 @@ from mlops_template.contract import ColumnSpec, Contract
 from mlops_template.schema import record_model
 from tests.service.conftest import GOOD
 
-pytestmark = pytest.mark.service
+pytestmark = [pytest.mark.service, pytest.mark.example]
 
 
 def test_every_feature_is_a_required_field_and_nothing_else(params):

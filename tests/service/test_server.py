@@ -20,7 +20,7 @@ from mlops_template.prediction_log import read_logs
 from tests.project import BIN, clone, env
 from tests.service.conftest import GOOD
 
-pytestmark = [pytest.mark.service, pytest.mark.slow]
+pytestmark = [pytest.mark.service, pytest.mark.slow, pytest.mark.example]
 
 
 def _free_port() -> int:

@@ -13,7 +13,7 @@ import pytest
 from tests.project import BIN, env
 from tests.workflows.act import act, edit_params, sandbox, step_outcomes
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow]
+pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 
 
 def _push_event(box) -> dict:

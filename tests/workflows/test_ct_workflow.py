@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,9 +17,9 @@ import yaml
 
 from mlops_template.prediction_log import write_batch
 from mlops_template.stream import as_traffic
-from tests.workflows.act import act, sandbox, step_outcomes
+from tests.workflows.act import act, edit_params, sandbox, step_outcomes
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow]
+pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 BRANCH = "retrain/auto"
 
 
@@ -79,20 +80,34 @@ def test_drift_opens_one_pr_and_later_runs_update_it(tmp_path):
     third = _run(box)
     _ok(third)
     assert _branch_head(box) != head, "rebuilt on top of the new main"
-    assert (
-        box.git("rev-parse", f"origin/{BRANCH}~1").strip() == box.git("rev-parse", "main").strip()
-    )
+    box.git("fetch", "-q", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+    parent = box.git("rev-parse", f"origin/{BRANCH}~1").strip()
+    assert parent == box.git("rev-parse", "main").strip()
     (pr,) = box.prs()
     assert pr["state"] == "open" and pr["edits"] == 2
 
 
-def _seed_production(box, rows: pd.DataFrame, model, params, labelled: bool) -> None:
+def _seed_production(box, rows: pd.DataFrame, model, params, labelled: bool) -> dict[str, Path]:
+    """Production data in storage outside the repository, as a real deployment has it
+    (here a directory; s3:// in production), and params.yaml pointing at it on main."""
+    sinks = {
+        "logs": box.root / "production" / "logs",
+        "labelled": box.root / "production" / "labelled",
+    }
+    edit_params(
+        box.repo,
+        lambda p: (
+            p["serve"]["prediction_log"].update(sink=str(sinks["logs"])),
+            p["monitor"].update(labelled_sink=str(sinks["labelled"])),
+        ),
+    )
+    box.git("commit", "-qam", "Point the monitor at production storage")
+    box.git("push", "-q", "origin", "main")
     logs, truth = as_traffic(rows, model, "seeded", params.contract)
-    for sink, frame in [(params.serve.prediction_log.sink, logs)] + (
-        [(params.monitor.labelled_sink, truth)] if labelled else []
-    ):
+    for sink, frame in [(sinks["logs"], logs)] + ([(sinks["labelled"], truth)] if labelled else []):
         for day, part in frame.groupby(frame["logged_at"].dt.date):
-            write_batch(str(box.repo / sink), part, at=pd.Timestamp(day))
+            write_batch(str(sink), part, at=pd.Timestamp(day))
+    return sinks
 
 
 def test_production_like_training_is_no_drift_and_opens_nothing(
@@ -120,8 +135,8 @@ def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(tmp_path,
     year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
     april = year[(year["timestamp"] >= "2011-04-01") & (year["timestamp"] < "2011-05-01")]
     april = april.reset_index(drop=True)
-    _seed_production(box, april, model, params, labelled=True)
-    bad = sorted((box.repo / params.monitor.labelled_sink).rglob("*.parquet"))[3]
+    sinks = _seed_production(box, april, model, params, labelled=True)
+    bad = sorted(sinks["labelled"].rglob("*.parquet"))[3]
     frame = pd.read_parquet(bad)
     frame.loc[0, "hum"] = 7.0
     frame.to_parquet(bad, index=False)

@@ -42,7 +42,9 @@ def violations(path: Path) -> list[str]:
             if uses and not uses.startswith("./") and not PINNED.match(uses):
                 found.append(f"job {name}: unpinned action {uses}")
             keeps_token = (step.get("with") or {}).get("persist-credentials") is not False
-            if uses and uses.startswith("actions/checkout@") and keeps_token:
+            pushes = (job.get("permissions") or {}).get("contents") == "write"
+            if uses and uses.startswith("actions/checkout@") and keeps_token and not pushes:
+                # only a job allowed to push (contents: write) may keep git credentials
                 found.append(f"job {name}: checkout without persist-credentials: false")
             if "${{ github.event" in str(step.get("run", "")):
                 found.append(f"job {name}: github.event interpolated into run")

@@ -14,7 +14,7 @@ from tests.workflows.act import (
     with_dvc_remote,
 )
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow]
+pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 
 BETTER = {"learning_rate": 0.05, "max_iter": 400, "max_leaf_nodes": 15}
 

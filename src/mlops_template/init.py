@@ -1,0 +1,297 @@
+"""Bring your own data: infer a data contract and the task's defaults from a table.
+
+Pure: ``infer`` reads a DataFrame and returns the params sections to write; the ``init``
+command does the file work (copy the data, archive the example, rewrite params.yaml).
+Everything it guesses is shown for review and lives in params.yaml, where it can be edited.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+RESERVED = {"prediction", "probabilities", "model_version", "logged_at", "records"}
+MAX_CLOSED_LEVELS = 50  # more levels: an open category (no closed set of allowed values)
+MAX_CLASSES_FOR_AUTO = 20  # an integer target with at most this many values is a class label
+MARGIN = 0.1  # ranges widened by 10% of the observed span on both sides
+MIN_ROWS = 100
+
+Task = Literal["regression", "classification"]
+
+
+class InitError(ValueError):
+    """The table cannot be used as it is; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Inferred:
+    task: Task
+    columns: dict[str, dict[str, Any]]
+    dropped: dict[str, str]
+    unique: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    duplicate_rows: bool = False
+
+
+def check_names(columns: list[str]) -> None:
+    bad = []
+    for name in columns:
+        if not NAME.match(str(name)):
+            bad.append(
+                f"'{name}': must be a letter or _ then letters, digits or _ (at most 64): "
+                "it becomes a JSON field of the service and a Python identifier"
+            )
+        elif name in RESERVED:
+            bad.append(f"'{name}': reserved for the service's response and prediction log")
+    if bad:
+        raise InitError(
+            "column name(s) the pipeline cannot carry; rename them in the file:\n  - "
+            + "\n  - ".join(bad)
+        )
+
+
+def _bound(value: float, integer: bool, up: bool) -> float | int:
+    if integer:
+        return int(math.ceil(value) if up else math.floor(value))
+    return round(value, 6)
+
+
+def _numeric_spec(series: pd.Series, integer: bool) -> dict[str, Any]:
+    lo, hi = float(series.min()), float(series.max())
+    span = (hi - lo) or abs(hi) or 1.0
+    low, high = lo - MARGIN * span, hi + MARGIN * span
+    if lo >= 0:
+        low = max(low, 0.0)  # counts, prices and shares do not turn negative
+    return {
+        "dtype": "int" if integer else "float",
+        "min": _bound(low, integer, up=False),
+        "max": _bound(high, integer, up=True),
+    }
+
+
+def _is_integer(series: pd.Series) -> bool:
+    values = series.dropna()
+    if pd.api.types.is_integer_dtype(series):
+        return True
+    return pd.api.types.is_float_dtype(series) and bool((values == values.round()).all())
+
+
+def _task(target: pd.Series, requested: str) -> Task:
+    if requested in ("regression", "classification"):
+        if requested == "regression" and not pd.api.types.is_numeric_dtype(target):
+            raise InitError(f"--task regression needs a numeric target; '{target.name}' is not")
+        return requested  # type: ignore[return-value]
+    if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
+        return "classification"
+    if _is_integer(target) and target.nunique() <= MAX_CLASSES_FOR_AUTO:
+        return "classification"
+    return "regression"
+
+
+def _column_spec(series: pd.Series) -> dict[str, Any]:
+    if pd.api.types.is_bool_dtype(series):
+        spec: dict[str, Any] = {"dtype": "bool"}
+    elif pd.api.types.is_numeric_dtype(series):
+        spec = _numeric_spec(series.dropna(), _is_integer(series))
+    else:
+        levels = sorted(series.dropna().astype(str).unique())
+        spec = {"dtype": "category"}
+        if len(levels) <= MAX_CLOSED_LEVELS:
+            spec["categories"] = levels
+    if series.isna().any():
+        spec["nullable"] = True
+    return spec
+
+
+def infer(
+    frame: pd.DataFrame,
+    target: str,
+    task: str = "auto",
+    time_column: str | None = None,
+    min_rows: int = MIN_ROWS,
+) -> Inferred:
+    """The contract for ``frame``: dtypes, ranges with margins, categories, nulls, drops."""
+    if frame.empty or frame.shape[1] == 0:
+        raise InitError("the table is empty")
+    check_names(list(frame.columns))
+    if target not in frame.columns:
+        raise InitError(f"target '{target}' is not a column; columns: {', '.join(frame.columns)}")
+    if time_column is not None and time_column not in frame.columns:
+        raise InitError(f"--time-column '{time_column}' is not a column")
+    if len(frame) < min_rows:
+        raise InitError(f"{len(frame)} rows: at least {min_rows} are needed to train and test")
+    y = frame[target]
+    if y.isna().any():
+        raise InitError(
+            f"target '{target}' is missing in {int(y.isna().sum())} row(s): drop those rows first"
+        )
+    if y.nunique() < 2:
+        raise InitError(f"target '{target}' is constant ({y.iloc[0]!r}): nothing to learn")
+    kind = _task(y, task)
+    columns: dict[str, dict[str, Any]] = {}
+    dropped: dict[str, str] = {}
+    notes: list[str] = []
+    unique: tuple[str, ...] = ()
+    for name in frame.columns:
+        series = frame[name]
+        if name == target:
+            if kind == "classification":
+                classes = sorted(series.astype(str).unique())
+                columns[name] = {"dtype": "category", "categories": classes}
+                counts = series.astype(str).value_counts(normalize=True)
+                if counts.min() < 0.1:
+                    notes.append(
+                        f"imbalanced classes (rarest '{counts.idxmin()}' {counts.min():.1%}): "
+                        "the split is stratified; judge the model by f1/log_loss, not accuracy"
+                    )
+            else:
+                columns[name] = _numeric_spec(series, _is_integer(series))
+            continue
+        if name == time_column:
+            stamp = pd.to_datetime(series, errors="coerce")
+            if stamp.isna().any():
+                raise InitError(f"time column '{name}': {int(stamp.isna().sum())} unparseable")
+            columns[name] = {"dtype": "datetime"}
+            if stamp.is_unique:
+                unique = (name,)
+            continue
+        if series.nunique(dropna=True) <= 1:
+            dropped[name] = "constant: carries no information"
+        elif series.is_unique and not pd.api.types.is_float_dtype(series):
+            dropped[name] = "unique per row (an identifier): would only be memorised"
+        else:
+            columns[name] = _column_spec(series)
+    duplicates = int(frame.duplicated().sum())
+    if duplicates:
+        notes.append(
+            f"{duplicates} row(s) repeat another row exactly: allowed "
+            "(contract.allow_duplicate_rows); set it to false if they are errors"
+        )
+    if len(columns) - 1 - (time_column is not None) < 1:
+        raise InitError("no usable feature column left after dropping ids and constants")
+    return Inferred(kind, columns, dropped, unique, notes, duplicates > 0)
+
+
+def params_changes(
+    inferred: Inferred,
+    source: str,
+    target: str,
+    time_column: str | None,
+    model_name: str,
+    n_rows: int,
+) -> dict[str, Any]:
+    """Dotted params.yaml keys to set for the new data (everything else keeps its value)."""
+    regression = inferred.task == "regression"
+    categorical = [
+        c for c, s in inferred.columns.items() if s["dtype"] == "category" and c != target
+    ]
+    gate = (
+        {
+            "mae": {"direction": "lower", "tolerance": 0.05},
+            "rmse": {"direction": "lower", "tolerance": 0.05},
+            "r2": {"direction": "higher", "tolerance": 0.02},
+        }
+        if regression
+        else {
+            "f1": {"direction": "higher", "tolerance": 0.02},
+            "log_loss": {"direction": "lower", "tolerance": 0.05},
+            "accuracy": {"direction": "higher", "tolerance": 0.02},
+        }
+    )
+    return {
+        "ingest.source": source,
+        "ingest.time_column": time_column,
+        "ingest.timestamp_from": None,
+        "ingest.history_until": None,
+        "ingest.drop_columns": sorted(inferred.dropped),
+        "contract": {
+            "task": inferred.task,
+            "target": target,
+            "time_column": time_column,
+            "min_rows": max(10, min(MIN_ROWS, n_rows // 2)),
+            "unique": list(inferred.unique),
+            "allow_duplicate_rows": inferred.duplicate_rows,
+            "columns": inferred.columns,
+        },
+        "split.method": "time" if time_column else "random",
+        "split.window.start": None,
+        "split.window.end": None,
+        "evaluate.baseline.group_by": categorical[:1],
+        "evaluate.slices": [{"column": c} for c in categorical[:1]],
+        "gate.baseline_margin": 0.1 if regression else 0.05,
+        "gate.metrics": gate,
+        "serve.model_name": model_name,
+        "monitor.quality.metric": "mae" if regression else "f1",
+    }
+
+
+def review(inferred: Inferred, target: str) -> str:
+    """The inferred contract as a table, for the user to check before `make run`."""
+    lines = [f"task: {inferred.task} of '{target}'", "", "column            dtype     rule"]
+    for name, spec in inferred.columns.items():
+        rule = ""
+        if "min" in spec:
+            rule = f"[{spec['min']}, {spec['max']}]"
+        elif spec.get("categories") is not None:
+            shown = ", ".join(spec["categories"][:6])
+            more = len(spec["categories"]) - 6
+            rule = "{" + shown + (f", +{more} more" if more > 0 else "") + "}"
+        elif spec["dtype"] == "category":
+            rule = f"open set (> {MAX_CLOSED_LEVELS} levels)"
+        null = " nullable" if spec.get("nullable") else ""
+        lines.append(f"{name:<17} {spec['dtype']:<9} {rule}{null}")
+    for name, why in inferred.dropped.items():
+        lines.append(f"{name:<17} dropped   {why}")
+    lines += [f"note: {n}" for n in inferred.notes]
+    return "\n".join(lines)
+
+
+def init_project(a: Any, params: Any) -> str:
+    """Copy the data in, archive the example, rewrite params.yaml; return the review text."""
+    import shutil
+    from pathlib import Path
+
+    from mlops_template import params_file, storage
+
+    source = Path(a.data)
+    try:
+        frame = storage.read_table(source)
+    except Exception as err:  # any reader error: the message names the file and the fix
+        raise InitError(
+            f"cannot read {source}: {err}. Give a .csv, .csv.gz or .parquet file"
+        ) from None
+    if a.time_column is not None and a.time_column in frame.columns:
+        frame[a.time_column] = pd.to_datetime(frame[a.time_column], errors="coerce")
+    inferred = infer(frame, a.target, a.task, a.time_column)
+    raw_dir, archive = Path(a.raw_dir), Path(a.archive_dir)
+    target_file = raw_dir / source.name
+    model_name = re.sub(r"[^a-z0-9_.-]+", "-", source.name.split(".")[0].lower()).strip("-")
+    changes = params_changes(
+        inferred, str(target_file), a.target, a.time_column, model_name or "model", len(frame)
+    )
+    text = params_file.render(a.params, changes)  # validated before any file moves
+    if source.resolve() != target_file.resolve():
+        for old in raw_dir.glob("*"):
+            if old.is_file() and old.name != source.name:
+                archive.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(old), archive / old.name)
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target_file)
+    for stale in Path("data/feedback").glob("*.parquet"):  # feedback of the old contract
+        stale.unlink()
+    storage.write_bytes(text.encode(), a.params)
+    storage.write_json(
+        {"source": str(target_file), "dropped": inferred.dropped, "notes": inferred.notes},
+        Path("reports") / "init.json",
+    )
+    return (
+        review(inferred, a.target)
+        + f"\n\nparams.yaml rewritten for {target_file} ({len(frame):,} rows); "
+        + (f"example data moved to {archive}/. " if archive.exists() else "")
+        + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
+    )
