@@ -14,7 +14,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status
+.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,6 +77,9 @@ containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VE
 	$(RUN) bentoml import build/bento.bento || true
 	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
 	docker push --all-tags "$(IMAGE)"
+
+init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=col]
+	$(RUN) mlops init --data "$(DATA)" --target "$(TARGET)" --task "$(or $(TASK),auto)" $(if $(TIME_COLUMN),--time-column "$(TIME_COLUMN)")
 
 replay: install ## demo production stream: send the next period as prediction logs + labels
 	$(RUN) mlops replay

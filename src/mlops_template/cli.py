@@ -72,7 +72,12 @@ def _validate(a: argparse.Namespace, params: Params) -> int:
     if not result.ok:
         for failure in result.failures:
             log.error("validate: %s", failure.describe())
-        log.error("validate: %d rule(s) failed; report in %s", len(result.failures), a.report)
+        log.error(
+            "validate: %d rule(s) failed; report in %s. Fix the data, or the contract in "
+            "params.yaml if the data is right, then run `make run` again",
+            len(result.failures),
+            a.report,
+        )
         return 1
     storage.write_parquet(result.frame, a.out)
     log.info("validate: %d rows pass the contract -> %s", result.n_rows, a.out)
@@ -540,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, FileNotFoundError, OSError, RuntimeError) as err:
         log.error("%s failed: %s", args.command, err)
         return 1
-    log.debug("%s finished in %.1fs", args.command, time.perf_counter() - start)
+    log.info("%s: done in %.1fs", args.command, time.perf_counter() - start)
     return code
 
 
