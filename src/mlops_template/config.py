@@ -191,7 +191,7 @@ class DebouncePolicy(_Frozen):
 
 
 class SampleParams(_Frozen):
-    max_rows: int | None = Field(default=50_000, ge=100)
+    max_rows: int | None = Field(default=10_000, ge=100)
 
 
 class MonitorParams(_Frozen):
