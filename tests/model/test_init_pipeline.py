@@ -1,0 +1,66 @@
+"""Contracts inferred by `mlops init` carry real tables through every stage's core:
+regression with a time column, nulls and a many-level category; multiclass without time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from mlops_template import storage
+from mlops_template.config import parse_params
+from mlops_template.evaluate import evaluate
+from mlops_template.gate import baseline_check
+from mlops_template.ingest import ingest
+from mlops_template.init import infer, params_changes
+from mlops_template.split import split
+from mlops_template.train import train
+from mlops_template.validate import validate
+from tests.datasets import classification_frame
+
+pytestmark = pytest.mark.model
+
+
+def _params(root, frame, target, time_column=None):
+    inferred = infer(frame, target, time_column=time_column)
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    changes = params_changes(inferred, "unused.csv", target, time_column, "t", len(frame))
+    for key, value in changes.items():
+        *parents, leaf = key.split(".")
+        node = raw
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return parse_params(raw), inferred
+
+
+def _through_the_pipeline(frame, params):
+    checked = validate(ingest(frame, params.ingest), params.contract)
+    assert checked.ok, [f.describe() for f in checked.failures]
+    train_set, test_set = split(checked.frame, params.split, params.contract, params.seed)
+    model = train(train_set, params.train, params.contract, params.seed)
+    result = evaluate(model, train_set, test_set, params.contract, params.evaluate, params.seed)
+    return result.metrics
+
+
+def test_regression_with_time_nulls_and_many_levels(root, params):
+    whole = params.ingest.model_copy(update={"history_until": None})
+    year = ingest(storage.read_table(root / params.ingest.source), whole)
+    rng = np.random.default_rng(1)
+    year = year.assign(station=[f"s{i}" for i in rng.integers(0, 200, len(year))])
+    year.loc[rng.random(len(year)) < 0.05, "windspeed"] = np.nan
+    new, _ = _params(root, year, "bikers", time_column="timestamp")
+    assert new.contract.task == "regression" and new.split.method == "time"
+    assert new.contract.columns["windspeed"].nullable
+    assert new.contract.columns["station"].categories is None, "200 levels: an open set"
+    metrics = _through_the_pipeline(year, new)
+    check = baseline_check(metrics, new.gate)
+    assert check is not None and not check.failed, check.describe()
+
+
+def test_multiclass_without_time_is_stratified_and_beats_the_baseline(root):
+    wine = classification_frame("wine")
+    new, _ = _params(root, wine, "target")
+    assert new.contract.task == "classification" and new.split.method == "random"
+    metrics = _through_the_pipeline(wine, new)
+    assert metrics["accuracy"] > metrics["baseline"]["accuracy"] + 0.3
