@@ -43,6 +43,7 @@ def _through_the_pipeline(frame, params):
     return result.metrics
 
 
+@pytest.mark.example
 def test_regression_with_time_nulls_and_many_levels(root, params):
     whole = params.ingest.model_copy(update={"history_until": None})
     year = ingest(storage.read_table(root / params.ingest.source), whole)
