@@ -96,7 +96,6 @@ def _one(kind: str, rows: int, cols: int, max_rows: int | None) -> None:
         import scipy.spatial.distance
         import scipy.stats  # noqa: F401
     else:
-
         import mlops_template.monitor  # noqa: F401
     print(f"import_s={time.perf_counter() - start:.3f}")
     start = time.perf_counter()
@@ -135,7 +134,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", default=["10000x20", "100000x50", "1000000x50"])
     parser.add_argument(
-        "--max-rows", type=int, nargs="+", default=[10_000, 50_000], help="sample sizes to try (10k: the default)"
+        "--max-rows",
+        type=int,
+        nargs="+",
+        default=[10_000, 50_000],
+        help="sample sizes to try (10k: the default)",
     )
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     a = parser.parse_args()
