@@ -230,6 +230,57 @@ def params_changes(
     }
 
 
+REGRESSION_PLOTS = [
+    {
+        "predicted_vs_actual": {
+            "template": "scatter",
+            "x": "actual",
+            "y": {"reports/plots/predictions.csv": "predicted"},
+        }
+    },
+    {
+        "residuals": {
+            "template": "scatter",
+            "x": "predicted",
+            "y": {"reports/plots/predictions.csv": "residual"},
+        }
+    },
+]
+CLASSIFICATION_PLOTS = [
+    {
+        "confusion_matrix": {
+            "template": "confusion",
+            "x": "actual",
+            "y": {"reports/plots/predictions.csv": "predicted"},
+        }
+    },
+    {"roc": {"template": "simple", "x": "fpr", "y": {"reports/plots/roc.csv": "tpr"}}},
+    {
+        "precision_recall": {
+            "template": "simple",
+            "x": "recall",
+            "y": {"reports/plots/precision_recall.csv": "precision"},
+        }
+    },
+]
+COMMON_PLOTS = [
+    {
+        "feature_importance": {
+            "template": "bar_horizontal",
+            "x": "importance",
+            "y": {"reports/plots/importance.csv": "feature"},
+        }
+    },
+    "reports/figures",
+]
+
+
+def dvc_plots(task: Task) -> list[Any]:
+    """The top-level ``plots:`` of dvc.yaml for the task (`dvc plots show/diff`). ROC and
+    precision-recall files exist for binary targets; DVC skips a missing one."""
+    return [*(REGRESSION_PLOTS if task == "regression" else CLASSIFICATION_PLOTS), *COMMON_PLOTS]
+
+
 def review(inferred: Inferred, target: str) -> str:
     """The inferred contract as a table, for the user to check before `make run`."""
     lines = [f"task: {inferred.task} of '{target}'", "", "column            dtype     rule"]
@@ -285,6 +336,7 @@ def init_project(a: Any, params: Any) -> str:
     for stale in Path("data/feedback").glob("*.parquet"):  # feedback of the old contract
         stale.unlink()
     storage.write_bytes(text.encode(), a.params)
+    _set_dvc_plots(Path("dvc.yaml"), inferred.task)
     storage.write_json(
         {"source": str(target_file), "dropped": inferred.dropped, "notes": inferred.notes},
         Path("reports") / "init.json",
@@ -295,3 +347,19 @@ def init_project(a: Any, params: Any) -> str:
         + (f"example data moved to {archive}/. " if archive.exists() else "")
         + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
     )
+
+
+def _set_dvc_plots(dvc_file: Any, task: Task) -> None:
+    from ruamel.yaml import YAML
+
+    from mlops_template import storage
+
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the file's own style: "  - item"
+    doc = yaml.load(dvc_file.read_text())
+    doc["plots"] = dvc_plots(task)
+    import io
+
+    buffer = io.StringIO()
+    yaml.dump(doc, buffer)
+    storage.write_bytes(buffer.getvalue().encode(), dvc_file)

@@ -37,6 +37,7 @@ def render(path: str | Path, changes: dict[str, Any]) -> str:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 100
+    yaml.indent(mapping=2, sequence=4, offset=2)
     path = Path(path)
     doc = yaml.load(path.read_text())
     for dotted, value in changes.items():

@@ -45,6 +45,7 @@ def test_a_new_user_brings_a_classification_table_and_everything_passes(tmp_path
     assert "task: classification of 'Purchase'" in out and "Store7" in out
     assert not (project / "data/raw/bikeshare_2011.csv.gz").exists()
     assert (project / "data/examples/bikeshare_2011.csv.gz").exists(), "archived, not lost"
+    assert "template: confusion" in (project / "dvc.yaml").read_text(), "plots for the task"
 
     out = _ok(_make(project, "run"))
     metrics = json.loads((project / "reports/metrics.json").read_text())
