@@ -1,0 +1,81 @@
+"""CD commands: the model store with lineage, the Bento build."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mlops_template import storage
+from mlops_template.commands import command, log
+from mlops_template.config import Params
+
+
+def _save_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="models/model.joblib")
+    p.add_argument("--lock", default="dvc.lock")
+    p.add_argument("--dvc-file", default="dvc.yaml")
+
+
+@command(
+    "save-model",
+    "save the pipeline's model to the BentoML store with lineage; print its tag",
+    _save_model_args,
+)
+def _save_model(a: argparse.Namespace, params: Params) -> int:
+    import yaml
+
+    from mlops_template import registry, revisions
+    from mlops_template.model_tag import model_md5
+    from mlops_template.outputs import locate, lock_versions
+
+    metrics_path = locate(Path(a.dvc_file)).metrics
+    lineage = registry.Lineage(
+        git_commit=revisions.commit_of("HEAD"),
+        model_md5=model_md5(Path(a.lock), a.model),
+        data={k: v for k, v in lock_versions(Path(a.lock)).items() if k != a.model},
+        params=yaml.safe_load(Path(a.params).read_text()),
+        metrics=storage.read_json(metrics_path) if metrics_path else {},
+    )
+    tag = registry.save(Path(a.model), params.serve.model_name, lineage)
+    sys.stdout.write(tag + "\n")
+    log.info("save-model: %s (sha256 recorded, lineage: commit %s)", tag, lineage.git_commit[:12])
+    return 0
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock", default="dvc.lock")
+    p.add_argument("--dvc-file", default="dvc.yaml")
+    p.add_argument("--export", default=None, help="also export the Bento to this file")
+    p.add_argument("--registry", default="ghcr.io")
+    p.add_argument("--repository", default=os.environ.get("GITHUB_REPOSITORY", "local/mlops"))
+    p.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
+    p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+@command(
+    "build",
+    "build the Bento (service + exact model + locked requirements); print its tag",
+    _build_args,
+)
+def _build(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.bento import build, describe, export
+    from mlops_template.model_tag import model_tag
+    from mlops_template.outputs import locate
+
+    version = model_tag(Path(a.lock), params.serve.model_name).split(":", 1)[1]
+    tag = build(model_version=version)
+    if a.export:
+        export(tag, Path(a.export))
+    image = f"{a.registry}/{a.repository}".lower()
+    outputs = {"bento_tag": tag, "model_version": version, "image": image}
+    if a.github_output:
+        with open(a.github_output, "a", encoding="utf-8") as fh:
+            fh.writelines(f"{k}={v}\n" for k, v in outputs.items())
+    if a.summary:
+        metrics = storage.read_json(locate(Path(a.dvc_file)).metrics)
+        with open(a.summary, "a", encoding="utf-8") as fh:
+            fh.write(describe(outputs, metrics))
+    sys.stdout.write(tag + "\n")
+    return 0

@@ -1,0 +1,146 @@
+"""Pipeline stages: one command per DVC stage in dvc.yaml, each load -> pure core -> write."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mlops_template import storage
+from mlops_template.commands import command, log
+from mlops_template.config import Params
+
+
+@command(
+    "ingest",
+    "raw file -> typed, time-stamped parquet",
+    lambda p: (
+        p.add_argument("--source", required=True),
+        p.add_argument("--feedback", help="folder of labelled production batches (*.parquet)"),
+        p.add_argument("--out", required=True),
+    ),
+)
+def _ingest(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.ingest import ingest, with_feedback
+
+    feedback = [storage.read_parquet(f) for f in storage.list_parquet(a.feedback)]
+    frame = with_feedback(
+        ingest(storage.read_table(a.source), params.ingest), feedback, params.ingest.time_column
+    )
+    if feedback:
+        log.info("ingest: + %d feedback batch(es) from %s", len(feedback), a.feedback)
+    storage.write_parquet(frame, a.out)
+    log.info("ingest: %d rows x %d columns -> %s", *frame.shape, a.out)
+    return 0
+
+
+@command(
+    "validate",
+    "check the data contract; write the validated table and a report",
+    lambda p: (
+        p.add_argument("--data", required=True),
+        p.add_argument("--out", required=True),
+        p.add_argument("--report", required=True),
+    ),
+)
+def _validate(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.validate import validate
+
+    result = validate(storage.read_parquet(a.data), params.contract)
+    storage.write_json(result.report(), a.report)
+    if not result.ok:
+        for failure in result.failures:
+            log.error("validate: %s", failure.describe())
+        log.error(
+            "validate: %d rule(s) failed; report in %s. Fix the data, or the contract in "
+            "params.yaml if the data is right, then run `make run` again",
+            len(result.failures),
+            a.report,
+        )
+        return 1
+    storage.write_parquet(result.frame, a.out)
+    log.info("validate: %d rows pass the contract -> %s", result.n_rows, a.out)
+    return 0
+
+
+@command(
+    "split",
+    "time-aware train/test split inside the training window",
+    lambda p: (
+        p.add_argument("--data", required=True),
+        p.add_argument("--train", required=True),
+        p.add_argument("--test", required=True),
+    ),
+)
+def _split(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.split import split
+
+    train, test = split(storage.read_parquet(a.data), params.split, params.contract, params.seed)
+    storage.write_parquet(train, a.train)
+    storage.write_parquet(test, a.test)
+    log.info("split: train %d rows, test %d rows", len(train), len(test))
+    return 0
+
+
+@command(
+    "train",
+    "fit the model pipeline",
+    lambda p: (p.add_argument("--train", required=True), p.add_argument("--model", required=True)),
+)
+def _train(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.train import train
+
+    model = train(storage.read_parquet(a.train), params.train, params.contract, params.seed)
+    storage.write_model(model, a.model)
+    log.info("train: %s fitted -> %s", type(model.named_steps["model"]).__name__, a.model)
+    return 0
+
+
+@command(
+    "reference",
+    "the training rows with the model's predictions: what the drift monitor compares with",
+    lambda p: (
+        p.add_argument("--model", required=True),
+        p.add_argument("--train", required=True),
+        p.add_argument("--out", required=True),
+    ),
+)
+def _reference(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.reference import reference
+
+    frame = reference(storage.read_parquet(a.train), storage.read_model(a.model), params.contract)
+    storage.write_parquet(frame, a.out)
+    log.info("reference: %d rows x %d columns -> %s", *frame.shape, a.out)
+    return 0
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    for name in (
+        "--model",
+        "--train",
+        "--test",
+        "--metrics",
+        "--slices",
+        "--plots-dir",
+        "--figures-dir",
+    ):
+        p.add_argument(name, required=True)
+
+
+@command("evaluate", "metrics, slices, plots and the naive baseline", _evaluate_args)
+def _evaluate(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.evaluate import evaluate
+    from mlops_template.plots import render
+
+    model = storage.read_model(a.model)
+    train, test = storage.read_parquet(a.train), storage.read_parquet(a.test)
+    result = evaluate(model, train, test, params.contract, params.evaluate, params.seed)
+    storage.write_json(result.metrics, a.metrics)
+    storage.write_json(result.slices, a.slices)
+    storage.write_csv(result.predictions, Path(a.plots_dir) / "predictions.csv")
+    storage.write_csv(result.importance, Path(a.plots_dir) / "importance.csv")
+    for name, table in result.curves.items():
+        storage.write_csv(table, Path(a.plots_dir) / f"{name}.csv")
+    for name, png in render(result, params.contract.task).items():
+        storage.write_bytes(png, Path(a.figures_dir) / name)
+    log.info("evaluate: %s", {k: v for k, v in result.metrics.items() if not isinstance(v, dict)})
+    return 0
