@@ -77,6 +77,8 @@ def sync_pr(p: Proposal) -> Literal["created", "updated"]:
         _gh("pr", "edit", str(number), "--title", p.title, "--body-file", p.body_file)
         log.info("propose: updated PR #%s", number)
         return "updated"
+    for label in p.labels:  # `--label` fails on a label the repository does not have yet
+        _gh("label", "create", label, "--force", "--description", "opened by continuous training")
     args = [
         "pr",
         "create",
