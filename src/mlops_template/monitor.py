@@ -21,7 +21,7 @@ import pandas as pd
 from mlops_template.config import DriftPolicy, MonitorParams, Period
 from mlops_template.contract import Contract
 from mlops_template.evaluate import score
-from mlops_template.reference import PREDICTION
+from mlops_template.reference import PREDICTION, predictions
 
 log = logging.getLogger(__name__)
 LOGGED_AT = "logged_at"
@@ -166,8 +166,9 @@ def check_window(
 ) -> tuple[WindowResult, dict[str, Any]]:
     """Drift of one window; with ``full_report`` also the Evidently snapshots for HTML."""
     start, end = bounds
-    current = sample(in_window(logs, start, end), params.sample.max_rows, seed)
-    truth = sample(in_window(labelled, start, end), params.sample.max_rows, seed)
+    logged, arrived = in_window(logs, start, end), in_window(labelled, start, end)
+    current = sample(logged, params.sample.max_rows, seed)
+    truth = sample(arrived, params.sample.max_rows, seed)
     ref = sample(reference, params.sample.max_rows, seed)
     features = [c for c in contract.features if c not in params.drift.ignore]
     snapshots: dict[str, Any] = {}
@@ -187,8 +188,7 @@ def check_window(
     if len(truth) >= params.min_rows:
         tested = [contract.target, PREDICTION]
         scored = truth[[*contract.features, contract.target]].copy()
-        predicted = model.predict(scored[contract.features])
-        scored[PREDICTION] = predicted if contract.task == "regression" else predicted.astype(str)
+        scored[PREDICTION] = predictions(model, scored[contract.features], contract)
         quality = score(model, truth, contract)
         metrics = _value_drifts([contract.target], DriftPolicy())
         if full_report:
@@ -208,8 +208,8 @@ def check_window(
     result = WindowResult(
         start=str(start),
         end=str(end),
-        n_rows=len(in_window(logs, start, end)),
-        n_labelled=len(in_window(labelled, start, end)),
+        n_rows=len(logged),
+        n_labelled=len(arrived),
         columns=[columns[c] for c in features if c in columns],
         prediction=columns.get(PREDICTION),
         target=target,

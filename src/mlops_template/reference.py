@@ -12,14 +12,18 @@ from typing import Any
 import pandas as pd
 
 from mlops_template.contract import Contract
+from mlops_template.prediction_log import PREDICTION  # the service's log column, reused
 
-PREDICTION = "prediction"
+
+def predictions(model: Any, features: pd.DataFrame, contract: Contract) -> Any:
+    """The model's answers as the prediction log stores them (class labels as strings)."""
+    predicted = model.predict(features)
+    return predicted if contract.task == "regression" else predicted.astype(str)
 
 
 def reference(train: pd.DataFrame, model: Any, contract: Contract) -> pd.DataFrame:
     """Features, target (and time) of the training rows plus the model's prediction."""
     keep = [c for c in contract.columns if c in train.columns]
     frame = train[keep].reset_index(drop=True)
-    predicted = model.predict(frame[contract.features])
-    frame[PREDICTION] = predicted if contract.task == "regression" else predicted.astype(str)
+    frame[PREDICTION] = predictions(model, frame[contract.features], contract)
     return frame

@@ -16,6 +16,7 @@ from mlops_template.config import Period
 from mlops_template.contract import Contract
 from mlops_template.monitor import LOGGED_AT, period_offset
 from mlops_template.prediction_log import PREDICTION, VERSION
+from mlops_template.reference import predictions
 
 
 def next_period(
@@ -33,8 +34,7 @@ def as_traffic(
     """(prediction log, labelled rows) for ``rows``, both stamped with their arrival time."""
     arrived = pd.to_datetime(rows[contract.time_column]).to_numpy()
     logs = rows[contract.features].reset_index(drop=True)
-    predicted = model.predict(logs)
-    logs[PREDICTION] = predicted if contract.task == "regression" else predicted.astype(str)
+    logs[PREDICTION] = predictions(model, logs, contract)
     logs[VERSION] = model_version
     logs[LOGGED_AT] = arrived
     labelled = rows[[c for c in contract.columns if c in rows.columns]].reset_index(drop=True)
