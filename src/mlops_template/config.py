@@ -11,7 +11,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlops_template.contract import Contract
@@ -255,13 +254,26 @@ def parse_params(raw: dict[str, Any], path: Path = Path("params.yaml")) -> Param
         raise ConfigError(_format(err, path)) from None
 
 
+def read_yaml(text: str) -> Any:
+    """Parse params.yaml as YAML 1.2, the way DVC reads and rewrites it.
+
+    ``dvc exp run -S`` rewrites the file with ruamel and drops the quotes around strings
+    such as ``No`` or ``on``; a YAML 1.1 reader (PyYAML) would then see booleans.
+    """
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
+    from ruamel.yaml import YAMLError
+
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = read_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found (run from the project root)") from None
-    except yaml.YAMLError as err:
+    except YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")

@@ -14,7 +14,7 @@ from typing import Any
 import yaml as pyyaml
 
 from mlops_template import storage
-from mlops_template.config import parse_params
+from mlops_template.config import parse_params, read_yaml
 
 
 def _quoted(value: Any) -> Any:
@@ -49,7 +49,7 @@ def render(path: str | Path, changes: dict[str, Any]) -> str:
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
     text = buffer.getvalue()
-    parse_params(pyyaml.safe_load(text), path)
+    parse_params(read_yaml(text), path)
     return text
 
 

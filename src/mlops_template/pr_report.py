@@ -8,10 +8,8 @@ import logging
 import subprocess
 from pathlib import Path
 
-import yaml
-
 from mlops_template import revisions, storage
-from mlops_template.config import Params
+from mlops_template.config import Params, read_yaml
 from mlops_template.gate import all_checks
 from mlops_template.outputs import locate, lock_versions
 from mlops_template.report import ReportInputs, params_diff, render
@@ -46,8 +44,9 @@ def build_report(a: argparse.Namespace, params: Params) -> str:
     current = storage.read_json(where.metrics)
     base = revisions.json_at(a.base_ref, where.metrics)
     checks = all_checks(base, current, params.gate)
-    base_params = revisions.yaml_at(a.base_ref, "params.yaml")
-    current_params = yaml.safe_load(Path(a.params).read_text())
+    base_text = revisions.read_at(a.base_ref, "params.yaml")
+    base_params = None if base_text is None else read_yaml(base_text)
+    current_params = read_yaml(Path(a.params).read_text())
     figures = (
         sorted(str(p) for p in Path(where.figures_dir or "").glob("*.png"))
         if where.figures_dir

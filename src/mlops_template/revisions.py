@@ -6,8 +6,6 @@ import json
 import subprocess
 from typing import Any
 
-import yaml
-
 
 def read_at(ref: str, path: str) -> str | None:
     """Text of ``path`` at ``ref``, or None when the file does not exist there."""
@@ -24,11 +22,6 @@ def read_at(ref: str, path: str) -> str | None:
 def json_at(ref: str, path: str) -> Any | None:
     text = read_at(ref, path)
     return None if text is None else json.loads(text)
-
-
-def yaml_at(ref: str, path: str) -> Any | None:
-    text = read_at(ref, path)
-    return None if text is None else yaml.safe_load(text)
 
 
 def commit_of(ref: str = "HEAD") -> str:

@@ -65,3 +65,18 @@ def test_missing_and_invalid_files(tmp_path):
     bad.write_text("seed: [1\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_params_rewritten_by_dvc_keep_their_strings(root, tmp_path):
+    """`dvc exp run -S` rewrites params.yaml with ruamel, dropping the quotes that keep a
+    category such as "No" a string for YAML 1.1 readers; the file must still load the same."""
+    from dvc.utils.serialize import modify_yaml
+
+    path = tmp_path / "params.yaml"
+    path.write_text((root / "params.yaml").read_text())
+    with modify_yaml(path) as doc:
+        doc["contract"]["columns"]["weathersit"]["categories"].append("No")
+        doc["train"]["hyperparams"]["learning_rate"] = 0.05
+    assert "snow, No]" in path.read_text(), "written unquoted, as DVC does"
+    categories = load_params(path).contract.columns["weathersit"].categories
+    assert categories[-1] == "No"

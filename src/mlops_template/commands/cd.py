@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlops_template import storage
 from mlops_template.commands import command, log
-from mlops_template.config import Params
+from mlops_template.config import Params, read_yaml
 
 
 def _save_model_args(p: argparse.ArgumentParser) -> None:
@@ -24,7 +24,6 @@ def _save_model_args(p: argparse.ArgumentParser) -> None:
     _save_model_args,
 )
 def _save_model(a: argparse.Namespace, params: Params) -> int:
-    import yaml
 
     from mlops_template import registry, revisions
     from mlops_template.model_tag import model_md5
@@ -35,7 +34,7 @@ def _save_model(a: argparse.Namespace, params: Params) -> int:
         git_commit=revisions.commit_of("HEAD"),
         model_md5=model_md5(Path(a.lock), a.model),
         data={k: v for k, v in lock_versions(Path(a.lock)).items() if k != a.model},
-        params=yaml.safe_load(Path(a.params).read_text()),
+        params=read_yaml(Path(a.params).read_text()),
         metrics=storage.read_json(metrics_path) if metrics_path else {},
     )
     tag = registry.save(Path(a.model), params.serve.model_name, lineage)
