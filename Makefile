@@ -84,7 +84,7 @@ init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK
 replay: install ## demo production stream: send the next period as prediction logs + labels
 	$(RUN) mlops replay
 
-monitor: install ## Evidently drift check vs the training reference; exit 3 = retrain (MONITOR_FLAGS=--exit-zero in CI)
+monitor: install ## Evidently drift check vs the training reference; "Error 3" = retrain (MONITOR_FLAGS=--exit-zero in CI)
 	$(RUN) mlops monitor $(MONITOR_FLAGS)
 
 retrain: install ## add new labelled rows as feedback, move the window, dvc repro, champion vs challenger

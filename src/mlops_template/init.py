@@ -7,12 +7,15 @@ Everything it guesses is shown for review and lives in params.yaml, where it can
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 RESERVED = {"prediction", "probabilities", "model_version", "logged_at", "records"}
@@ -335,6 +338,7 @@ def init_project(a: Any, params: Any) -> str:
         shutil.copy2(source, target_file)
     for stale in Path("data/feedback").glob("*.parquet"):  # feedback of the old contract
         stale.unlink()
+    _archive_demo_stream(params, archive)
     storage.write_bytes(text.encode(), a.params)
     _set_dvc_plots(Path("dvc.yaml"), inferred.task)
     storage.write_json(
@@ -347,6 +351,27 @@ def init_project(a: Any, params: Any) -> str:
         + (f"example data moved to {archive}/. " if archive.exists() else "")
         + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
     )
+
+
+def _archive_demo_stream(params: Any, archive: Any) -> None:
+    """Move the local production data of the old contract (the example's replayed stream)
+    out of the monitor's way; remote sinks (s3://...) are the user's and stay untouched."""
+    import shutil
+    from pathlib import Path
+
+    local = [
+        params.serve.prediction_log.sink,
+        params.monitor.labelled_sink,
+        params.stream.cursor,
+    ]
+    for sink in (Path(s) for s in local if "://" not in s):
+        if sink.exists():
+            destination = archive / "production" / sink.name
+            if destination.exists():
+                shutil.rmtree(destination) if destination.is_dir() else destination.unlink()
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(sink), destination)
+            log.info("init: %s (old contract) moved to %s", sink, destination)
 
 
 def _set_dvc_plots(dvc_file: Any, task: Task) -> None:

@@ -1,12 +1,10 @@
-"""Every command in a ```sh block of the README and docs/ is checked against the real tool,
-so a renamed target, command or option breaks the build instead of the reader.
+"""A fast first check of every command in a ```sh block of the README and docs/: a renamed
+target, command or option fails here in seconds, before the walkthroughs
+(tests/docs/test_walkthroughs.py) run the same commands for real.
 
 What runs: `make -n TARGET VAR=...` (make resolves the target and its recipe without
 running it), the `mlops` parser on the exact arguments, `dvc ... --help` and
-`git SUB -h` for their sub-commands. The quickstart itself (`make run`, `make test`,
-`make init`) runs for real in `.ci/run` and `tests/workflows/test_template.py`. Commands
-for services that do not exist here (GitHub's `gh`, npm's `cml`, a cluster's `kubectl`)
-are listed in NOT_HERE with the reason and checked only for being listed.
+`git SUB -h` for their sub-commands.
 """
 
 from __future__ import annotations
@@ -19,40 +17,20 @@ from pathlib import Path
 import pytest
 
 from mlops_template.cli import build_parser
+from tests.docs.snippets import all_commands
 from tests.project import BIN, ROOT, env
 from tests.workflows.act import uv_bin_dir
 
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
 NOT_HERE = {
-    "gh": "GitHub's CLI needs GitHub (the retraining PR calls are tested with a stand-in)",
-    "cml": "npm's @dvcorg/cml is not reachable here (tested with a stand-in in workflows)",
-    "kubectl": "needs a cluster (the manifests are schema-validated in tests/service)",
-    "curl": "needs `make serve` running (tests/service starts the real server)",
+    "gh": "GitHub's CLI needs GitHub (the walkthroughs run it against a stand-in)",
+    "cml": "npm's @dvcorg/cml is not reachable here (the walkthroughs run a stand-in)",
+    "kubectl": "needs a cluster (the walkthroughs render and validate the manifests)",
+    "curl": "needs `make serve` running (the README walkthrough starts it)",
     "cd": "shell built-in",
 }
 
 
-def commands() -> list[tuple[str, str]]:
-    found = []
-    for doc in DOCS:
-        for block in BLOCK.findall(doc.read_text()):
-            pending = ""
-            for raw in block.replace("\\\n", " ").splitlines():
-                line = (pending + " " + raw).strip() if pending else raw.strip()
-                try:
-                    shlex.split(line, comments=True)
-                except ValueError:  # a quoted argument spans lines (JSON in curl -d)
-                    pending = line
-                    continue
-                pending = ""
-                code = shlex.join(shlex.split(line, comments=True))
-                if code:
-                    found.append((doc.name, line.split(" #", 1)[0].strip()))
-    return found
-
-
-COMMANDS = commands()
+COMMANDS = [(c.doc, c.text) for c in all_commands()]
 
 
 def test_the_docs_show_commands():

@@ -10,6 +10,7 @@ from pathlib import Path
 from mlops_template import storage
 from mlops_template.commands import command, log
 from mlops_template.config import Params, read_yaml
+from mlops_template.step_files import add_outputs, add_summary
 
 
 def _save_model_args(p: argparse.ArgumentParser) -> None:
@@ -69,12 +70,10 @@ def _build(a: argparse.Namespace, params: Params) -> int:
         export(tag, Path(a.export))
     image = f"{a.registry}/{a.repository}".lower()
     outputs = {"bento_tag": tag, "model_version": version, "image": image}
-    if a.github_output:
-        with open(a.github_output, "a", encoding="utf-8") as fh:
-            fh.writelines(f"{k}={v}\n" for k, v in outputs.items())
+    add_outputs(a.github_output, outputs)
     if a.summary:
-        metrics = storage.read_json(locate(Path(a.dvc_file)).metrics)
-        with open(a.summary, "a", encoding="utf-8") as fh:
-            fh.write(describe(outputs, metrics))
+        add_summary(
+            a.summary, describe(outputs, storage.read_json(locate(Path(a.dvc_file)).metrics))
+        )
     sys.stdout.write(tag + "\n")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from mlops_template import storage
 from mlops_template.commands import command, log
 from mlops_template.config import Params
+from mlops_template.step_files import add_summary
 
 
 @command(
@@ -91,8 +92,6 @@ def _report(a: argparse.Namespace, params: Params) -> int:
 
     text = build_report(a, params)
     storage.write_bytes(text.encode(), a.out)
-    if a.summary:
-        with open(a.summary, "a", encoding="utf-8") as fh:
-            fh.write(text)
+    add_summary(a.summary, text)
     log.info("report: %s%s", a.out, f" (and {a.summary})" if a.summary else "")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from mlops_template import storage
 from mlops_template.commands import command, log
 from mlops_template.config import Params
+from mlops_template.step_files import add_outputs, add_summary
 
 
 def _replay_args(p: argparse.ArgumentParser) -> None:
@@ -84,12 +85,8 @@ def _monitor(a: argparse.Namespace, params: Params) -> int:
 
     outcome = run_monitor(a, params)
     sys.stdout.write(outcome.verdict_line() + "\n")
-    if a.github_output:
-        with open(a.github_output, "a", encoding="utf-8") as fh:
-            fh.writelines(f"{k}={v}\n" for k, v in outcome.outputs().items())
-    if a.summary:
-        with open(a.summary, "a", encoding="utf-8") as fh:
-            fh.write(outcome.markdown())
+    add_outputs(a.github_output, outcome.outputs())
+    add_summary(a.summary, outcome.markdown())
     return 3 if outcome.decision.retrain and not a.exit_zero else 0
 
 
@@ -113,9 +110,7 @@ def _retrain(a: argparse.Namespace, params: Params) -> int:
     from mlops_template.retraining import run_retrain
 
     key = run_retrain(a, params)
-    if a.github_output:
-        with open(a.github_output, "a", encoding="utf-8") as fh:
-            fh.write(f"retrain_key={key}\n")
+    add_outputs(a.github_output, {"retrain_key": key})
     sys.stdout.write(key + "\n")
     return 0
 
@@ -176,7 +171,5 @@ def _ct_status(a: argparse.Namespace, params: Params) -> int:
         last_runs(a.workflow), dt.datetime.now(dt.UTC), params.monitor.max_silence_days, a.workflow
     )
     sys.stdout.write((f"::warning title=Drift check::{text}" if level == "stale" else text) + "\n")
-    if a.summary:
-        with open(a.summary, "a", encoding="utf-8") as fh:
-            fh.write(f"{'⚠️' if level == 'stale' else '✅'} {text}\n\n")
+    add_summary(a.summary, f"{'⚠️' if level == 'stale' else '✅'} {text}\n\n")
     return 1 if level == "stale" and a.strict else 0

@@ -1,0 +1,195 @@
+"""The docs, executed: every command of every ```sh block runs for real, in the order a
+reader meets it, in a throwaway copy of the template (tests/docs/walkthrough.py).
+
+`use-this-template.md` is also the template's proof on data it has never seen: a new user
+clones it, watches the example's CT loop, runs `init` on a classification table
+(tests/fixtures/oj.csv.gz, only shipped for this), `make run` and `make test`, then goes on
+through branches, a DVC remote, the service and `gh`.
+
+Marked `example`: they walk the pristine template, so they skip inside the project the
+guide creates (whose data is no longer the example), which keeps them from recursing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+
+from tests.docs.snippets import DOCS, blocks
+from tests.docs.walkthrough import Walk
+from tests.project import ROOT, clone, lock_outs
+
+pytestmark = [pytest.mark.slow, pytest.mark.example]
+
+README = blocks(ROOT / "README.md")
+GUIDE = blocks(ROOT / "docs" / "use-this-template.md")
+SCALE_OUT = blocks(ROOT / "docs" / "scale-out.md")
+SERVE = {"make serve": "http://127.0.0.1:3000/readyz"}
+CI_RUNS_IT = {"make test": ".ci/run runs `make test` in a fresh clone: it is this test suite"}
+
+
+def test_every_doc_is_walked():
+    walked = {"README.md", "use-this-template.md", "scale-out.md"}
+    assert {d.name for d in DOCS} == walked
+    placeholders = [
+        "https://github.com/you/your-project.git",
+        "/path/to/your.csv",
+        "your_target_column",
+        "s3://your-bucket/dvc",
+    ]
+    text = "".join(d.read_text() for d in DOCS)
+    assert all(p in text for p in placeholders), "a substitution no longer matches the docs"
+
+
+def _bucket(tmp_path) -> str:
+    bucket = tmp_path / "bucket"
+    bucket.mkdir()
+    return str(bucket)
+
+
+def test_the_use_this_template_guide(tmp_path):
+    # "Use this template" on GitHub: a new repository holding the template's files.
+    template = clone(tmp_path / "template")
+    github = tmp_path / "github" / "you"
+    github.mkdir(parents=True)
+    origin = github / "your-project.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(template), str(origin)], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    junit = tmp_path / "junit.xml"
+    walk = Walk(
+        cwd=home,
+        state=tmp_path,
+        substitutions={
+            "https://github.com/you/your-project.git": str(origin),
+            "/path/to/your.csv": str(ROOT / "tests" / "fixtures" / "oj.csv.gz"),
+            "your_target_column": "Purchase",
+            "s3://your-bucket/dvc": _bucket(tmp_path),
+        },
+        exits={"make monitor": {0, 2}},  # make's 2 is "Error 3": mlops monitor said retrain
+        servers=SERVE,
+        extra_env={"PYTEST_ARGS": f"--junitxml={junit} -p no:cacheprovider"},
+    )
+    clone_and_run, demo_ct, own_data, commit, branch, remote, serve, label, model = GUIDE
+
+    walk.covered = CI_RUNS_IT  # step 1's `make test` is the example's full suite
+    walk.block(clone_and_run)
+    project = home / "your-project"
+    assert walk.cwd == project and (project / "models" / "model.joblib").exists()
+    walk.block(demo_ct)
+    if walk.ran["make monitor"].returncode == 2:
+        assert "Error 3" in walk.ran["make monitor"].errors, walk.ran["make monitor"].errors
+    summary = json.loads((project / "reports" / "monitor" / "summary.json").read_text())
+    assert summary["verdict"] in {"drift", "no_drift"}, summary
+    assert (project / "reports" / "monitor" / "drift.html").stat().st_size > 100_000
+
+    walk.covered = {}  # from here on `make test` runs the new project's own suite
+    walk.block(own_data)
+    init = walk.ran["make init DATA=/path/to/your.csv TARGET=your_target_column"]
+    assert "task: classification of 'Purchase'" in init.output
+    assert (project / "data/examples/bikeshare_2011.csv.gz").exists(), "archived, not lost"
+    assert (project / "data/examples/production/prediction_logs").is_dir(), "demo stream kept"
+    assert not (project / "data/production/prediction_logs").exists(), "old contract's logs"
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert metrics["f1"] > metrics["baseline"]["f1"] and metrics["roc_auc"] > 0.8
+    assert {"confusion_matrix.png", "roc.png"} <= {
+        p.name for p in (project / "reports/figures").iterdir()
+    }
+    _new_contract_tests_ran(junit)
+
+    walk.block(commit)
+    walk.block(branch)
+    pushed = subprocess.run(
+        ["git", "show", "tune-model:params.yaml"], cwd=origin, capture_output=True, text=True
+    ).stdout
+    assert "learning_rate: 0.05" in pushed and "Purchase" in pushed
+
+    walk.block(remote)
+    model_md5 = lock_outs(project)["models/model.joblib"]
+    assert (tmp_path / "bucket" / "files" / "md5" / model_md5[:2] / model_md5[2:]).exists()
+
+    walk.block(serve)  # ready on /readyz, then stopped with SIGTERM
+    walk.block(label)
+    assert "retraining" in (tmp_path / "gh" / "labels.json").read_text()
+    walk.block(model)
+    params = (project / "params.yaml").read_text()
+    assert "max_iter: 400" in params and "max_leaf_nodes: 15" in params
+
+    assert walk.missed(GUIDE) == []
+
+
+def _new_contract_tests_ran(junit) -> None:
+    outcome: dict[str, set[str]] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        status = "skipped" if case.find("skipped") is not None else "passed"
+        if case.find("failure") is not None or case.find("error") is not None:
+            status = "failed"
+        outcome.setdefault(case.get("classname", ""), set()).add(status)
+    for module in ("tests.data.test_project_data", "tests.model.test_project_model"):
+        assert outcome.get(module) == {"passed"}, (module, outcome.get(module))
+    assert outcome["tests.data.test_contract"] == {"skipped"}, "example-only tests skip"
+    assert "failed" not in set().union(*outcome.values())
+
+
+def test_the_readme(tmp_path):
+    project = clone(tmp_path / "project")
+    walk = Walk(
+        cwd=project,
+        state=tmp_path,
+        substitutions={"s3://your-bucket/dvc": _bucket(tmp_path)},
+        covered=CI_RUNS_IT,
+        servers=SERVE,
+    )
+    quickstart, own_data, explore, serve, back, remote = README
+    assert [c.text for c in own_data] == [c.text for c in GUIDE[2]], (
+        "the README's init block is the guide's step 2, walked in the test above"
+    )
+    walk.skip(own_data, "the guide's step 2 (test_the_use_this_template_guide)")
+    committed = lock_outs(project)["models/model.joblib"]
+
+    walk.block(quickstart)
+    assert lock_outs(project)["models/model.joblib"] == committed
+    walk.block(explore)
+    assert "mae" in walk.ran["uv run dvc metrics show"].output
+    model_bytes = (project / "models" / "model.joblib").read_bytes()
+    assert hashlib.md5(model_bytes).hexdigest() == committed, "the experiment was dropped"
+    assert subprocess.run(["git", "diff", "--quiet"], cwd=project).returncode == 0
+
+    walk.block(serve)
+    curl = next(c for c in serve if c.text.startswith("curl"))
+    answer, shown = json.loads(walk.ran[curl.text].output), json.loads(curl.shows)
+    assert [set(a) for a in answer] == [set(s) for s in shown]
+    assert answer[0]["model_version"] == shown[0]["model_version"] == committed[:16]
+    assert math.isclose(answer[0]["prediction"], shown[0]["prediction"], abs_tol=0.05)
+
+    walk.block(back)
+    data = project / "data" / "raw" / "mydata.parquet"  # "your own data"
+    pd.read_csv(project / "data" / "raw" / "bikeshare_2011.csv.gz").to_parquet(data)
+    walk.block(remote)
+    assert (project / "data" / "raw" / "mydata.parquet.dvc").exists()
+    assert "dvc-s3" in (project / "uv.lock").read_text()
+    log = subprocess.run(
+        ["git", "show", "--stat", "HEAD"], cwd=project, capture_output=True, text=True
+    )
+    assert "mydata.parquet.dvc" in log.stdout and "uv.lock" in log.stdout
+    assert any((tmp_path / "bucket" / "files" / "md5").rglob("*")), "pushed to the remote"
+
+    assert walk.missed(README) == []
+
+
+def test_the_scale_out_guide(tmp_path):
+    project = clone(tmp_path / "project")
+    walk = Walk(cwd=project, state=tmp_path)
+    for block in SCALE_OUT:
+        walk.block(block)
+    calls = (tmp_path / "cml" / "calls.jsonl").read_text()
+    assert '"runner", "launch"' in calls
+    kubectl = walk.ran["kubectl apply -k deploy/kubernetes/"].output
+    assert "deployment/predictor" in kubectl and "horizontalpodautoscaler" in kubectl
+    assert walk.missed(SCALE_OUT) == []
