@@ -137,6 +137,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
     parser.add_argument("--servers", nargs="+", default=["fastapi", "bentoml"])
+    parser.add_argument("--prediction-log", choices=["on", "off"], default="on")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100], choices=[1, 100])
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -195,33 +197,40 @@ def main() -> None:
         }.items()
         if name in args.servers
     }
-    results: dict[tuple[str, int, int], dict] = {}
-    for name, cmd in servers.items():
-        port = _port()
-        env = {
-            **os.environ,
-            "MLOPS_MODEL_TAG": tag,
-            "MLOPS_PREDICTION_LOG": str(work / "logs"),
-            "PYTHONPATH": str(work) if name == "fastapi" else os.environ.get("PYTHONPATH", ""),
-        }
-        cwd = work if name == "fastapi" else ROOT
-        server_log = (work / f"{name}.log").open("w")  # never a pipe: a full pipe blocks it
-        proc = subprocess.Popen(
-            ["taskset", "-c", "0", str(BIN / cmd[0]), *cmd[1:], "--port", str(port)],
-            cwd=cwd,
-            env=env,
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}/predict"
-        try:
-            _wait(url, proc)
-            for size in (1, 100):
-                _wrk(url, bodies[size], lua, 8, 3)  # warm-up
-                for c in args.concurrency:
-                    r = _wrk(url, bodies[size], lua, c, args.duration)
+    # All servers start on core 0 and stay up; each load point then runs against one
+    # server after the other, so a baseline and BentoML are measured seconds apart (this
+    # host's speed drifts by tens of percent over minutes). An idle server costs ~nothing.
+    procs, urls = {}, {}
+    try:
+        for name, cmd in servers.items():
+            port = _port()
+            env = {
+                **os.environ,
+                "MLOPS_MODEL_TAG": tag,
+                "MLOPS_PREDICTION_LOG": str(work / "logs")
+                if args.prediction_log == "on"
+                else "off",
+                "PYTHONPATH": str(work) if name == "fastapi" else os.environ.get("PYTHONPATH", ""),
+            }
+            server_log = (work / f"{name}.log").open("w")  # never a pipe: a full pipe blocks
+            procs[name] = subprocess.Popen(
+                ["taskset", "-c", "0", str(BIN / cmd[0]), *cmd[1:], "--port", str(port)],
+                cwd=work if name == "fastapi" else ROOT,
+                env=env,
+                stdout=server_log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            urls[name] = f"http://127.0.0.1:{port}/predict"
+            _wait(urls[name], procs[name])
+        results: dict[tuple[str, int, int], dict] = {}
+        for size in args.sizes:
+            for name in servers:
+                _wrk(urls[name], bodies[size], lua, 8, 3)  # warm-up
+            for c in args.concurrency:
+                for name in servers:
+                    r = _wrk(urls[name], bodies[size], lua, c, args.duration)
                     results[(name, size, c)] = r
                     print(
                         f"{name:8} {size:>3} rec/req  c={c:<3} {r['rps']:9,.0f} req/s "
@@ -229,11 +238,12 @@ def main() -> None:
                         f"p99 {r['p99']:7.1f} ms  errors {r['errors']}",
                         flush=True,
                     )
-        finally:
+    finally:
+        for proc in procs.values():
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
-    if len(args.servers) < 2 or 32 not in args.concurrency or 1 not in args.concurrency:
-        return
+    if len(args.servers) < 2 or {1, 32} - set(args.concurrency) or {1, 100} - set(args.sizes):
+        return  # a partial run (for profiling): no comparison
     b, f = results[("bentoml", 1, 32)], results[("fastapi", 1, 32)]
     print(
         f"c=32, 1 record: bentoml {b['rps'] / f['rps']:.1f}x fastapi (target >= 3x), "

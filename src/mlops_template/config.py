@@ -123,7 +123,7 @@ class BatchingParams(_Frozen):
     """BentoML adaptive batching: requests queue up to ``max_latency_ms`` to form a batch."""
 
     max_batch_size: int = Field(default=512, ge=1)
-    max_latency_ms: int = Field(default=2000, ge=1)
+    max_latency_ms: int = Field(default=5000, ge=1)
 
 
 class PredictionLogParams(_Frozen):
@@ -139,6 +139,7 @@ class ServeParams(_Frozen):
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
     timeout_s: float = Field(default=30.0, gt=0)
     max_concurrency: int = Field(default=512, ge=1)
+    access_log: bool = False
     batching: BatchingParams = Field(default_factory=BatchingParams)
     prediction_log: PredictionLogParams = Field(default_factory=PredictionLogParams)
 

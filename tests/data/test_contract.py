@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import numpy as np
@@ -10,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mlops_template import storage
-from mlops_template.cli import main
 from mlops_template.validate import validate
+from tests.data.stages import ingest_and_validate
 
 pytestmark = [pytest.mark.data, pytest.mark.example]
 
@@ -83,22 +82,7 @@ def raw(root, params) -> pd.DataFrame:
 
 
 def _run(tmp_path, root, source) -> tuple[int, dict, bool]:
-    ingested, validated, report = (tmp_path / n for n in ("in.parquet", "ok.parquet", "r.json"))
-    args = ["--params", str(root / "params.yaml")]
-    assert main([*args, "ingest", "--source", str(source), "--out", str(ingested)]) == 0
-    code = main(
-        [
-            *args,
-            "validate",
-            "--data",
-            str(ingested),
-            "--out",
-            str(validated),
-            "--report",
-            str(report),
-        ]
-    )
-    return code, json.loads(report.read_text()), validated.exists()
+    return ingest_and_validate(root / "params.yaml", source, tmp_path)
 
 
 @pytest.mark.parametrize("name", CORRUPTIONS)

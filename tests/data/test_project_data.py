@@ -3,14 +3,12 @@ contract itself: these hold for any dataset `mlops init` set up, not only the ex
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlops_template import storage
-from mlops_template.cli import main
+from tests.data.stages import ingest_and_validate
 
 pytestmark = pytest.mark.data
 
@@ -56,25 +54,10 @@ def raw(root, params) -> pd.DataFrame:
 def test_every_kind_of_contract_rule_is_enforced_on_the_real_data(raw, params, root, tmp_path):
     cases = _corruptions(params, raw)
     assert {"missing column", "missing target", "unexpected column"} <= set(cases)
-    args = ["--params", str(root / "params.yaml")]
     for name, (broken, (column, rule)) in cases.items():
-        source, ingested = tmp_path / f"{len(name)}.parquet", tmp_path / "in.parquet"
-        validated, report = tmp_path / "ok.parquet", tmp_path / "report.json"
-        validated.unlink(missing_ok=True)
+        source = tmp_path / f"{len(name)}.parquet"
         broken.to_parquet(source, index=False)
-        assert main([*args, "ingest", "--source", str(source), "--out", str(ingested)]) == 0
-        code = main(
-            [
-                *args,
-                "validate",
-                "--data",
-                str(ingested),
-                "--out",
-                str(validated),
-                "--report",
-                str(report),
-            ]
-        )
-        found = {(f["column"], f["rule"]) for f in json.loads(report.read_text())["failures"]}
-        assert code == 1 and not validated.exists(), name
+        code, report, wrote = ingest_and_validate(root / "params.yaml", source, tmp_path)
+        found = {(f["column"], f["rule"]) for f in report["failures"]}
+        assert code == 1 and not wrote, name
         assert (column, rule) in found, (name, found)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from mlops_template.cli import build_parser
+from mlops_template.commands import COMMANDS as MLOPS_COMMANDS
 from tests.docs.snippets import all_commands
 from tests.project import BIN, ROOT, env
 from tests.workflows.act import uv_bin_dir
@@ -74,3 +75,19 @@ def _check(words: list[str]) -> None:
 def test_every_documented_command_exists(doc, line):
     for part in re.split(r"\s*&&\s*", line):
         _check(shlex.split(part))
+
+
+def _table_names(header: str) -> set[str]:
+    """Backticked names in the first column of the README table starting with ``header``."""
+    text = (ROOT / "README.md").read_text()
+    table = text[text.index(header) :].split("\n\n", 1)[0]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]
+    return {name for cell in rows for name in re.findall(r"`([^`]+)`", cell)}
+
+
+def test_the_commands_tables_list_every_target_and_command():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
+    assert _table_names("| make target |") == targets
+    build_parser()  # registers every command
+    assert _table_names("| `mlops` command |") == set(MLOPS_COMMANDS)

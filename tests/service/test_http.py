@@ -79,3 +79,13 @@ def test_oversized_body_is_413(client, params):
     response = _post(client, b'{"records": [' + b" " * (params.serve.max_request_bytes + 1) + b"]}")
     assert response.status_code == 413
     assert "larger than" in response.json()["error"]
+
+
+def test_service_settings_come_from_params(service, params):
+    """What the load benchmark tuned reaches BentoML: batching, limits, access log."""
+    config = service.Predictor.config
+    assert config["logging"]["access"]["enabled"] is params.serve.access_log
+    assert config["traffic"]["max_concurrency"] == params.serve.max_concurrency
+    predict = service.Predictor.apis["predict"]
+    assert predict.batchable and predict.max_batch_size == params.serve.batching.max_batch_size
+    assert predict.output_spec.media_type == "application/json", "no schema per response"
