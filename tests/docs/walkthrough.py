@@ -61,6 +61,7 @@ class Walk:
             "STANDIN_GH_STATE": str(self.state / "gh"),
             "STANDIN_CML_STATE": str(self.state / "cml"),
             "STANDIN_KUBERNETES_VALIDATE": str(BIN / "kubernetes-validate"),
+            "BENTOML_HOME": str(self.state / "bentoml"),  # never the user's ~/bentoml
             **self.extra_env,
         }
 
