@@ -4,7 +4,9 @@ Three ways to serve the same model on the same real rows (the pipeline's test se
   limit    the model's in-process predict (no HTTP): the ceiling;
   fastapi  a minimal FastAPI/uvicorn app that predicts each request on its own
            (what a user would write instead);
-  bentoml  this project's service (adaptive batching, validation, logging on).
+  bentoml  this project's service (adaptive batching, validation, logging on);
+  floor    the same service with the model taken out (benchmarks/floor_service.py): what
+           BentoML's request path itself sustains on the core, the ceiling for any model.
 Load: wrk (Debian package `wrk`) at concurrency 1, 8, 32 and 64, with one record per request
 and with 100 records per request. The server runs on core 0, wrk on core 1.
 
@@ -136,7 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=30)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
-    parser.add_argument("--servers", nargs="+", default=["fastapi", "bentoml"])
+    parser.add_argument("--servers", nargs="+", default=["fastapi", "bentoml", "floor"])
     parser.add_argument("--prediction-log", choices=["on", "off"], default="on")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 100], choices=[1, 100])
     args = parser.parse_args()
@@ -194,6 +196,7 @@ def main() -> None:
                 "--host",
                 "127.0.0.1",
             ],
+            "floor": ["bentoml", "serve", "benchmarks.floor_service:Floor", "--host", "127.0.0.1"],
         }.items()
         if name in args.servers
     }
@@ -225,15 +228,25 @@ def main() -> None:
             urls[name] = f"http://127.0.0.1:{port}/predict"
             _wait(urls[name], procs[name])
         results: dict[tuple[str, int, int], dict] = {}
+        # Each size warms up at the first (lowest) concurrency, so every point follows a
+        # lighter load. BentoML's batcher keeps lone requests waiting as long as the average
+        # wait it learned from recent batches, which lingers for minutes after a burst: the
+        # last point (c=1 again, marked "after") measures that transient.
+        points = [
+            *args.concurrency,
+            *([1] if 1 in args.concurrency and len(args.concurrency) > 1 else []),
+        ]
         for size in args.sizes:
             for name in servers:
-                _wrk(urls[name], bodies[size], lua, 8, 3)  # warm-up
-            for c in args.concurrency:
+                _wrk(urls[name], bodies[size], lua, args.concurrency[0], 3)  # warm-up
+            for i, c in enumerate(points):
+                after = i >= len(args.concurrency)
                 for name in servers:
                     r = _wrk(urls[name], bodies[size], lua, c, args.duration)
-                    results[(name, size, c)] = r
+                    results[(name, size, -c if after else c)] = r
                     print(
-                        f"{name:8} {size:>3} rec/req  c={c:<3} {r['rps']:9,.0f} req/s "
+                        f"{name:8} {size:>3} rec/req  c={c:<3}{'after' if after else '     '}"
+                        f"{r['rps']:9,.0f} req/s "
                         f"{r['rps'] * size:10,.0f} rows/s  p50 {r['p50']:7.1f} ms  "
                         f"p99 {r['p99']:7.1f} ms  errors {r['errors']}",
                         flush=True,
@@ -242,7 +255,11 @@ def main() -> None:
         for proc in procs.values():
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
-    if len(args.servers) < 2 or {1, 32} - set(args.concurrency) or {1, 100} - set(args.sizes):
+    if (
+        {"fastapi", "bentoml"} - set(args.servers)
+        or {1, 32} - set(args.concurrency)
+        or {1, 100} - set(args.sizes)
+    ):
         return  # a partial run (for profiling): no comparison
     b, f = results[("bentoml", 1, 32)], results[("fastapi", 1, 32)]
     print(
@@ -259,6 +276,18 @@ def main() -> None:
         f"c=1: bentoml p50 {b1['p50']:.1f} ms vs fastapi {f1['p50']:.1f} ms "
         f"(+{b1['p50'] - f1['p50']:.1f} ms, target <= +2 ms)"
     )
+    if ("bentoml", 1, -1) in results:
+        ba, fa = results[("bentoml", 1, -1)], results[("fastapi", 1, -1)]
+        print(
+            f"c=1 after the heavier loads: bentoml p50 {ba['p50']:.1f} ms vs fastapi "
+            f"{fa['p50']:.1f} ms (+{ba['p50'] - fa['p50']:.1f} ms)"
+        )
+    if ("floor", 1, 32) in results:
+        fl = results[("floor", 1, 32)]
+        print(
+            f"c=32, 1 record, BentoML without the model (floor): {fl['rps']:,.0f} req/s, "
+            f"p99 {fl['p99']:.1f} ms; bentoml reaches {b['rps'] / fl['rps']:.2f}x of it"
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

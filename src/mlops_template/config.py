@@ -140,6 +140,10 @@ class ServeParams(_Frozen):
     timeout_s: float = Field(default=30.0, gt=0)
     max_concurrency: int = Field(default=512, ge=1)
     access_log: bool = False
+    tracing: bool = False
+    gc_threshold: tuple[int, int, int] = Field(
+        default=(50_000, 20, 20), description="Python's gc.set_threshold in the server"
+    )
     batching: BatchingParams = Field(default_factory=BatchingParams)
     prediction_log: PredictionLogParams = Field(default_factory=PredictionLogParams)
 

@@ -82,10 +82,35 @@ def test_oversized_body_is_413(client, params):
 
 
 def test_service_settings_come_from_params(service, params):
-    """What the load benchmark tuned reaches BentoML: batching, limits, access log."""
+    """What the load benchmark tuned reaches BentoML: batching, limits, access log, tracing."""
     config = service.Predictor.config
     assert config["logging"]["access"]["enabled"] is params.serve.access_log
+    assert config["tracing"] == ({} if params.serve.tracing else {"excluded_urls": ".*"})
     assert config["traffic"]["max_concurrency"] == params.serve.max_concurrency
     predict = service.Predictor.apis["predict"]
     assert predict.batchable and predict.max_batch_size == params.serve.batching.max_batch_size
     assert predict.output_spec.media_type == "application/json", "no schema per response"
+
+
+def test_a_started_service_keeps_the_gc_off_its_startup_heap(client, params):
+    """The p99 fix: startup objects frozen out of the collector, request garbage batched."""
+    import gc
+
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold() == params.serve.gc_threshold
+
+
+def test_class_predictions_are_the_pipelines_from_one_probability_pass(service):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "z": rng.normal(size=300)})
+    labels = np.where(frame.x + 0.5 * frame.z > 0.2, "CH", np.where(frame.z > 1, "MM", "XX"))
+    model = HistGradientBoostingClassifier(max_iter=20).fit(frame, labels)
+    out = service.predictions(model, frame, "classification", "v1")
+    assert [o.prediction for o in out] == list(model.predict(frame))
+    proba = model.predict_proba(frame)
+    assert [o.probabilities for o in out] == [
+        dict(zip(["CH", "MM", "XX"], map(float, row), strict=True)) for row in proba
+    ]
+    assert {o.model_version for o in out} == {"v1"}

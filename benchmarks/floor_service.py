@@ -1,0 +1,29 @@
+"""BentoML's own cost, measured: the project's service with the model taken out.
+
+Same service configuration, middlewares, request schema (validation), batching and GC
+settings as ``mlops_template.service:Predictor``; the API answers a constant instead of
+running the pipeline and logs nothing. What it sustains on a core is the most any model
+can get through BentoML's request path there (``benchmarks/serving.py --servers floor``).
+"""
+
+import bentoml
+
+from mlops_template import service as real
+
+
+@bentoml.service(name="floor", **real.Predictor.config)
+class Floor:
+    def __init__(self) -> None:
+        real._settle_heap(real.SERVE.gc_threshold)
+
+    @bentoml.api(
+        batchable=True,
+        max_batch_size=real.SERVE.batching.max_batch_size,
+        max_latency_ms=real.SERVE.batching.max_latency_ms,
+    )
+    def predict(self, records: real.Records) -> real.Predictions:
+        return [real.Prediction(prediction=0.0, model_version=real.MODEL_VERSION) for _ in records]
+
+
+for _middleware, _options in real.Predictor.middlewares:
+    Floor.add_asgi_middleware(_middleware, **_options)
