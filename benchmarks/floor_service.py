@@ -15,6 +15,7 @@ from mlops_template import service as real
 class Floor:
     def __init__(self) -> None:
         real._settle_heap(real.SERVE.gc_threshold)
+        real.batching.install()
 
     @bentoml.api(
         batchable=True,

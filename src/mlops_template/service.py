@@ -30,7 +30,7 @@ import pandas as pd
 from bentoml.validators import ContentType
 from pydantic import Field
 
-from mlops_template import registry
+from mlops_template import batching, registry
 from mlops_template.config import load_params
 from mlops_template.middleware import ApiKey, BodySizeLimit, ModelVersionHeader
 from mlops_template.model_tag import model_tag
@@ -89,13 +89,14 @@ class Predictor:
                 SERVE.prediction_log.flush_seconds,
             )
         _settle_heap(SERVE.gc_threshold)
+        batching.install()  # lone requests no longer pay for the last burst
 
     def _predict(self, records: list[Any]) -> list[Prediction]:
         rows = records_to_rows(records)
         frame = pd.DataFrame({c: [row[c] for row in rows] for c in CONTRACT.features})
         out = predictions(self.model, frame, CONTRACT.task, MODEL_VERSION)
         if self.logger is not None:
-            self.logger.log(rows, [o.prediction for o in out])
+            self.logger.log(frame, [o.prediction for o in out])
         return out
 
     @bentoml.api(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 
+import pandas as pd
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
@@ -75,7 +76,7 @@ def test_prediction_log_writes_batches_off_the_request_path(tmp_path):
     logger = PredictionLogger(sink, "v1", flush_rows=3, flush_seconds=0.2)
     start = time.perf_counter()
     for i in range(7):
-        logger.log([{"hr": i, "temp": 0.5}], [float(i)])
+        logger.log(pd.DataFrame([{"hr": i, "temp": 0.5}]), [float(i)])
     assert time.perf_counter() - start < 0.05, "logging must not block the request"
     logger.close()
     frame = read_logs(sink)
@@ -90,6 +91,6 @@ def test_prediction_log_outage_never_raises(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a directory should be")
     logger = PredictionLogger(str(blocker / "logs"), "v1", flush_rows=1, flush_seconds=0.1)
-    logger.log([{"hr": 1}], [1.0])
+    logger.log(pd.DataFrame([{"hr": 1}]), [1.0])
     logger.close()
     assert logger.dropped == 1 and logger.written == 0
