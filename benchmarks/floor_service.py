@@ -14,7 +14,7 @@ from mlops_template import service as real
 @bentoml.service(name="floor", **real.Predictor.config)
 class Floor:
     def __init__(self) -> None:
-        real._settle_heap(real.SERVE.gc_threshold)
+        real.settle_heap(real.SERVE.gc_threshold)
         real.batching.install()
 
     @bentoml.api(
