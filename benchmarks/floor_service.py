@@ -14,14 +14,9 @@ from mlops_template import service as real
 @bentoml.service(name="floor", **real.Predictor.config)
 class Floor:
     def __init__(self) -> None:
-        real.settle_heap(real.SERVE.gc_threshold)
-        real.batching.install()
+        real.tune_worker()
 
-    @bentoml.api(
-        batchable=True,
-        max_batch_size=real.SERVE.batching.max_batch_size,
-        max_latency_ms=real.SERVE.batching.max_latency_ms,
-    )
+    @bentoml.api(**real.BATCHING)
     def predict(self, records: real.Records) -> real.Predictions:
         return [real.Prediction(prediction=0.0, model_version=real.MODEL_VERSION) for _ in records]
 

@@ -228,29 +228,31 @@ def main() -> None:
             urls[name] = f"http://127.0.0.1:{port}/predict"
             _wait(urls[name], procs[name])
         results: dict[tuple[str, int, int], dict] = {}
+        after: dict[tuple[str, int], dict] = {}
+
+        def measure(name: str, size: int, c: int, label: str = "") -> dict:
+            r = _wrk(urls[name], bodies[size], lua, c, args.duration)
+            print(
+                f"{name:8} {size:>3} rec/req  c={c:<3}{label:5} {r['rps']:9,.0f} req/s "
+                f"{r['rps'] * size:10,.0f} rows/s  p50 {r['p50']:7.1f} ms  "
+                f"p99 {r['p99']:7.1f} ms  errors {r['errors']}",
+                flush=True,
+            )
+            return r
+
         # Each size warms up at the first (lowest) concurrency, so every point follows a
-        # lighter load. BentoML's batcher keeps lone requests waiting as long as the average
-        # wait it learned from recent batches, which lingers for minutes after a burst: the
-        # last point (c=1 again, marked "after") measures that transient.
-        points = [
-            *args.concurrency,
-            *([1] if 1 in args.concurrency and len(args.concurrency) > 1 else []),
-        ]
+        # lighter load. BentoML's batcher kept lone requests waiting as long as the average
+        # wait it learned from recent batches, for minutes after a burst: the last point
+        # (c=1 again, marked "after") measures what is left of that transient.
         for size in args.sizes:
             for name in servers:
                 _wrk(urls[name], bodies[size], lua, args.concurrency[0], 3)  # warm-up
-            for i, c in enumerate(points):
-                after = i >= len(args.concurrency)
+            for c in args.concurrency:
                 for name in servers:
-                    r = _wrk(urls[name], bodies[size], lua, c, args.duration)
-                    results[(name, size, -c if after else c)] = r
-                    print(
-                        f"{name:8} {size:>3} rec/req  c={c:<3}{'after' if after else '     '}"
-                        f"{r['rps']:9,.0f} req/s "
-                        f"{r['rps'] * size:10,.0f} rows/s  p50 {r['p50']:7.1f} ms  "
-                        f"p99 {r['p99']:7.1f} ms  errors {r['errors']}",
-                        flush=True,
-                    )
+                    results[(name, size, c)] = measure(name, size, c)
+            if 1 in args.concurrency and len(args.concurrency) > 1:
+                for name in servers:
+                    after[(name, size)] = measure(name, size, 1, "after")
     finally:
         for proc in procs.values():
             os.killpg(proc.pid, signal.SIGTERM)
@@ -276,8 +278,8 @@ def main() -> None:
         f"c=1: bentoml p50 {b1['p50']:.1f} ms vs fastapi {f1['p50']:.1f} ms "
         f"(+{b1['p50'] - f1['p50']:.1f} ms, target <= +2 ms)"
     )
-    if ("bentoml", 1, -1) in results:
-        ba, fa = results[("bentoml", 1, -1)], results[("fastapi", 1, -1)]
+    if ("bentoml", 1) in after:
+        ba, fa = after[("bentoml", 1)], after[("fastapi", 1)]
         print(
             f"c=1 after the heavier loads: bentoml p50 {ba['p50']:.1f} ms vs fastapi "
             f"{fa['p50']:.1f} ms (+{ba['p50'] - fa['p50']:.1f} ms)"

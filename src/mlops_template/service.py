@@ -47,6 +47,11 @@ Records = Annotated[list[Record], Field(min_length=1, max_length=SERVE.max_recor
 # A declared media type spares BentoML deriving it from the JSON schema on every response
 # (~7% of the serving core under load, measured with py-spy).
 Predictions = Annotated[list[Prediction], ContentType("application/json")]
+BATCHING = {
+    "batchable": True,
+    "max_batch_size": SERVE.batching.max_batch_size,
+    "max_latency_ms": SERVE.batching.max_latency_ms,
+}
 
 
 @bentoml.service(
@@ -88,8 +93,7 @@ class Predictor:
                 SERVE.prediction_log.flush_rows,
                 SERVE.prediction_log.flush_seconds,
             )
-        settle_heap(SERVE.gc_threshold)
-        batching.install()  # lone requests no longer pay for the last burst
+        tune_worker()
 
     def _predict(self, records: list[Any]) -> list[Prediction]:
         rows = records_to_rows(records)
@@ -99,11 +103,7 @@ class Predictor:
             self.logger.log(frame, [o.prediction for o in out])
         return out
 
-    @bentoml.api(
-        batchable=True,
-        max_batch_size=SERVE.batching.max_batch_size,
-        max_latency_ms=SERVE.batching.max_latency_ms,
-    )
+    @bentoml.api(**BATCHING)
     def predict(self, records: Records) -> Predictions:
         """Predict for a list of records; concurrent requests are batched together."""
         return self._predict(records)
@@ -136,6 +136,12 @@ def predictions(model: Any, frame: pd.DataFrame, task: str, version: str) -> lis
             for p, row in zip(predicted, proba, strict=True)
         ]
     return [Prediction(prediction=float(p), model_version=version) for p in model.predict(frame)]
+
+
+def tune_worker() -> None:
+    """Once per worker, after the model is loaded: GC settled, batcher corrected."""
+    settle_heap(SERVE.gc_threshold)
+    batching.install()  # lone requests no longer pay for the last burst
 
 
 def settle_heap(threshold: tuple[int, int, int]) -> None:
