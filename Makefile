@@ -8,13 +8,15 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` / `make test-fast` (auto = one per core).
+TEST_WORKERS ?= auto
 BASE_REF ?= origin/main
 REPORT_IMAGES ?= link
 MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
+.PHONY: help install run test test-fast lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,8 +35,11 @@ run: install ## reproduce the whole pipeline (dvc repro) and print the headline 
 	$(RUN) dvc repro
 	$(RUN) mlops summary
 
-test: install lint ## lint, then run the whole test suite
-	$(RUN) pytest $(PYTEST_ARGS)
+test: install lint ## lint, then the whole suite on every core; prints the 25 slowest tests
+	$(RUN) pytest -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
+
+test-fast: install ## the inner loop: every test not marked slow, on every core
+	$(RUN) pytest -m "not slow" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
 	$(RUN) ruff check src tests benchmarks

@@ -14,6 +14,7 @@ from mlops_template.ingest import ingest
 from mlops_template.split import split
 from mlops_template.train import train
 from mlops_template.validate import validate
+from tests.project import seed_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
@@ -28,6 +29,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "example" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def dvc_seed(tmp_path_factory, worker_id) -> Path:
+    """The DVC cache of one reproduction of the committed project (tests.project.seed_cache),
+    shared by all xdist workers of this run."""
+    base = tmp_path_factory.getbasetemp()
+    return seed_cache(base if worker_id == "master" else base.parent)
 
 
 @pytest.fixture(scope="session")

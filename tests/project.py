@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -20,8 +23,14 @@ def env() -> dict[str, str]:
     The service tests set MLOPS_* and BENTOML_* in this process (their model store and tag),
     and importing the service sets OMP_NUM_THREADS=1, which changes the trained model's bytes.
     None of them may leak into pipelines and workflows run as subprocesses: they are dropped
-    here and callers add back what they mean to pass."""
-    leaked = ("MLOPS_", "BENTOML_", "OMP_NUM_THREADS")  # the service module sets OMP threads
+    here and callers add back what they mean to pass.
+
+    PYTHONDONTWRITEBYTECODE is dropped too, so subprocesses cache bytecode in their venv as
+    on a GitHub runner (which does not set it). With it set (this machine's CI does), every
+    `mlops` stage, `dvc` and `pytest` process compiles pandas, scikit-learn, BentoML and
+    Evidently from source: a `dvc repro -f` of the example took 18.9 s with it and 8.8 s
+    without, side by side."""
+    leaked = ("MLOPS_", "BENTOML_", "OMP_NUM_THREADS", "PYTHONDONTWRITEBYTECODE")
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(leaked)}
     return {
         **inherited,
@@ -104,3 +113,38 @@ def missing_cache_objects(project: Path) -> list[str]:
         for path, md5 in lock_outs(project).items()
         if path not in in_git and not (cache / md5[:2] / md5[2:]).exists()
     ]
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` (across processes: pytest-xdist workers)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def seed_cache(shared: Path) -> Path:
+    """A DVC cache holding one ``dvc repro`` of this project as committed (outputs and
+    run-cache), made once per test run in ``shared``, the directory every xdist worker sees.
+
+    Copies of the project that start from it (``use_cache``) restore unchanged stages
+    instead of recomputing them, as a configured DVC remote does in CI; a stage whose
+    params, code or data changed still runs for real, so no test result comes from here.
+    """
+    seed = shared / "dvc-seed"
+    with exclusive(shared / "dvc-seed.lock"):
+        if not (seed / "ready").exists():
+            shutil.rmtree(seed, ignore_errors=True)
+            dvc(clone(seed / "project"), "repro")
+            (seed / "ready").touch()
+    return seed / "project" / ".dvc" / "cache"
+
+
+def use_cache(project: Path, seed: Path, cache: Path) -> None:
+    """Point ``project``'s DVC cache (``.dvc/config.local``, never committed) at ``cache``,
+    a new directory of hard links to ``seed``'s objects. DVC only ever adds files to a cache
+    and writes each object through a temporary file renamed into place, so one project's
+    writes never show in another's; the link copy takes milliseconds."""
+    subprocess.run(["cp", "-al", str(seed), str(cache)], check=True)
+    dvc(project, "config", "--local", "cache.dir", str(cache))

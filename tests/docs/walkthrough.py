@@ -11,14 +11,17 @@ hidden:
 - `covered`: commands run elsewhere, with where (e.g. `make test` is what `.ci/run` runs);
   `skip(block, reason)` does the same for a whole block.
 - `servers`: commands that serve until stopped; they run in the background until the end
-  of their block, and the next commands talk to them.
+  of their block, and the next commands talk to them. The docs' port is fixed (3000), so a
+  server holds a lock on it while it runs: walks in parallel test workers take turns.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -113,6 +116,9 @@ class Walk:
         self.ran[command.text] = Ran(text, proc.returncode, proc.stdout, proc.stderr)
 
     def _serve(self, command: Command) -> subprocess.Popen:
+        lock_path = Path(tempfile.gettempdir()) / "mlops-template-docs-port.lock"
+        port_lock = lock_path.open("w")
+        fcntl.flock(port_lock, fcntl.LOCK_EX)  # released when the server is stopped
         log = (self.state / "server.log").open("w")
         server = subprocess.Popen(
             ["bash", "-c", "exec " + self.expand(command.text)],
@@ -122,9 +128,12 @@ class Walk:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        server.port_lock = port_lock  # type: ignore[attr-defined]
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            assert server.poll() is None, (self.state / "server.log").read_text()[-6000:]
+            if server.poll() is not None:
+                port_lock.close()
+                raise AssertionError((self.state / "server.log").read_text()[-6000:])
             try:
                 with urllib.request.urlopen(self.servers[command.text], timeout=2) as answer:
                     if answer.status == 200:
@@ -136,12 +145,15 @@ class Walk:
         raise AssertionError(f"{command.text} was not ready in 300 s")
 
     def _stop(self, server: subprocess.Popen) -> None:
-        os.killpg(server.pid, signal.SIGTERM)
         try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+        finally:
+            server.port_lock.close()  # type: ignore[attr-defined]
 
     def missed(self, blocks: list[list[Command]]) -> list[str]:
         """Commands of these blocks neither run nor declared covered or skipped."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.project import BIN, ROOT, clone, dvc, env, run
+from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
 
 STANDINS = Path(__file__).parent / "standins"
 STANDIN_FOR = {
@@ -75,8 +75,14 @@ class Sandbox:
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
-def sandbox(tmp: Path) -> Sandbox:
+def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
+    """A clone with a bare ``origin``. With ``seed`` (the ``dvc_seed`` fixture) every job of
+    this sandbox shares one DVC cache that starts with the committed pipeline's outputs and
+    run-cache, like a DVC remote would give them: unchanged stages are restored, changed ones
+    run. Without it each job starts cold, as on a runner of a repository with no remote."""
     repo = clone(tmp / "repo")
+    if seed is not None:
+        use_cache(repo, seed, tmp / "dvc-cache")
     origin = tmp / "origin.git"
     run(tmp, "git", "init", "-q", "--bare", "-b", "main", str(origin))
     run(repo, "git", "remote", "add", "origin", str(origin))

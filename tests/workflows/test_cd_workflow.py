@@ -49,8 +49,10 @@ def _bento_model_meta(box, tmp_path) -> dict:
     return {"tag": model["tag"], **json.loads(info)["metadata"]}
 
 
-def test_merge_builds_a_bento_of_the_exact_model_and_dispatch_rebuilds_an_old_one(tmp_path):
-    box = sandbox(tmp_path)
+def test_merge_builds_a_bento_of_the_exact_model_and_dispatch_rebuilds_an_old_one(
+    tmp_path, dvc_seed
+):
+    box = sandbox(tmp_path, dvc_seed)
     box.git("commit", "-q", "--allow-empty", "-m", "An earlier release")
     earlier = box.git("rev-parse", "HEAD").strip()
     edit_params(

@@ -44,8 +44,8 @@ def _ok(result) -> None:
     assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
 
 
-def test_drift_opens_one_pr_and_later_runs_update_it(tmp_path):
-    box = sandbox(tmp_path)
+def test_drift_opens_one_pr_and_later_runs_update_it(tmp_path, dvc_seed):
+    box = sandbox(tmp_path, dvc_seed)
     main_lock = yaml.safe_load((box.repo / "dvc.lock").read_text())
 
     first = _run(box)
@@ -111,9 +111,9 @@ def _seed_production(box, rows: pd.DataFrame, model, params, labelled: bool) -> 
 
 
 def test_production_like_training_is_no_drift_and_opens_nothing(
-    tmp_path, train_test, model, params
+    tmp_path, dvc_seed, train_test, model, params
 ):
-    box = sandbox(tmp_path)
+    box = sandbox(tmp_path, dvc_seed)
     rows = train_test[0].sample(n=700, random_state=1).reset_index(drop=True)
     rows[params.contract.time_column] = pd.date_range("2011-04-01", periods=700, freq="h")
     _seed_production(box, rows, model, params, labelled=False)
@@ -126,11 +126,13 @@ def test_production_like_training_is_no_drift_and_opens_nothing(
     assert step_outcomes(result.stdout).get("Open or update the one retraining PR") is None
 
 
-def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(tmp_path, params, model):
+def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(
+    tmp_path, dvc_seed, params, model
+):
     from mlops_template import storage
     from mlops_template.ingest import ingest
 
-    box = sandbox(tmp_path)
+    box = sandbox(tmp_path, dvc_seed)
     whole = params.ingest.model_copy(update={"history_until": None})
     year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
     april = year[(year["timestamp"] >= "2011-04-01") & (year["timestamp"] < "2011-05-01")]
@@ -150,8 +152,8 @@ def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(tmp_path,
     assert sorted(p.name for p in (box.repo / "data" / "feedback").iterdir()) == feedback_before
 
 
-def test_two_runs_at_once_leave_one_commit_and_one_pr(tmp_path):
-    box = sandbox(tmp_path)
+def test_two_runs_at_once_leave_one_commit_and_one_pr(tmp_path, dvc_seed):
+    box = sandbox(tmp_path, dvc_seed)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda i: _run(box, workspace=f"act-{i}"), range(2)))
     for result in results:

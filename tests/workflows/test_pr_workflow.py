@@ -1,4 +1,11 @@
-"""The pull-request workflow, executed with act against throwaway repositories (slow)."""
+"""The pull-request workflow, executed with act against throwaway repositories (slow).
+
+The workflow's test tiers (`make test-code`, `make test-data-model`) run in full in the
+improving-PR scenario. The other scenarios assert what comes after them (validation, the
+gate, the comment), so they scope each tier to one module through PYTEST_ARGS, which `make`
+reads from the environment: the steps still run and must pass, and the full tiers are the
+tests this suite runs itself. That saves ~25 s of pytest per scenario.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from tests.workflows.act import (
 pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 
 BETTER = {"learning_rate": 0.05, "max_iter": 400, "max_leaf_nodes": 15}
+SCOPED = ("--env", "PYTEST_ARGS=tests/code/test_split.py tests/data/test_contract.py")
 
 
 def _open_pr(box, message, change) -> None:
@@ -30,8 +38,8 @@ def _hyperparams(values):
     return lambda repo: edit_params(repo, lambda p: p["train"]["hyperparams"].update(values))
 
 
-def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path):
-    box = sandbox(tmp_path)
+def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path, dvc_seed):
+    box = sandbox(tmp_path, dvc_seed)
     _open_pr(box, "Tune the model", _hyperparams(BETTER))
     result = act(box, "pull_request", pull_request_event(), "pr.yml")
     log = result.stdout + result.stderr
@@ -62,17 +70,17 @@ def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path):
 
     # A second push to the same PR: the same comment is updated, no new one.
     _open_pr(box, "More tuning", _hyperparams({"max_iter": 500}))
-    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    result = act(box, "pull_request", pull_request_event(), "pr.yml", extra=SCOPED)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     (comment,) = box.comments()
     assert comment["updates"] == 1
     assert "| `train.hyperparams.max_iter` | 200 | 500 |" in comment["body"]
 
 
-def test_degrading_pr_fails_the_gate_naming_the_metric(tmp_path):
-    box = sandbox(tmp_path)
+def test_degrading_pr_fails_the_gate_naming_the_metric(tmp_path, dvc_seed):
+    box = sandbox(tmp_path, dvc_seed)
     _open_pr(box, "Fewer iterations", _hyperparams({"max_iter": 30}))
-    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    result = act(box, "pull_request", pull_request_event(), "pr.yml", extra=SCOPED)
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert step_outcomes(log).get("Quality gate against the base branch") == "failure"
@@ -82,8 +90,8 @@ def test_degrading_pr_fails_the_gate_naming_the_metric(tmp_path):
     assert "❌ **Quality gate failed**" in comment["body"]
 
 
-def test_pr_with_corrupted_data_fails_at_validation(tmp_path):
-    box = sandbox(tmp_path)
+def test_pr_with_corrupted_data_fails_at_validation(tmp_path, dvc_seed):
+    box = sandbox(tmp_path, dvc_seed)
 
     def corrupt(repo):
         path = repo / "data/raw/bikeshare_2011.csv.gz"
@@ -92,7 +100,7 @@ def test_pr_with_corrupted_data_fails_at_validation(tmp_path):
         raw.to_csv(path, index=False)
 
     _open_pr(box, "New data drop", corrupt)
-    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    result = act(box, "pull_request", pull_request_event(), "pr.yml", extra=SCOPED)
     log = result.stdout + result.stderr
     assert result.returncode != 0
     steps = step_outcomes(log)
@@ -105,16 +113,16 @@ def test_pr_with_corrupted_data_fails_at_validation(tmp_path):
 
 
 def test_fork_pr_gets_no_comment_job(tmp_path):
-    box = sandbox(tmp_path)
+    box = sandbox(tmp_path)  # cold: a fork's PR sees no remote, and every stage runs here
     _open_pr(box, "Tune", _hyperparams(BETTER))
-    result = act(box, "pull_request", pull_request_event(fork=True), "pr.yml")
+    result = act(box, "pull_request", pull_request_event(fork=True), "pr.yml", extra=SCOPED)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert box.comments() == [] and box.cml_calls() == []
     assert "Quality gate passed" in result.stdout  # the job summary still has the report
 
 
-def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(tmp_path):
-    box = sandbox(tmp_path)
+def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(tmp_path, dvc_seed):
+    box = sandbox(tmp_path, dvc_seed)
     with_dvc_remote(box)
 
     def touch_report_code(repo):
@@ -123,7 +131,7 @@ def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(tmp_pat
         path.write_text(text.replace("The pull-request report:", "The pull request report:"))
 
     _open_pr(box, "Reword the report", touch_report_code)
-    result = act(box, "pull_request", pull_request_event(), "pr.yml")
+    result = act(box, "pull_request", pull_request_event(), "pr.yml", extra=SCOPED)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     assert "$ dvc pull --run-cache" in log
