@@ -204,7 +204,7 @@ def step_outcomes(output: str) -> dict[str, str]:
     """Step name -> 'success' | 'failure', from act's log lines."""
     outcomes: dict[str, str] = {}
     for line in output.splitlines():
-        m = re.search(r"(✅  Success|❌  Failure) - Main (.+?)(?: \[[\d.]+\w*\])?$", line)
+        m = re.search(r"(✅  Success|❌  Failure) - Main (.+?)(?: \[[^\]]*\])?$", line)
         if m:
             outcomes[m.group(2).strip()] = "success" if "Success" in m.group(1) else "failure"
     return outcomes
