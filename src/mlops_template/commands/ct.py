@@ -6,11 +6,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_template import storage
 from mlops_template.commands import command, log
 from mlops_template.config import Params
 from mlops_template.step_files import add_outputs, add_summary
+
+if TYPE_CHECKING:
+    from mlops_template.propose import Proposal
 
 
 def _replay_args(p: argparse.ArgumentParser) -> None:
@@ -149,7 +153,7 @@ def _propose_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
-def _not_permitted(proposal, first: bool) -> tuple[str, str, str]:
+def _not_permitted(proposal: Proposal, first: bool) -> tuple[str, str, str]:
     """(annotation title, annotation text, job-summary markdown) when GitHub refused to let
     GITHUB_TOKEN open the PR: what happened, where to open it by hand, the two fixes."""
     where = (
@@ -180,7 +184,7 @@ def _not_permitted(proposal, first: bool) -> tuple[str, str, str]:
     link = f"[open the pull request]({proposal.compare_url})" if proposal.compare_url else where
     summary = "\n".join(
         [
-            f"### ⚠️ {title}",
+            f"### {'⚠️' if first else '❌'} {title}",
             "",
             f"The drift check and retraining worked and branch `{proposal.branch}` is pushed, "
             "but GitHub refused to open its pull request: this workflow fell back to "
