@@ -74,10 +74,45 @@ class Outcome:
         return summary_markdown(self.as_dict())
 
 
+@dataclass(frozen=True)
+class NoProductionData:
+    """No prediction log at all: nothing to compare yet, which is how every project starts
+    (no demo stream after ``mlops init``, a service not deployed yet). The same interface as
+    ``Outcome`` so the command reports it the same way: a green run with retrain=false and a
+    summary that says so, rather than a crash every night until data flows."""
+
+    sink: str
+
+    @property
+    def decision(self) -> Decision:
+        return Decision(
+            "no_data", False, [f"no prediction logs under {self.sink}: nothing to check yet"]
+        )
+
+    def verdict_line(self) -> str:
+        return f"monitor: no production data yet -> no retraining ({self.decision.reasons[0]})"
+
+    def outputs(self) -> dict[str, str]:
+        return {"verdict": "no_data", "retrain": "false", "drift_share": "", "window_end": ""}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.decision.as_dict(), "windows": [], "reports": {}}
+
+    def markdown(self) -> str:
+        return (
+            "### Drift check: ➖ no production data yet (no retraining)\n\n"
+            f"Nothing to check yet: there are no prediction logs under `{self.sink}` "
+            "(`serve.prediction_log.sink`). The check starts once the service logs "
+            "predictions there, or `make replay` sends the demo stream.\n\n"
+        )
+
+
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The drift verdict as markdown: for the job summary and the retraining PR body."""
     newest = summary["windows"][0]
-    icon = {"drift": "🟠", "no_drift": "✅", "insufficient_data": "➖"}[summary["verdict"]]
+    icon = {"drift": "🟠", "no_drift": "✅", "insufficient_data": "➖", "no_data": "➖"}[
+        summary["verdict"]
+    ]
     lines = [
         f"### Drift check: {icon} {summary['verdict'].replace('_', ' ')}"
         f" ({'retraining proposed' if summary['retrain'] else 'no retraining'})",
@@ -119,17 +154,15 @@ def production_rows(sink: str, what: str, params: Params, columns: list[str]) ->
     return frame
 
 
-def run_monitor(a: argparse.Namespace, params: Params) -> Outcome:
+def run_monitor(a: argparse.Namespace, params: Params) -> Outcome | NoProductionData:
     contract, mon = params.contract, params.monitor
-    logs = production_rows(
-        params.serve.prediction_log.sink, "prediction logs", params, contract.features
-    )
-    labelled = production_rows(mon.labelled_sink, "labelled rows", params, list(contract.columns))
+    sink = params.serve.prediction_log.sink
+    logs = production_rows(sink, "prediction logs", params, contract.features)
     if logs.empty:
-        raise FileNotFoundError(
-            f"no prediction logs under {params.serve.prediction_log.sink} "
-            "(serve the model, or `make replay` for the demo stream)"
-        )
+        nothing = NoProductionData(sink)
+        storage.write_json(nothing.as_dict(), Path(a.out_dir) / "summary.json")
+        return nothing
+    labelled = production_rows(mon.labelled_sink, "labelled rows", params, list(contract.columns))
     now = pd.Timestamp(a.now) if a.now else logs[LOGGED_AT].max().normalize() + pd.Timedelta(days=1)
     reference = storage.read_parquet(a.reference)
     model = storage.read_model(a.model)

@@ -16,7 +16,7 @@ from mlops_template.config import MonitorParams
 from mlops_template.metrics import LOWER_IS_BETTER
 from mlops_template.monitor import WindowResult, period_offset
 
-Verdict = Literal["drift", "no_drift", "insufficient_data"]
+Verdict = Literal["drift", "no_drift", "insufficient_data", "no_data"]
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,16 @@ def add_summary(path: str | Path | None, markdown: str) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(markdown)
+
+
+def annotation(level: str, title: str, message: str) -> str:
+    """A workflow command line (``::warning title=...::message``) that GitHub shows as an
+    annotation on the run's page. The message may span lines: GitHub's escaping (``%``,
+    CR, LF as ``%25``, ``%0D``, ``%0A``; the title also ``:`` and ``,``) keeps it one
+    command, as actions/toolkit's command.ts does."""
+
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    prop = data(title).replace(":", "%3A").replace(",", "%2C")
+    return f"::{level} title={prop}::{data(message)}"

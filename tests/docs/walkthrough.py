@@ -62,6 +62,9 @@ class Walk:
             **base,
             "PATH": os.pathsep.join([str(STANDINS), uv_bin_dir(), *path]),
             "STANDIN_GH_STATE": str(self.state / "gh"),
+            # the reader's origin is github.com/you/your-project; here it is a local path,
+            # so tell gh (like the real one, the stand-in finds the repository on github.com)
+            "GH_REPO": "you/your-project",
             "STANDIN_CML_STATE": str(self.state / "cml"),
             "STANDIN_KUBERNETES_VALIDATE": str(BIN / "kubernetes-validate"),
             "BENTOML_HOME": str(self.state / "bentoml"),  # never the user's ~/bentoml

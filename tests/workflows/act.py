@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
+from tests.workflows import github_state
 
 STANDINS = Path(__file__).parent / "standins"
 STANDIN_FOR = {
@@ -90,6 +91,12 @@ def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
     run(repo, "git", "fetch", "-q", "origin")
     # act derives `github.repository` from a remote's URL; this one is never fetched.
     run(repo, "git", "remote", "add", "github", f"https://github.com/{REPOSITORY}.git")
+    # GitHub's side for the gh stand-in and the push rules (standins/github/pre-receive).
+    # "Allow GitHub Actions to create and approve pull requests" is on here, so the tests
+    # that fall back to GITHUB_TOKEN get their PR; a new repository has it off (tests of
+    # that case call github_state.write_state again).
+    github_state.write_state(tmp / "gh", can_approve_pull_request_reviews=True, git_dir=origin)
+    github_state.install_push_rules(origin, tmp / "gh", REPOSITORY)
     return Sandbox(tmp, repo, origin)
 
 

@@ -1,0 +1,279 @@
+"""The GitHub stand-ins on their own, run directly (no act): each must fail where GitHub and
+gh fail, with their messages (sources in each stand-in's docstring)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.workflows.github_state import (
+    APP_TOKEN,
+    GITHUB_TOKEN,
+    STANDINS,
+    TOKENS,
+    install_push_rules,
+    persist_credentials,
+    write_state,
+)
+
+pytestmark = pytest.mark.code
+GH = STANDINS / "bin" / "gh"
+REPO = "acme/churn"
+PAT = "github_pat_standin"
+NOT_PERMITTED = (
+    "pull request create failed: GraphQL: GitHub Actions is not permitted to create or "
+    "approve pull requests (createPullRequest)"
+)
+
+
+def _git(cwd: Path, *args: str, env: dict | None = None, check: bool = True):
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **_IDENTITY, **(env or {})},
+        check=False,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+@pytest.fixture
+def github(tmp_path):
+    """A bare origin standing for GitHub's copy (push rules installed) and a checkout of it
+    with a github.com remote, as actions/checkout leaves it."""
+    origin = tmp_path / "origin.git"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    state = tmp_path / "gh"
+    tokens = {
+        **TOKENS,
+        PAT: {"kind": "pat", "login": "someone", "permissions": {"contents": "write"}},
+        "read-only": {
+            "kind": "github_actions",
+            "login": "github-actions[bot]",
+            "permissions": {"contents": "read", "pull_requests": "write"},
+        },
+        "app-with-workflows": {
+            "kind": "app",
+            "login": "ct[bot]",
+            "permissions": {"contents": "write", "pull_requests": "write", "workflows": "write"},
+        },
+    }
+    write_state(state, tokens=tokens, git_dir=origin)
+    install_push_rules(origin, state, REPO)
+    work = tmp_path / "work"
+    work.mkdir()
+    _git(work, "init", "-q", "-b", "main")
+    (work / ".github" / "workflows").mkdir(parents=True)
+    (work / ".github" / "workflows" / "ci.yml").write_text("name: ci\n")
+    (work / "params.yaml").write_text("a: 1\n")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-qm", "init")
+    _git(work, "remote", "add", "origin", str(origin))
+    _git(work, "push", "-q", "origin", "main")
+    _git(work, "remote", "add", "github", f"https://github.com/{REPO}.git")
+    return work, state, origin
+
+
+def _gh(cwd: Path, state: Path, *args: str, token: str | None = GITHUB_TOKEN, **env: str):
+    base = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
+    base.pop("GH_REPO", None)
+    run_env = {**base, "STANDIN_GH_STATE": str(state), "GITHUB_ACTIONS": "true", **env}
+    if token is not None:
+        run_env["GH_TOKEN"] = token
+    return subprocess.run(
+        [str(GH), *args], cwd=cwd, capture_output=True, text=True, env=run_env, check=False
+    )
+
+
+def _create(cwd, state, head="retrain/auto", **kw):
+    body = cwd.parent / "body.md"
+    body.write_text("# Retrain\n")
+    return _gh(
+        cwd,
+        state,
+        "pr",
+        "create",
+        "--base",
+        "main",
+        "--head",
+        head,
+        "--title",
+        "Retrain",
+        "--body-file",
+        str(body),
+        **kw,
+    )
+
+
+def _push_branch(work: Path, branch: str = "retrain/auto") -> None:
+    _git(work, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+
+
+# --- gh ---------------------------------------------------------------------------------
+
+
+def test_gh_pr_create_under_github_token_fails_like_github_while_the_setting_is_off(github):
+    work, state, _ = github
+    _push_branch(work)
+    refused = _create(work, state)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == NOT_PERMITTED
+    assert not (state / "prs.json").exists()
+
+    app = _create(work, state, token=APP_TOKEN)  # an App token is not subject to the setting
+    assert app.returncode == 0, app.stderr
+    assert app.stdout.strip() == f"https://github.com/{REPO}/pull/1"
+
+
+def test_gh_pr_create_under_github_token_works_once_the_setting_is_on(github):
+    work, state, origin = github
+    write_state(state, can_approve_pull_request_reviews=True, git_dir=origin)
+    _push_branch(work)
+    created = _create(work, state)
+    assert created.returncode == 0, created.stderr
+    (pr,) = json.loads((state / "prs.json").read_text())
+    assert (pr["head"], pr["author"]) == ("retrain/auto", "github-actions[bot]")
+    again = _create(work, state)
+    assert again.returncode == 1
+    assert again.stderr.startswith(
+        'a pull request for branch "retrain/auto" into branch "main" already exists:'
+    )
+
+
+def test_gh_pr_edit_is_not_covered_by_the_setting(github):
+    work, state, _ = github
+    _push_branch(work)
+    assert _create(work, state, token=None, GITHUB_ACTIONS="").returncode == 0  # by hand
+    body = work.parent / "body.md"
+    edited = _gh(work, state, "pr", "edit", "1", "--title", "T", "--body-file", str(body))
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads((state / "prs.json").read_text())[0]["edits"] == 1
+
+
+def test_gh_pr_create_needs_the_pushed_head_and_pull_requests_write(github):
+    work, state, _ = github
+    missing = _create(work, state, token=APP_TOKEN)
+    assert missing.returncode == 1
+    assert "Head sha can't be blank" in missing.stderr
+    assert "No commits between main and retrain/auto" in missing.stderr
+    _push_branch(work)
+    pat = _create(work, state, token=PAT)
+    assert pat.returncode == 1
+    assert "Resource not accessible by personal access token (createPullRequest)" in pat.stderr
+
+
+def test_gh_needs_a_known_token_and_a_github_repository(github, tmp_path):
+    work, state, _ = github
+    unset = _create(work, state, token=None)
+    assert unset.returncode == 4
+    assert "set the GH_TOKEN environment variable" in unset.stderr
+    unknown = _create(work, state, token="nobody-knows-me")
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("HTTP 401: Bad credentials")
+    _git(work, "remote", "remove", "github")
+    no_remote = _gh(work, state, "pr", "list", "--head", "x", "--base", "main")
+    assert no_remote.returncode == 1
+    assert "GH_HOST" in no_remote.stderr
+    by_env = _gh(work, state, "pr", "list", "--head", "x", "--base", "main", GH_REPO=REPO)
+    assert by_env.returncode == 0 and json.loads(by_env.stdout) == []
+
+
+def test_gh_label_create_refuses_a_duplicate_without_force(github):
+    work, state, _ = github
+    first = _gh(work, state, "label", "create", "retraining")
+    assert first.returncode == 0, first.stderr
+    dup = _gh(work, state, "label", "create", "retraining")
+    assert dup.returncode == 1 and "already exists; use `--force`" in dup.stderr
+    assert _gh(work, state, "label", "create", "retraining", "--force").returncode == 0
+
+
+# --- checkout's persisted credentials and GitHub's push rules ---------------------------
+
+
+def test_persist_credentials_writes_checkouts_header(github):
+    work, _, _ = github
+    persist_credentials(work, GITHUB_TOKEN)
+    header = _git(work, "config", "--get", "http.https://github.com/.extraheader").stdout
+    scheme, value = header.strip().split(": ", 1)[1].split(" ", 1)
+    assert scheme == "basic"
+    assert base64.b64decode(value).decode() == f"x-access-token:{GITHUB_TOKEN}"
+
+
+def _main_changes_a_workflow(work: Path) -> None:
+    """The owner (no token: their own login) pushes a workflow change to main."""
+    (work / ".github" / "workflows" / "ci.yml").write_text("name: ci\non: push\n")
+    _git(work, "commit", "-qam", "ci on push")
+    _git(work, "push", "-q", "origin", "main")
+
+
+def _rebuilt_branch(work: Path) -> None:
+    """The retraining branch rebuilt on top of the new main, as `mlops propose` does."""
+    _git(work, "checkout", "-q", "-B", "retrain/auto", "main")
+    (work / "params.yaml").write_text("a: 2\n")
+    _git(work, "commit", "-qam", "retrain")
+
+
+def test_push_rules_refuse_workflow_changes_without_workflows_permission(github):
+    work, _, _ = github
+    _git(work, "checkout", "-q", "-b", "retrain/auto")
+    (work / "params.yaml").write_text("a: 2\n")
+    _git(work, "commit", "-qam", "retrain")
+    persist_credentials(work, GITHUB_TOKEN)
+    _git(work, "push", "-q", "origin", "HEAD:refs/heads/retrain/auto")  # no workflow change
+    _git(work, "checkout", "-q", "main")
+    _git(work, "config", "--unset", "remote.origin.receivepack")
+    _main_changes_a_workflow(work)  # allowed: the owner's own push
+
+    _rebuilt_branch(work)
+    persist_credentials(work, GITHUB_TOKEN)
+    refused = _git(work, "push", "--force", "origin", "HEAD:refs/heads/retrain/auto", check=False)
+    assert refused.returncode == 1
+    assert (
+        "refusing to allow a GitHub App to create or update workflow `.github/workflows/ci.yml` "
+        "without `workflows` permission"
+    ) in refused.stderr
+
+    persist_credentials(work, PAT)
+    pat = _git(work, "push", "--force", "origin", "HEAD:refs/heads/retrain/auto", check=False)
+    assert "refusing to allow a Personal Access Token to create or update workflow" in pat.stderr
+    assert "without `workflow` scope" in pat.stderr
+
+    persist_credentials(work, "app-with-workflows")
+    _git(work, "push", "--force", "origin", "HEAD:refs/heads/retrain/auto")
+
+
+def test_push_rules_let_a_new_branch_add_only_its_own_commits(github):
+    """A branch started fresh on a main that changed workflows adds no workflow change."""
+    work, _, _ = github
+    _main_changes_a_workflow(work)
+    _rebuilt_branch(work)
+    persist_credentials(work, GITHUB_TOKEN)
+    _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto")
+
+
+def test_push_rules_need_contents_write_and_a_known_token(github):
+    work, _, _ = github
+    _git(work, "checkout", "-q", "-b", "retrain/auto")
+    persist_credentials(work, "read-only")
+    denied = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
+    assert denied.returncode == 1
+    assert f"Permission to {REPO}.git denied to github-actions[bot]." in denied.stderr
+    persist_credentials(work, "forged")
+    forged = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
+    assert forged.returncode == 1 and "Invalid username or token" in forged.stderr
