@@ -84,6 +84,11 @@ def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
     repo = clone(tmp / "repo")
     if seed is not None:
         use_cache(repo, seed, tmp / "dvc-cache")
+        # act copies the repository into each job's workspace without its git-ignored files
+        # (and skips actions/checkout), so .dvc/config.local does not reach the jobs: they
+        # get the same cache through DVC's global config, which act() points them at.
+        (tmp / "dvc-global").mkdir()
+        (tmp / "dvc-global" / "config").write_text(f"[cache]\n    dir = {tmp / 'dvc-cache'}\n")
     origin = tmp / "origin.git"
     run(tmp, "git", "init", "-q", "--bare", "-b", "main", str(origin))
     run(repo, "git", "remote", "add", "origin", str(origin))
@@ -175,6 +180,8 @@ def act(
         "DVC_NO_ANALYTICS=1",
         *extra,
     ]
+    if (box.root / "dvc-global").is_dir():  # a seeded sandbox (see sandbox())
+        args += ["--env", f"DVC_GLOBAL_CONFIG_DIR={box.root / 'dvc-global'}"]
     for name, sha in pinned_actions().items():
         if name in STANDIN_FOR:
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
