@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from mlops_template import revisions, storage
+from mlops_template.champion import base_metrics
 from mlops_template.config import Params, read_yaml
 from mlops_template.gate import all_checks
 from mlops_template.outputs import locate, lock_versions
@@ -42,9 +43,11 @@ def _plots_diff(base_ref: str, out: str) -> str | None:
 def build_report(a: argparse.Namespace, params: Params) -> str:
     where = locate(Path(a.dvc_file))
     current = storage.read_json(where.metrics)
-    base = revisions.json_at(a.base_ref, where.metrics)
+    compared = base_metrics(a.base_ref, params, where.metrics, Path(getattr(a, "lock", "dvc.lock")))
+    base = compared.metrics
     checks = all_checks(base, current, params.gate)
-    base_text = revisions.read_at(a.base_ref, "params.yaml")
+    exists = revisions.exists(a.base_ref)
+    base_text = revisions.read_at(a.base_ref, "params.yaml") if exists else None
     base_params = None if base_text is None else read_yaml(base_text)
     current_params = read_yaml(Path(a.params).read_text())
     figures = (
@@ -53,15 +56,17 @@ def build_report(a: argparse.Namespace, params: Params) -> str:
         else []
     )
     notes = []
-    plots_diff = _plots_diff(a.base_ref, a.plots_diff) if a.plots_diff else None
-    if a.plots_diff and plots_diff is None:
+    plots_diff = _plots_diff(a.base_ref, a.plots_diff) if a.plots_diff and exists else None
+    if a.plots_diff and exists and plots_diff is None:
         notes.append(f"`dvc plots diff {a.base_ref}` could not run (see the job log).")
-    if base is None:
-        notes.append(f"{a.base_ref} has no committed metrics: nothing to compare with yet.")
-    versions = {
-        "commit": revisions.commit_of("HEAD")[:12],
-        f"{a.base_ref}": revisions.commit_of(a.base_ref)[:12],
-    }
+    notes.append(
+        f"Compared with {compared.explanation}."
+        if base is not None
+        else f"No base to compare with: {compared.explanation}."
+    )
+    versions = {"commit": revisions.commit_of("HEAD")[:12]}
+    if exists:
+        versions[a.base_ref] = revisions.commit_of(a.base_ref)[:12]
     versions.update({path: md5[:12] for path, md5 in lock_versions(Path("dvc.lock")).items()})
     inputs = ReportInputs(
         title=a.title,
@@ -71,13 +76,15 @@ def build_report(a: argparse.Namespace, params: Params) -> str:
         params_diff=params_diff(base_params, current_params),
         validation=_optional_json(where.validation),
         slices=_optional_json(where.slices),
-        base_slices=revisions.json_at(a.base_ref, where.slices) if where.slices else None,
+        base_slices=revisions.json_at(a.base_ref, where.slices)
+        if where.slices and compared.kind == "committed"
+        else None,
         importance=_importance(where.plots_dir),
         figures=figures,
         images=a.images,
         artifact_url=a.artifact_url,
         versions=versions,
-        base_label=a.base_ref,
+        base_label=f"{a.base_ref} (re-scored)" if compared.kind == "rescored" else a.base_ref,
         notes=notes,
     )
     return render(inputs)

@@ -29,3 +29,24 @@ def commit_of(ref: str = "HEAD") -> str:
     if proc.returncode != 0:
         raise ValueError(f"unknown git revision {ref!r}: {proc.stderr.strip()}")
     return proc.stdout.strip()
+
+
+def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc
+
+
+def exists(ref: str) -> bool:
+    """Does ``ref`` name a commit here? False for e.g. ``HEAD~1`` in a one-commit repository
+    (a repository made with "Use this template"); an error when git itself fails."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode in (0, 1):
+        return proc.returncode == 0
+    raise ValueError(f"git cannot resolve {ref!r}: {proc.stderr.strip()}")

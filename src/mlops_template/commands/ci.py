@@ -44,17 +44,23 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
         "--base-ref", required=True, help="git revision to compare with, e.g. origin/main"
     )
     p.add_argument("--dvc-file", default="dvc.yaml")
+    p.add_argument("--lock", default="dvc.lock")
 
 
 @command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
 def _gate(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template import revisions
+    from mlops_template.champion import base_metrics
     from mlops_template.gate import all_checks
     from mlops_template.outputs import locate
 
     path = locate(Path(a.dvc_file)).metrics
     current = storage.read_json(path)
-    checks = all_checks(revisions.json_at(a.base_ref, path), current, params.gate)
+    base = base_metrics(a.base_ref, params, path, Path(a.lock))
+    if base.metrics is None:
+        log.info("gate: no base to compare with: %s", base.explanation)
+    else:
+        log.info("gate: comparing with %s", base.explanation)
+    checks = all_checks(base.metrics, current, params.gate)
     for check in checks:
         (log.error if check.failed else log.info)("gate: %s", check.describe())
     failed = [c.name for c in checks if c.failed]

@@ -1,0 +1,77 @@
+"""What the gate compares with (mlops_template.champion), on real git repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mlops_template.champion import base_metrics
+from tests.project import ROOT, env
+
+pytestmark = pytest.mark.code
+METRICS = "reports/metrics.json"
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, env=env(), check=True, capture_output=True)
+
+
+def _commit(repo: Path, params: dict, test_md5: str, mae: float) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    lock = {
+        "stages": {
+            "split": {"outs": [{"path": "data/processed/test.parquet", "md5": test_md5}]},
+            "train": {"outs": [{"path": "models/model.joblib", "md5": "0" * 32}]},
+        }
+    }
+    (repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    (repo / "reports").mkdir(exist_ok=True)
+    (repo / METRICS).write_text(json.dumps({"mae": mae}))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", f"mae {mae}")
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _commit(tmp_path, yaml.safe_load((ROOT / "params.yaml").read_text()), "a" * 32, 20.0)
+    return tmp_path
+
+
+def test_the_first_commit_has_no_base_and_says_why(repo, params):
+    base = base_metrics("HEAD~1", params, METRICS, Path("dvc.lock"))
+    assert base.kind == "none" and base.metrics is None
+    assert "HEAD~1 does not exist" in base.explanation
+
+
+def test_outside_a_git_repository_is_an_error_not_no_base(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="git cannot resolve"):
+        base_metrics("HEAD~1", params, METRICS, Path("dvc.lock"))
+
+
+def test_same_test_split_compares_committed_metrics(repo, params):
+    _commit(repo, yaml.safe_load((ROOT / "params.yaml").read_text()), "a" * 32, 19.0)
+    base = base_metrics("HEAD~1", params, METRICS, Path("dvc.lock"))
+    assert base.kind == "committed" and base.metrics == {"mae": 20.0}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("contract.target", "cnt"), ("contract.task", "classification"), ("ingest.source", "x.csv")],
+)
+def test_another_target_task_or_source_means_no_base(repo, params, key, value):
+    """After `mlops init` the base's MAE is on another target's scale: not comparable."""
+    ours = yaml.safe_load((ROOT / "params.yaml").read_text())
+    section, name = key.split(".")
+    theirs = json.loads(json.dumps(ours))
+    theirs[section][name] = value
+    _commit(repo, theirs, "a" * 32, 1000.0)  # base: another meaning
+    _commit(repo, ours, "a" * 32, 20.0)  # head: ours
+    base = base_metrics("HEAD~1", params, METRICS, Path("dvc.lock"))
+    assert base.kind == "none" and key in base.explanation

@@ -1,0 +1,68 @@
+"""The gate on a retraining change compares champion and challenger on the same rows (slow).
+
+A retraining commit moves the training window, so its test split is newer than main's:
+main's committed metrics (March) are no yardstick for the challenger's (May). The issue's
+reproduction: before, `mlops gate` called MAE 21.39 -> 45.85 a regression while on May's
+rows the champion scores 56.98 and the challenger 45.85.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.project import clone, dvc, run, use_cache
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
+
+
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory, dvc_seed):
+    """main reproduced, one month of production replayed, retrained, committed on a branch
+    the way `mlops propose` does."""
+    root = tmp_path_factory.mktemp("window")
+    project = clone(root / "project")
+    use_cache(project, dvc_seed, root / "cache")
+    dvc(project, "repro")
+    run(project, "mlops", "replay")
+    run(project, "mlops", "monitor", "--exit-zero")
+    run(project, "mlops", "retrain")
+    run(project, "git", "switch", "-q", "-c", "retrain/auto")
+    run(project, "git", "add", "params.yaml", "dvc.lock", "data/feedback", "reports")
+    run(project, "git", "commit", "-qm", "Retrain")
+    comparison = json.loads((project / "reports/retrain/comparison.json").read_text())
+    return project, comparison["newest, held out (new test split)"]
+
+
+def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained):
+    project, newest = retrained
+    result = run(project, "mlops", "gate", "--base-ref", "main", check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    assert "main's model re-scored on this revision's test split" in log
+    champion, challenger = newest["champion"]["mae"], newest["challenger"]["mae"]
+    assert f"mae: {champion:.4g} -> {challenger:.4g} (improved" in log, log
+
+
+def test_without_main_model_in_the_cache_it_is_reproduced_from_main(retrained):
+    project, newest = retrained
+    lock = yaml.safe_load(run(project, "git", "show", "main:dvc.lock").stdout)
+    md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"])
+    cache = project.parent / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    cache.unlink()  # a PR runner has only this branch's outputs
+    result = run(project, "mlops", "gate", "--base-ref", "main", check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log
+    assert f"mae: {newest['champion']['mae']:.4g} -> " in log
+    assert "worktree" not in run(project, "git", "worktree", "list").stdout.split("\n", 1)[1]
+
+
+def test_the_report_says_which_comparison_it_made(retrained):
+    project, _ = retrained
+    out = project.parent / "report.md"
+    run(project, "mlops", "report", "--base-ref", "main", "--out", str(out))
+    text = out.read_text()
+    assert "main (re-scored)" in text
+    assert "Compared with main's model re-scored on this revision's test split" in text
