@@ -92,9 +92,14 @@ class GhFailed(RuntimeError):
 #   lease value the update is forced once the lease holds, so "fetch first" and
 #   "non-fast-forward" cannot happen here;
 # - server side, the ref moved between the advertisement and the update: git's own
-#   receive-pack says "cannot lock ref '<ref>': is at <sha> but expected <sha>" and
+#   receive-pack says "cannot lock ref '<ref>': is at <sha> but expected <sha>" (or, when the
+#   lease expected no branch and another run created it first, "cannot lock ref '<ref>':
+#   reference already exists", seen when two runs started at once) and
 #   "[remote rejected] ... (failed to update ref)" (refs/files-backend.c, receive-pack.c).
-_RACE = re.compile(r"\[rejected\].*\(stale info\)|cannot lock ref '[^']+': is at \w+ but expected")
+_RACE = re.compile(
+    r"\[rejected\].*\(stale info\)"
+    r"|cannot lock ref '[^']+': (?:is at \w+ but expected|reference already exists)"
+)
 _WORKFLOWS = re.compile(
     r"refusing to allow (an? (?:GitHub App|OAuth App|Personal Access Token)) to create or "
     r"update workflow `([^`]+)` without `(workflows?)` (?:permission|scope)"

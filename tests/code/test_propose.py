@@ -292,6 +292,14 @@ def test_a_token_without_contents_write_fails_loudly(github):
         # git 2.39 (porcelain and human), as verified on a real push above
         ("!\tHEAD:refs/heads/retrain/auto\t[rejected] (stale info)", True, "lease was stale"),
         (" ! [rejected]        HEAD -> retrain/auto (stale info)", True, "lease was stale"),
+        # git 2.39's receive-pack when two runs both expected no branch (seen in the act
+        # test of two concurrent ct runs)
+        (
+            "remote: error: cannot lock ref 'refs/heads/retrain/auto': reference already exists"
+            "\n ! [remote rejected] HEAD -> retrain/auto (failed to update ref)",
+            True,
+            "lease was stale",
+        ),
         # GitHub, verbatim from the issues cited in propose.py and the push-rules stand-in
         (
             " ! [remote rejected] cfati_work -> cfati_work (refusing to allow a GitHub App to "

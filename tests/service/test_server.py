@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,22 @@ pytestmark = [pytest.mark.service, pytest.mark.slow, pytest.mark.example]
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below Linux's ephemeral range (where bind(0) and outgoing connections
+    land): with xdist, a port from bind(0) was taken by another process between this check
+    and the server's own bind, and the readiness probe talked to a stranger."""
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
+    first, span = 20000, max(low - 20000, 1000)
+    start = os.getpid() * 7919 % span
+    for i in range(span):
+        port = first + (start + i) % span
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _post(url: str, body: object, timeout: float = 60) -> tuple[int | str, dict, str]:
@@ -86,6 +100,8 @@ def server(bento, saved_model, tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited {proc.returncode}:\n{log_file.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{base}/readyz", timeout=2) as r:
                 if r.status == 200:
