@@ -89,6 +89,9 @@ def test_merge_builds_a_bento_of_the_exact_model_and_dispatch_rebuilds_an_old_on
         extra=("--var", "CD_PUSH_IMAGE=false"),
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    # The image job tags with the bento job's `commit` output (issue: it used github.sha,
+    # so a rebuild of an old model overwrote the head's tag).
+    assert f"commit={earlier}" in result.stdout, "the rebuilt Bento names the commit it holds"
     old = _bento_model_meta(box, tmp_path)
     assert old["git_commit"] == earlier
     assert old["tag"].split(":")[1] != new_version

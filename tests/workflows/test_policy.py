@@ -76,3 +76,13 @@ def test_policy_flags_the_canary():
         "no explicit permissions",
     ):
         assert expected in found
+
+
+def test_cd_tags_the_image_with_the_commit_it_built():
+    """A rebuild (workflow_dispatch with an older `ref`) must not be tagged github.sha, and
+    nothing in the image job may change which builder `bentoml containerize` uses."""
+    cd = _load(ROOT / ".github" / "workflows" / "cd.yml")
+    assert cd["jobs"]["bento"]["outputs"]["commit"] == "${{ steps.build.outputs.commit }}"
+    image = cd["jobs"]["image"]
+    assert image["env"]["COMMIT"] == "${{ needs.bento.outputs.commit }}"
+    assert not [s for s in image["steps"] if "setup-buildx-action" in s.get("uses", "")]

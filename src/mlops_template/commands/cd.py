@@ -68,8 +68,17 @@ def _build(a: argparse.Namespace, params: Params) -> int:
     tag = build(model_version=version)
     if a.export:
         export(tag, Path(a.export))
+    from mlops_template.revisions import commit_of
+
     image = f"{a.registry}/{a.repository}".lower()
-    outputs = {"bento_tag": tag, "model_version": version, "image": image}
+    # The image is tagged with the commit whose model it holds: on a rebuild of an older
+    # `ref` that is not the workflow's github.sha (which would overwrite the head's tag).
+    outputs = {
+        "bento_tag": tag,
+        "model_version": version,
+        "image": image,
+        "commit": commit_of("HEAD"),
+    }
     add_outputs(a.github_output, outputs)
     if a.summary:
         add_summary(
