@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import os
 import subprocess
 from pathlib import Path
 
@@ -55,6 +56,12 @@ def build_report(a: argparse.Namespace, params: Params) -> str:
         if where.figures_dir
         else []
     )
+    out = getattr(a, "out", None)
+    if a.images == "local" and out:
+        # `cml comment --publish` resolves image paths relative to the markdown file's folder
+        # (cml 0.20.6 src/cml.js commentCreate: path.resolve(path.dirname(markdownFile), url))
+        # and silently skips a path that is not there: write them relative to the report.
+        figures = [os.path.relpath(f, Path(out).parent) for f in figures]
     notes = []
     plots_diff = _plots_diff(a.base_ref, a.plots_diff) if a.plots_diff and exists else None
     if a.plots_diff and exists and plots_diff is None:

@@ -62,6 +62,9 @@ def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path, d
     assert "![" not in body, "images must stay private unless publishing is opted into"
     call = box.cml_calls()[-1]
     assert call["args"][:2] == ["comment", "update"] and "--no-publish" in call["args"]
+    # act copies the repository into every job, so git would answer here; on GitHub this job
+    # has no checkout and real CML needs --repo (the stand-in records where it came from)
+    assert call["repo"] == "https://github.com/acme/churn", call
     assert call["token_set"]
     assert "Quality gate passed" in log, "the report is also written to the job summary"
     figures = {p.name for p in (box.artifacts / "pr-report" / "figures").iterdir()}
