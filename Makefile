@@ -56,7 +56,7 @@ test-data-model: install ## data-contract and model tests (PR workflow)
 	$(RUN) pytest -m "data or model" $(PYTEST_ARGS)
 
 repro: install ## dvc repro, pulling data and run-cache first when a DVC remote is configured
-	$(RUN) mlops repro
+	$(RUN) mlops repro $(if $(filter true,$(DVC_REMOTE_OPTIONAL)),--remote-optional)
 
 report: install ## markdown report vs $$BASE_REF into reports/pr/ (and $$GITHUB_STEP_SUMMARY)
 	$(RUN) mlops report --base-ref "$(BASE_REF)" --out reports/pr/report.md \

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from mlops_template.commands import COMMANDS, cd, ci, ct, init, stages  # noqa: F401 (register)
 from mlops_template.config import ConfigError, load_params
+from mlops_template.credentials import export_google_key
 from mlops_template.init import InitError
 
 log = logging.getLogger("mlops")
@@ -43,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     start = time.perf_counter()
     try:
+        export_google_key()  # GCS: the secret's JSON text -> the file path Google reads
         params = load_params(args.params)
         code = COMMANDS[args.command][0](args, params)
     except ConfigError as err:

@@ -28,14 +28,21 @@ def _summary(a: argparse.Namespace, params: Params) -> int:
 @command(
     "repro",
     "dvc repro, restoring from the DVC remote and run-cache when one exists",
-    lambda p: p.add_argument(
-        "--push", action="store_true", help="push outputs and run-cache (trusted events only)"
+    lambda p: (
+        p.add_argument(
+            "--push", action="store_true", help="push outputs and run-cache (trusted events only)"
+        ),
+        p.add_argument(
+            "--remote-optional",
+            action="store_true",
+            help="if the DVC remote cannot be reached, reproduce without it (fork PRs only)",
+        ),
     ),
 )
 def _repro(a: argparse.Namespace, params: Params) -> int:
     from mlops_template.reproduce import reproduce
 
-    reproduce(push=a.push)
+    reproduce(push=a.push, remote_optional=a.remote_optional)
     return 0
 
 
