@@ -79,7 +79,8 @@ serve: save-model ## serve the pipeline's model on http://127.0.0.1:3000 (develo
 
 # Used by cd.yml on GitHub (needs a Docker engine): import the Bento, build and push the image.
 containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VERSION,$$COMMIT}; push
-	$(RUN) bentoml import build/bento.bento || true
+	@# an absolute path: BentoML 1.4 opens a relative one from / ('/build/bento.bento')
+	$(RUN) bentoml get "$(BENTO_TAG)" >/dev/null 2>&1 || $(RUN) bentoml import "$(CURDIR)/build/bento.bento"
 	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
 	docker push --all-tags "$(IMAGE)"
 

@@ -202,6 +202,9 @@ class MonitorParams(_Frozen):
     labelled_sink: str = "data/production/labelled"
     period: Period = "week"
     window_periods: int = Field(default=4, ge=1)
+    reference: Literal["recent", "all"] = Field(
+        default="recent", description="recent: the last window_periods of the model's window"
+    )
     min_rows: int = Field(default=100, ge=1)
     sample: SampleParams = Field(default_factory=SampleParams)
     drift: DriftPolicy = Field(default_factory=DriftPolicy)

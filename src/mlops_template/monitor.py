@@ -77,6 +77,27 @@ def in_window(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd
     return frame[(stamp >= start) & (stamp < end)]
 
 
+def recent_reference(
+    reference: pd.DataFrame, contract: Contract, params: MonitorParams
+) -> pd.DataFrame:
+    """The part of the reference a window is compared with: with ``monitor.reference:
+    recent`` (and a time column), the last ``window_periods`` of the model's own window
+    (training and test rows), the same length as the production window.
+
+    Why not all of it: a month is a narrow slice of a longer history, so against the whole
+    window it always looks drifted. On the example, with the model retrained through April,
+    April's own traffic had 55% of its features drifted against all of January-April (the
+    night after a retraining would propose it again), 0% against April's last four weeks;
+    May's traffic, which the model has not seen, 55% against either
+    (tests/model/test_drift_reference.py)."""
+    time = contract.time_column
+    if params.reference == "all" or not time or time not in reference.columns:
+        return reference
+    stamp = pd.to_datetime(reference[time])
+    start = stamp.max() - period_offset(params.period, params.window_periods)
+    return reference[stamp > start]
+
+
 def sample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
     """A seeded uniform sample: the same window always gives the same verdict."""
     if max_rows is None or len(frame) <= max_rows:

@@ -19,7 +19,13 @@ import pandas as pd
 
 from mlops_template import storage
 from mlops_template.config import Params
-from mlops_template.monitor import LOGGED_AT, WindowResult, check_window, windows
+from mlops_template.monitor import (
+    LOGGED_AT,
+    WindowResult,
+    check_window,
+    recent_reference,
+    windows,
+)
 from mlops_template.outputs import locate
 from mlops_template.policy import Decision, decide
 from mlops_template.prediction_log import read_logs
@@ -164,7 +170,8 @@ def run_monitor(a: argparse.Namespace, params: Params) -> Outcome | NoProduction
         return nothing
     labelled = production_rows(mon.labelled_sink, "labelled rows", params, list(contract.columns))
     now = pd.Timestamp(a.now) if a.now else logs[LOGGED_AT].max().normalize() + pd.Timedelta(days=1)
-    reference = storage.read_parquet(a.reference)
+    reference = recent_reference(storage.read_parquet(a.reference), contract, mon)
+    log.info("monitor: reference %d rows (monitor.reference: %s)", len(reference), mon.reference)
     model = storage.read_model(a.model)
     trained = storage.read_json(locate(Path(a.dvc_file)).metrics)
     results, snapshots = [], {}

@@ -1,4 +1,4 @@
-"""Stage ``reference``: the training data as the model saw it, with the model's predictions.
+"""Stage ``reference``: the model's window (training and test rows), with its predictions.
 
 The drift monitor compares production with this table. Making it a pipeline output of the
 same ``dvc repro`` that trains the model means a reference can never belong to another
@@ -21,9 +21,11 @@ def predictions(model: Any, features: pd.DataFrame, contract: Contract) -> Any:
     return predicted if contract.task == "regression" else predicted.astype(str)
 
 
-def reference(train: pd.DataFrame, model: Any, contract: Contract) -> pd.DataFrame:
-    """Features, target (and time) of the training rows plus the model's prediction."""
-    keep = [c for c in contract.columns if c in train.columns]
-    frame = train[keep].reset_index(drop=True)
+def reference(window: pd.DataFrame, model: Any, contract: Contract) -> pd.DataFrame:
+    """Features, target (and time) of the window's rows plus the model's prediction. The
+    test rows are the newest of the window, which the monitor compares production with
+    (``monitor.recent_reference``)."""
+    keep = [c for c in contract.columns if c in window.columns]
+    frame = window[keep].reset_index(drop=True)
     frame[PREDICTION] = predictions(model, frame[contract.features], contract)
     return frame

@@ -9,11 +9,15 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
+from mlops_template.prediction_log import write_batch
+from mlops_template.stream import as_traffic
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
 from tests.workflows import github_state
 
@@ -25,6 +29,7 @@ STANDIN_FOR = {
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
     "actions/create-github-app-token": "create-github-app-token",
+    "docker/login-action": "login-action",
 }
 REPOSITORY = "acme/churn"
 _USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
@@ -71,6 +76,39 @@ class Sandbox:
         path = self.root / "gh" / "prs.json"
         return json.loads(path.read_text()) if path.exists() else []
 
+    def open_pr(self, head: str, title: str) -> int:
+        """A person opens a PR on github.com: GitHub's next number, kept where the gh
+        stand-in keeps PRs (numbers are shared by every PR of the repository)."""
+        path = self.root / "gh" / "prs.json"
+        prs = self.prs()
+        number = max((p["number"] for p in prs), default=0) + 1
+        prs.append(
+            {
+                "number": number,
+                "head": head,
+                "base": "main",
+                "title": title,
+                "body": "",
+                "labels": [],
+                "state": "open",
+                "edits": 0,
+                "author": "you",
+            }
+        )
+        path.write_text(json.dumps(prs, indent=1))
+        return number
+
+    def registry_tags(self) -> dict[str, str]:
+        """What the docker stand-in's registry holds: image:tag -> image id."""
+        path = self.root / "docker" / "registry.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def docker_builds(self) -> list[list[str]]:
+        """The tags of each `docker build`, in order."""
+        path = self.root / "docker" / "calls.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [json.loads(x)["build"] for x in lines]
+
     def cml_calls(self) -> list[dict]:
         path = self.cml_state / "calls.jsonl"
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
@@ -84,9 +122,9 @@ def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
     repo = clone(tmp / "repo")
     if seed is not None:
         use_cache(repo, seed, tmp / "dvc-cache")
-        # act copies the repository into each job's workspace without its git-ignored files
-        # (and skips actions/checkout), so .dvc/config.local does not reach the jobs: they
-        # get the same cache through DVC's global config, which act() points them at.
+        # Jobs get the cache through DVC's global config, which act() points them at: the
+        # checkout stand-in copies .dvc/config.local too, but a checkout on GitHub would not
+        # (it is git-ignored), and a job must not depend on it.
         (tmp / "dvc-global").mkdir()
         (tmp / "dvc-global" / "config").write_text(f"[cache]\n    dir = {tmp / 'dvc-cache'}\n")
     origin = tmp / "origin.git"
@@ -116,6 +154,30 @@ def with_dvc_remote(box: Sandbox) -> Path:
     box.git("push", "-q", "origin", "main")
     box.git("fetch", "-q", "origin")
     return remote
+
+
+def seed_production(box: Sandbox, rows, model, params, labelled: bool) -> dict[str, Path]:
+    """Production data (``rows`` served by ``model``: prediction logs, and with ``labelled``
+    their ground truth) in storage outside the repository, as a real deployment has it
+    (here a directory; s3:// in production), and params.yaml pointing at it on main."""
+    sinks = {
+        "logs": box.root / "production" / "logs",
+        "labelled": box.root / "production" / "labelled",
+    }
+    edit_params(
+        box.repo,
+        lambda p: (
+            p["serve"]["prediction_log"].update(sink=str(sinks["logs"])),
+            p["monitor"].update(labelled_sink=str(sinks["labelled"])),
+        ),
+    )
+    box.git("commit", "-qam", "Point the monitor at production storage")
+    box.git("push", "-q", "origin", "main")
+    logs, truth = as_traffic(rows, model, "seeded", params.contract)
+    for sink, frame in [(sinks["logs"], logs)] + ([(sinks["labelled"], truth)] if labelled else []):
+        for day, part in frame.groupby(frame["logged_at"].dt.date):
+            write_batch(str(sink), part, at=pd.Timestamp(day))
+    return sinks
 
 
 def edit_params(repo: Path, edit) -> None:
@@ -164,6 +226,9 @@ def act(
         "GITHUB_TOKEN=stand-in-token",
         "--remote-name",
         "github",
+        # run the checkout stand-in (act would skip actions/checkout and copy the folder):
+        # it persists the job's token, which GitHub's push rules then see (standins/README.md)
+        "--no-skip-checkout",
         "--var",
         f"CML_COMMAND={STANDINS / 'bin' / 'cml'}",
         "--env",
@@ -176,6 +241,10 @@ def act(
         f"STANDIN_REPO={box.repo}",
         "--env",
         f"STANDIN_GH_STATE={box.root / 'gh'}",
+        "--env",
+        f"STANDIN_DOCKER_STATE={box.root / 'docker'}",
+        "--env",  # a fresh runner per run: its own local images and logins
+        f"STANDIN_DOCKER_HOST={uuid.uuid4().hex}",
         "--env",
         "DVC_NO_ANALYTICS=1",
         *extra,

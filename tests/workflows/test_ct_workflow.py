@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from mlops_template.prediction_log import write_batch
-from mlops_template.stream import as_traffic
-from tests.workflows.act import act, edit_params, sandbox, step_outcomes
+from tests.workflows import github_state
+from tests.workflows.act import act, sandbox, seed_production, step_outcomes
 
 pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 BRANCH = "retrain/auto"
+APP = ("--var", "CT_APP_CLIENT_ID=Iv23li-ct", "-s", "CT_APP_PRIVATE_KEY=stand-in-key")
 
 
-def _run(box, *variables: str, workspace: str = "act-cache"):
-    extra: tuple[str, ...] = ()
+def _run(box, *variables: str, extra: tuple[str, ...] = (), workspace: str = "act-cache"):
+    """ct.yml dispatched, with NAME=VALUE repository variables and act's ``extra`` flags."""
     for v in variables:
         extra += ("--var", v)
     return act(box, "workflow_dispatch", {}, "ct.yml", extra=extra, workspace=workspace)
@@ -33,6 +32,11 @@ def _run(box, *variables: str, workspace: str = "act-cache"):
 def _branch_head(box) -> str | None:
     out = box.git("ls-remote", "--heads", "origin", f"refs/heads/{BRANCH}").strip()
     return out.split()[0] if out else None
+
+
+def _show_rev(box, rev: str) -> str:
+    box.git("fetch", "-q", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
+    return box.git("rev-parse", rev).strip()
 
 
 def _show(box, path: str) -> str:
@@ -44,17 +48,23 @@ def _ok(result) -> None:
     assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
 
 
-def test_drift_opens_one_pr_and_later_runs_update_it(tmp_path, dvc_seed):
+def test_a_new_repository_warns_on_the_first_night_and_the_app_then_opens_the_one_pr(
+    tmp_path, dvc_seed
+):
+    """What a new user meets: no App or PR token yet and "Allow GitHub Actions to create and
+    approve pull requests" off (a new repository's default). The checkout stand-in persists
+    the job's token, so the retraining branch is pushed as that token through GitHub's push
+    rules (standins/github/pre-receive)."""
     box = sandbox(tmp_path, dvc_seed)
+    github_state.write_state(box.root / "gh", git_dir=box.origin)  # the setting off
     main_lock = yaml.safe_load((box.repo / "dvc.lock").read_text())
 
     first = _run(box)
     _ok(first)
-    (pr,) = box.prs()
-    assert pr["head"] == BRANCH and pr["base"] == "main" and pr["labels"] == ["retraining"]
-    assert "Champion (main) vs challenger (retrained)" in pr["body"]
-    assert "challenger ✅" in pr["body"] and "Drift check: 🟠 drift" in pr["body"]
-    assert "retrain-key:" in pr["body"]
+    log = first.stdout + first.stderr
+    assert box.prs() == [], "GITHUB_TOKEN may not open PRs in a new repository"
+    assert "Retraining PR not opened: repository setting" in log
+    assert "https://github.com/acme/churn/compare/main...retrain/auto?expand=1" in log
     params = yaml.safe_load(_show(box, "params.yaml"))
     assert params["split"]["window"]["end"] == "2011-05-01"
     assert "2011-04-01--2011-04-30.parquet" in box.git(
@@ -68,55 +78,41 @@ def test_drift_opens_one_pr_and_later_runs_update_it(tmp_path, dvc_seed):
     assert model["md5"] != old["md5"], "the branch carries the retrained model"
     head = _branch_head(box)
 
-    again = _run(box)  # the same inputs: no new commit, the same one PR
-    _ok(again)
-    assert _branch_head(box) == head
-    assert len(box.prs()) == 1
-
+    # The person follows the warning (configures the App) while main moves on: the next
+    # night rebuilds the branch on top of the new main and the App's token opens the PR.
     (box.repo / "NOTES.md").write_text("main moved on\n")
     box.git("add", "NOTES.md")
     box.git("commit", "-qm", "main moves on")
     box.git("push", "-q", "origin", "main")
-    third = _run(box)
-    _ok(third)
+    _ok(_run(box, extra=APP))
     assert _branch_head(box) != head, "rebuilt on top of the new main"
-    box.git("fetch", "-q", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
-    parent = box.git("rev-parse", f"origin/{BRANCH}~1").strip()
+    parent = _show_rev(box, f"origin/{BRANCH}~1")
     assert parent == box.git("rev-parse", "main").strip()
     (pr,) = box.prs()
-    assert pr["state"] == "open" and pr["edits"] == 2
+    assert pr["head"] == BRANCH and pr["base"] == "main" and pr["labels"] == ["retraining"]
+    assert pr["author"] == github_state.TOKENS[github_state.APP_TOKEN]["login"]
+    assert "Champion (main) vs challenger (retrained)" in pr["body"]
+    assert "challenger ✅" in pr["body"] and "Drift check: 🟠 drift" in pr["body"]
+    assert "retrain-key:" in pr["body"]
+    head = _branch_head(box)
 
-
-def _seed_production(box, rows: pd.DataFrame, model, params, labelled: bool) -> dict[str, Path]:
-    """Production data in storage outside the repository, as a real deployment has it
-    (here a directory; s3:// in production), and params.yaml pointing at it on main."""
-    sinks = {
-        "logs": box.root / "production" / "logs",
-        "labelled": box.root / "production" / "labelled",
-    }
-    edit_params(
-        box.repo,
-        lambda p: (
-            p["serve"]["prediction_log"].update(sink=str(sinks["logs"])),
-            p["monitor"].update(labelled_sink=str(sinks["labelled"])),
-        ),
-    )
-    box.git("commit", "-qam", "Point the monitor at production storage")
-    box.git("push", "-q", "origin", "main")
-    logs, truth = as_traffic(rows, model, "seeded", params.contract)
-    for sink, frame in [(sinks["logs"], logs)] + ([(sinks["labelled"], truth)] if labelled else []):
-        for day, part in frame.groupby(frame["logged_at"].dt.date):
-            write_batch(str(sink), part, at=pd.Timestamp(day))
-    return sinks
+    again = _run(box, extra=APP)  # the same inputs: no new commit, one PR
+    _ok(again)
+    assert _branch_head(box) == head
+    (pr,) = box.prs()
+    assert pr["state"] == "open" and pr["edits"] == 1
 
 
 def test_production_like_training_is_no_drift_and_opens_nothing(
     tmp_path, dvc_seed, train_test, model, params
 ):
     box = sandbox(tmp_path, dvc_seed)
-    rows = train_test[0].sample(n=700, random_state=1).reset_index(drop=True)
-    rows[params.contract.time_column] = pd.date_range("2011-04-01", periods=700, freq="h")
-    _seed_production(box, rows, model, params, labelled=False)
+    # traffic like the model's last four weeks (what monitor.reference: recent compares with)
+    window = pd.concat(train_test)
+    recent = window[window["timestamp"] > window["timestamp"].max() - pd.DateOffset(weeks=4)]
+    rows = recent.sample(n=600, random_state=1).reset_index(drop=True)
+    rows[params.contract.time_column] = pd.date_range("2011-04-01", periods=600, freq="h")
+    seed_production(box, rows, model, params, labelled=False)
     result = _run(box, "CT_DEMO_STREAM=false")
     _ok(result)
     summary = json.loads((box.artifacts / "drift-report" / "summary.json").read_text())
@@ -137,7 +133,7 @@ def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(
     year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
     april = year[(year["timestamp"] >= "2011-04-01") & (year["timestamp"] < "2011-05-01")]
     april = april.reset_index(drop=True)
-    sinks = _seed_production(box, april, model, params, labelled=True)
+    sinks = seed_production(box, april, model, params, labelled=True)
     bad = sorted(sinks["labelled"].rglob("*.parquet"))[3]
     frame = pd.read_parquet(bad)
     frame.loc[0, "hum"] = 7.0

@@ -60,6 +60,24 @@ def test_repo_by_option_or_cml_repo_posts_one_updatable_comment(folder, how):
     assert call["repo"] == repo
 
 
+def test_update_edits_only_the_comment_on_the_events_pull_request(folder):
+    """Two PRs (a person's and the retraining one) each keep their own report comment."""
+    for number in (1, 2, 1):
+        event = folder / f"event-{number}.json"
+        event.write_text(json.dumps({"pull_request": {"number": number, "head": {"sha": "a"}}}))
+        result = _cml(
+            folder,
+            "--repo=https://github.com/acme/churn",
+            "--watermark-title=r",
+            "report.md",
+            REPO_TOKEN="t",
+            GITHUB_EVENT_NAME="pull_request",
+            GITHUB_EVENT_PATH=str(event),
+        )
+        assert result.returncode == 0, result.stderr
+    assert [(c["pr"], c["updates"]) for c in _comments(folder)] == [(1, 1), (2, 0)]
+
+
 def test_unknown_option_and_missing_token_fail(folder):
     bad = _cml(
         folder, "--repo=https://github.com/a/b", "--watermark=x", "report.md", REPO_TOKEN="t"

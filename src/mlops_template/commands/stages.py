@@ -97,17 +97,24 @@ def _train(a: argparse.Namespace, params: Params) -> int:
 
 @command(
     "reference",
-    "the training rows with the model's predictions: what the drift monitor compares with",
+    "the model's window (training and test rows) with its predictions: what the drift "
+    "monitor compares with",
     lambda p: (
         p.add_argument("--model", required=True),
         p.add_argument("--train", required=True),
+        p.add_argument("--test", required=True),
         p.add_argument("--out", required=True),
     ),
 )
 def _reference(a: argparse.Namespace, params: Params) -> int:
+    import pandas as pd
+
     from mlops_template.reference import reference
 
-    frame = reference(storage.read_parquet(a.train), storage.read_model(a.model), params.contract)
+    window = pd.concat(
+        [storage.read_parquet(a.train), storage.read_parquet(a.test)], ignore_index=True
+    )
+    frame = reference(window, storage.read_model(a.model), params.contract)
     storage.write_parquet(frame, a.out)
     log.info("reference: %d rows x %d columns -> %s", *frame.shape, a.out)
     return 0

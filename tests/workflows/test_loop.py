@@ -1,0 +1,276 @@
+"""The whole loop under act, from "Use this template" to a quiet night, as GitHub would run it.
+
+One sandbox is the new repository: a bare `origin` holding a single commit (what "Use this
+template" makes), GitHub's push rules as its pre-receive hook, the Actions setting "Allow
+GitHub Actions to create and approve pull requests" off (a new repository's default), and
+the GitHub App of the README's setup configured for continuous training (a new repository
+without it is tests/workflows/test_ct_workflow.py's first-night test). act runs each
+workflow with `--no-skip-checkout`, so the checkout stand-in runs and the retraining job's
+pushes authenticate as its token. Each workflow consumes what the previous one left in
+git, the DVC cache, the PR state and the artifacts; nothing is handed over by the test
+except what a person does (open a PR, merge it, set a variable).
+
+The image job runs too, with `docker` and docker/login-action as stand-ins (no engine
+here): `bentoml containerize` is real and writes the build context; the stand-in records
+the tags each build got and what `docker push --all-tags` sent to the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from mlops_template import storage
+from mlops_template.ingest import ingest
+from tests.project import BIN, ROOT, dvc, env, run
+from tests.workflows import github_state
+from tests.workflows.act import (
+    act,
+    edit_params,
+    pull_request_event,
+    sandbox,
+    seed_production,
+    step_outcomes,
+)
+
+pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
+
+APP = ("--var", "CT_APP_CLIENT_ID=Iv23li-loop", "-s", "CT_APP_PRIVATE_KEY=stand-in-key")
+PRODUCTION = ("--var", "CT_DEMO_STREAM=false")
+SCOPED = ("--env", "PYTEST_ARGS=tests/code/test_split.py tests/data/test_contract.py")
+BRANCH = "retrain/auto"
+
+
+def _log(result) -> str:
+    return result.stdout + result.stderr
+
+
+def _ok(result) -> str:
+    log = _log(result)
+    assert result.returncode == 0, log[-8000:]
+    return log
+
+
+def _new_repository(tmp_path: Path, seed: Path | None):
+    box = sandbox(tmp_path, seed)
+    github_state.write_state(box.root / "gh", git_dir=box.origin)  # the setting off
+    assert box.git("rev-list", "--count", "main").strip() == "1", "one commit, as GitHub makes"
+    return box
+
+
+def _cd(box, ref: str | None = None) -> tuple[str, dict[str, str]]:
+    """cd.yml on a push to main, or dispatched with `ref` (act skips nothing: the checkout
+    stand-in copies the sandbox, which the test puts at `ref` as the real checkout would)."""
+    if ref is None:
+        event, payload = (
+            "push",
+            {
+                "ref": "refs/heads/main",
+                "after": box.git("rev-parse", "HEAD").strip(),
+                "repository": {
+                    "full_name": "acme/churn",
+                    "name": "churn",
+                    "default_branch": "main",
+                },
+            },
+        )
+    else:
+        event, payload = "workflow_dispatch", {"inputs": {"ref": ref}}
+    log = _ok(act(box, event, payload, "cd.yml"))
+    outputs = dict(
+        line.split("=", 1)
+        for line in (
+            m.split("::set-output:: ", 1)[1] for m in log.splitlines() if "::set-output:: " in m
+        )
+        if "=" in line
+    )
+    return log, outputs
+
+
+def _bento_model(box, store: Path) -> dict:
+    """Import the Bento the cd run uploaded into a fresh store; its model's tag and lineage."""
+    environ = {**env(), "BENTOML_HOME": str(store)}
+
+    def bentoml(*args: str) -> str:
+        return subprocess.run(
+            [str(BIN / "bentoml"), *args], env=environ, check=True, capture_output=True, text=True
+        ).stdout
+
+    bentoml("import", str(box.artifacts / "bento" / "bento.bento"))
+    (model,) = json.loads(bentoml("models", "list", "-o", "json"))
+    meta = json.loads(bentoml("models", "get", model["tag"], "-o", "json"))["metadata"]
+    return {"tag": model["tag"], "version": model["tag"].split(":")[1], **meta}
+
+
+def _ct(box, *extra: str) -> str:
+    return _ok(
+        act(
+            box,
+            "schedule",
+            {"schedule": "17 3 * * *"},
+            "ct.yml",
+            extra=extra,
+        )
+    )
+
+
+def _pr(box, number: int, head: str, *extra: str):
+    return act(
+        box,
+        "pull_request",
+        pull_request_event(number=number, head=head),
+        "pr.yml",
+        extra=extra,
+    )
+
+
+def _branch_head(box) -> str | None:
+    out = box.git("ls-remote", "--heads", "origin", f"refs/heads/{BRANCH}").strip()
+    return out.split()[0] if out else None
+
+
+def _comments_on(box, number: int) -> list[dict]:
+    return [c for c in box.comments() if c["pr"] == number]
+
+
+def _month(box, params, month: str):
+    """The raw file's rows of one month (the example's history ends with March)."""
+    whole = params.ingest.model_copy(update={"history_until": None})
+    year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
+    start = pd.Timestamp(f"{month}-01")
+    stamp = year[params.contract.time_column]
+    return year[(stamp >= start) & (stamp < start + pd.DateOffset(months=1))].reset_index(drop=True)
+
+
+def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, params):
+    box = _new_repository(tmp_path, dvc_seed)
+    template = box.git("rev-parse", "HEAD").strip()
+
+    # 1. The first push runs cd.yml: HEAD~1 does not exist, so the gate has no base and only
+    #    the margin over the naive baseline applies; the Bento holds this commit's model.
+    log, out = _cd(box)
+    assert step_outcomes(log)["Quality gate against the previous commit"] == "success"
+    assert "gate: no base to compare with: HEAD~1 does not exist" in log
+    assert "## Bento built" in log and out["image"] == "ghcr.io/acme/churn"
+    assert out["commit"] == template
+    first = _bento_model(box, tmp_path / "store-1")
+    assert first["git_commit"] == template and len(first["sha256"]) == 64
+    assert first["version"] == out["model_version"]
+    image = out["image"]
+    built = [f"{image}:{first['version']}", f"{image}:{template}"]
+    assert box.docker_builds() == [built], "one image, tagged with model version and commit"
+    assert sorted(box.registry_tags()) == sorted(built), "pushed exactly the tags built"
+
+    # 2. A person's PR changing one param: pr.yml green, one report comment.
+    box.git("checkout", "-q", "-b", "feature")
+    edit_params(box.repo, lambda p: p["train"]["hyperparams"].update(max_leaf_nodes=15))
+    box.git("commit", "-qam", "Smaller trees")
+    box.git("push", "-q", "origin", "feature")
+    person = box.open_pr("feature", "Smaller trees")
+    log = _ok(_pr(box, person, "feature", *SCOPED))
+    assert step_outcomes(log)["Quality gate against the base branch"] == "success"
+    (comment,) = _comments_on(box, person)
+    assert "| `train.hyperparams.max_leaf_nodes` | 31 | 15 |" in comment["body"]
+    assert "main's committed metrics, on the same test split" in comment["body"]
+    box.git("checkout", "-q", "main")  # not merged: the loop goes on from main
+
+    # 3. Deployed, the service logs to production storage; the person points the monitor at
+    #    it and sets CT_DEMO_STREAM=false (a commit on main, whose cd run would rebuild the
+    #    same model: not run here). April's traffic arrives there, labelled. The nightly
+    #    run finds it drifted: exactly one retraining PR, opened with the App's token (so
+    #    pr.yml runs on it, see ct.yml).
+    seed_production(box, _month(box, params, "2011-04"), model, params, labelled=True)
+    main = box.git("rev-parse", "HEAD").strip()
+    log = _ct(box, *PRODUCTION, *APP)
+    (pr,) = [p for p in box.prs() if p["head"] == BRANCH]
+    assert pr["number"] == person + 1
+    assert pr["head"] == BRANCH and pr["base"] == "main" and pr["labels"] == ["retraining"]
+    assert pr["author"] == github_state.TOKENS[github_state.APP_TOKEN]["login"]
+    assert "Champion (main) vs challenger (retrained)" in pr["body"]
+    assert "challenger ✅" in pr["body"] and "Drift check: 🟠 drift" in pr["body"]
+    box.git("fetch", "-q", "origin")
+    retrained = box.git("rev-parse", f"origin/{BRANCH}").strip()
+    assert box.git("rev-parse", f"{retrained}~1").strip() == main, "one commit on main"
+    params_then = yaml.safe_load(box.git("show", f"{retrained}:params.yaml"))
+    assert params_then["split"]["window"]["end"] == "2011-05-01"
+    assert "2011-04-01--2011-04-30.parquet" in box.git(
+        "ls-tree", "--name-only", retrained, "data/feedback/"
+    )
+
+    # 4. pr.yml on the retraining PR: its test window moved, so the gate re-scores main's
+    #    model on the PR's test split and passes; the comment says which comparison it made.
+    box.git("checkout", "-q", "-b", BRANCH, f"origin/{BRANCH}")
+    log = _ok(_pr(box, pr["number"], BRANCH, *SCOPED))
+    assert step_outcomes(log)["Quality gate against the base branch"] == "success"
+    assert "gate: comparing with origin/main's model re-scored on this revision's test split" in log
+    (ours,) = _comments_on(box, pr["number"])
+    assert "re-scored on this revision's test split" in ours["body"]
+    assert "✅ **Quality gate passed**" in ours["body"]
+    assert _comments_on(box, person) == [comment], "the person's PR keeps its own comment"
+
+    # 5. Merged (GitHub's merge commit): cd.yml compares with the previous main the same way
+    #    and builds the retrained model.
+    box.git("checkout", "-q", "main")
+    box.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{pr['number']}", BRANCH)
+    box.git("push", "-q", "origin", "main")
+    merged = box.git("rev-parse", "HEAD").strip()
+    log, out = _cd(box)
+    assert "gate: comparing with HEAD~1's model re-scored on this revision's test split" in log
+    assert "gate: mae:" in log and "(improved" in log
+    assert "gate: passed" in log and out["commit"] == merged
+    second = _bento_model(box, tmp_path / "store-2")
+    assert second["git_commit"] == merged and second["version"] != first["version"]
+    assert box.docker_builds()[-1] == [f"{image}:{second['version']}", f"{image}:{merged}"]
+    assert sorted(box.registry_tags()) == sorted([*built, *box.docker_builds()[-1]])
+    assert json.loads(second["params"])["split"]["window"]["end"] == "2011-05-01"
+    committed = json.loads(box.git("show", "HEAD:reports/metrics.json"))
+    assert json.loads(second["metrics"])["mae"] == pytest.approx(committed["mae"])
+
+    # 6. The next night: production still holds the traffic the model has just learned and
+    #    nothing newer: no drift, no retraining, no PR touched, no new commit on any branch.
+    refs = box.git("ls-remote", "origin")
+    prs = box.prs()
+    log = _ct(box, *PRODUCTION, *APP)
+    summary = json.loads((box.artifacts / "drift-report" / "summary.json").read_text())
+    assert summary["verdict"] == "no_drift" and summary["retrain"] is False, summary
+    assert step_outcomes(log).get("Open or update the one retraining PR") is None
+    assert box.git("ls-remote", "origin") == refs and box.prs() == prs
+
+    # 7. Rollback: cd.yml dispatched with the template's commit rebuilds its model, byte for
+    #    byte (the same version as step 1), and names that commit for the image tags.
+    head_image = box.registry_tags()[f"{image}:{merged}"]
+    box.git("checkout", "-q", template)
+    log, out = _cd(box, ref=template)
+    assert out["commit"] == template and out["model_version"] == first["version"]
+    assert _bento_model(box, tmp_path / "store-3")["git_commit"] == template
+    assert box.docker_builds()[-1] == built, "the old model's tags, not the head's"
+    assert box.registry_tags()[f"{image}:{merged}"] == head_image, "the head's tag untouched"
+
+
+def test_after_init_on_your_own_table_cd_is_green_and_the_nights_are_quiet(tmp_path):
+    """`make init` on a table the template has never seen (no time column, no demo stream):
+    the first push builds with "no base" (target, task and source differ from the example),
+    and the nightly run is green with nothing to check yet."""
+    box = _new_repository(tmp_path, None)
+    data = ROOT / "tests" / "fixtures" / "oj.csv.gz"
+    run(box.repo, str(BIN / "mlops"), "init", "--data", str(data), "--target", "Purchase")
+    dvc(box.repo, "repro")
+    box.git("add", "-A")
+    box.git("commit", "-qm", "Our data: orange juice purchases")
+    box.git("push", "-q", "origin", "main")
+
+    log, out = _cd(box)
+    assert "gate: no base to compare with:" in log
+    assert "contract.target" in log.split("gate: no base to compare with:", 1)[1].splitlines()[0]
+    assert out["commit"] == box.git("rev-parse", "HEAD").strip()
+
+    refs = box.git("ls-remote", "origin")
+    log = _ct(box)
+    assert "nothing to check yet" in log
+    assert step_outcomes(log).get("Open or update the one retraining PR") is None
+    assert box.git("ls-remote", "origin") == refs and box.prs() == []

@@ -1,0 +1,118 @@
+"""The `docker` stand-in fails where the Docker CLI fails and pushes exactly the tags built
+(sources in its docstring). Driven here as `make containerize` drives it: through
+`bentoml containerize` (the real BentoML, docker backend), then `docker push --all-tags`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.project import BIN, ROOT
+from tests.workflows.github_state import STANDINS
+
+pytestmark = pytest.mark.code
+DOCKER = STANDINS / "bin" / "docker"
+
+
+def _docker(state: Path, *args: str, stdin: str | None = None, host: str = "runner-1"):
+    return subprocess.run(
+        [str(DOCKER), *args],
+        env={**os.environ, "STANDIN_DOCKER_STATE": str(state), "STANDIN_DOCKER_HOST": host},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def context(tmp_path) -> Path:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY . /app\n")
+    (ctx / "app.py").write_text("print('hi')\n")
+    return ctx
+
+
+def _registry(state: Path) -> dict:
+    path = state / "registry.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def test_build_fails_like_docker(tmp_path, context):
+    state = tmp_path / "state"
+    bad = _docker(state, "build", "--tag", "ghcr.io/acme/Churn:1", str(context))
+    assert bad.returncode == 125 and "must be lowercase" in bad.stderr
+    unknown = _docker(state, "build", "--frobnicate", str(context))
+    assert unknown.returncode == 125 and "unknown flag: --frobnicate" in unknown.stderr
+    (context / "Dockerfile").unlink()
+    missing = _docker(state, "build", "-t", "ghcr.io/acme/churn:1", str(context))
+    assert missing.returncode == 1 and "failed to read dockerfile" in missing.stderr
+
+
+def test_push_needs_a_login_and_pushes_every_local_tag_of_the_name(tmp_path, context):
+    state = tmp_path / "state"
+    image = "ghcr.io/acme/churn"
+    built = _docker(state, "build", "-t", f"{image}:v1", "--tag", f"{image}:abc", str(context))
+    assert built.returncode == 0, built.stderr
+    assert _docker(state, "build", "-t", "ghcr.io/acme/other:v1", str(context)).returncode == 0
+
+    assert "unauthorized" in _docker(state, "push", "--all-tags", image).stderr
+    no_password = _docker(state, "login", "--username", "u", "ghcr.io")
+    assert no_password.returncode == 1 and "non TTY" in no_password.stderr
+    login = _docker(state, "login", "--password-stdin", "--username", "u", "ghcr.io", stdin="p")
+    assert login.returncode == 0, login.stderr
+
+    tagged = _docker(state, "push", "--all-tags", f"{image}:v1")
+    assert tagged.returncode == 1 and "tag can't be used with --all-tags/-a" in tagged.stderr
+    gone = _docker(state, "push", "--all-tags", "ghcr.io/acme/nothing")
+    assert "An image does not exist locally with the tag: ghcr.io/acme/nothing" in gone.stderr
+    assert _docker(state, "push", "--all-tags", image).returncode == 0
+    assert sorted(_registry(state)) == [f"{image}:abc", f"{image}:v1"]
+
+    # the next job runs on a fresh runner: its local store and logins start empty
+    assert "unauthorized" not in _docker(state, "push", "-a", image, host="runner-2").stderr
+    assert _docker(state, "push", "-a", image, host="runner-2").returncode == 1
+    _docker(state, "build", "-t", f"{image}:v2", str(context), host="runner-2")
+    assert "unauthorized" in _docker(state, "push", "-a", image, host="runner-2").stderr
+    _docker(state, "login", "--password-stdin", "-u", "u", "ghcr.io", stdin="p", host="runner-2")
+    assert _docker(state, "push", "-a", image, host="runner-2").returncode == 0
+    assert sorted(_registry(state)) == [f"{image}:abc", f"{image}:v1", f"{image}:v2"]
+
+
+def test_bentoml_containerize_builds_exactly_the_two_tags(tmp_path, dvc_seed):
+    """The real `bentoml containerize` against the stand-in: the Dockerfile BentoML writes
+    exists, its flags are docker's, and the image gets the model version and commit tags."""
+    home, state = tmp_path / "bentoml", tmp_path / "state"
+    project = dvc_seed.parents[1]  # the seeded project: its model is reproduced
+    env = {
+        **os.environ,
+        "BENTOML_HOME": str(home),
+        "STANDIN_DOCKER_STATE": str(state),
+        "PATH": f"{DOCKER.parent}{os.pathsep}{BIN}{os.pathsep}{ROOT / '.tools' / 'bin'}"
+        f"{os.pathsep}{os.environ['PATH']}",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    out = tmp_path / "out"
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    run(str(BIN / "mlops"), "save-model")
+    run(str(BIN / "mlops"), "build", "--github-output", str(out))
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    tags = [f"{outputs['image']}:{outputs['model_version']}", f"{outputs['image']}:abc123"]
+    run(
+        str(BIN / "bentoml"),
+        "containerize",
+        outputs["bento_tag"],
+        *(x for t in tags for x in ("--image-tag", t)),
+    )
+    calls = [json.loads(x) for x in (state / "calls.jsonl").read_text().splitlines()]
+    assert [c["build"] for c in calls] == [tags]
