@@ -179,12 +179,22 @@ def _score(rule: str, y: Any, predicted: np.ndarray, classes: np.ndarray) -> flo
     return float(mean_squared_error(y, predicted))
 
 
-def _folds(frame: pd.DataFrame, contract: Contract, n_folds: int, seed: int) -> list[Any]:
-    """Train/validation index pairs; time-ordered when the contract has a time axis."""
+def cv_name(frame: pd.DataFrame, contract: Contract, n_folds: int) -> str:
     if contract.time_column is not None:
-        return list(TimeSeriesSplit(n_splits=n_folds).split(frame))
+        return f"TimeSeriesSplit({n_folds})"
     y = frame[contract.target]
     if contract.task == "classification" and y.value_counts().min() >= n_folds:
+        return f"StratifiedKFold({n_folds})"
+    return f"KFold({n_folds})"
+
+
+def _folds(frame: pd.DataFrame, contract: Contract, n_folds: int, seed: int) -> list[Any]:
+    """Train/validation index pairs; time-ordered when the contract has a time axis."""
+    kind = cv_name(frame, contract, n_folds).split("(")[0]
+    if kind == "TimeSeriesSplit":
+        return list(TimeSeriesSplit(n_splits=n_folds).split(frame))
+    if kind == "StratifiedKFold":
+        y = frame[contract.target]
         return list(StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(frame, y))
     return list(KFold(n_folds, shuffle=True, random_state=seed).split(frame))
 
@@ -326,11 +336,9 @@ def train(frame: pd.DataFrame, params: TrainParams, contract: Contract, seed: in
         "winner": winner,
         "loss": loss,
         "scoring": scoring_rule(contract, loss),
-        "cv": (
-            f"{'TimeSeriesSplit' if contract.time_column else 'KFold'}({params.cv_folds})"
-            if scores
-            else "none (train.estimator pinned)"
-        ),
+        "cv": cv_name(frame, contract, params.cv_folds)
+        if scores
+        else "none (train.estimator pinned)",
         "cv_scores": scores,
         "threshold": threshold,
         "threshold_rule": how,
