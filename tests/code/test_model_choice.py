@@ -186,3 +186,16 @@ def test_no_gated_metric_may_be_worse_than_the_baseline():
 def test_a_missing_proper_metric_fails():
     checks = baseline_checks({"f1": 0.5, "accuracy": 0.9, "baseline": {"f1": 0.1}}, GATE)
     assert checks[0].verdict == "missing" and checks[0].failed
+
+
+def test_the_pr_report_has_a_model_choice_section():
+    from mlops_template.report import ReportInputs, render
+
+    model = train(tiny_frame(120), FAST, tiny_contract(), seed=0)
+    current = {"mae": 1.0, "model_selection": model.model_selection_}
+    text = render(
+        ReportInputs(
+            title="T", checks=[], current=current, base=None, params_diff=[], validation=None
+        )
+    )
+    assert "### Model choice" in text and "Winner: **linear**" in text
