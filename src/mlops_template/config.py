@@ -63,15 +63,35 @@ class SplitParams(_Frozen):
     stratify: bool = True
 
 
+Estimator = Literal["hist_gradient_boosting", "random_forest", "linear"]
+
+
 class TrainParams(_Frozen):
-    estimator: Literal["hist_gradient_boosting", "random_forest", "linear"] = (
-        "hist_gradient_boosting"
-    )
+    estimator: Literal["auto", "hist_gradient_boosting", "random_forest", "linear"] = "auto"
+    """``auto``: cross-validation picks one of ``candidates``; a name pins that estimator."""
+    candidates: tuple[Estimator, ...] = ("linear", "hist_gradient_boosting")
     hyperparams: dict[str, Any] = Field(default_factory=dict)
+    """For the pinned estimator; under ``auto``, for the hist_gradient_boosting candidate."""
+    loss: Literal["auto", "squared_error", "poisson"] = "auto"
+    """Regression loss; ``auto``: Poisson for a non-negative integer target (counts)."""
+    cv_folds: int = Field(default=3, ge=2, le=10)
+    threshold: Literal["auto"] | float = "auto"
+    """Binary decision threshold; ``auto``: max f1 on out-of-fold predictions when the
+    rarer class is under 25% of the rows, else 0.5."""
     max_categories: int = Field(default=50, ge=2)
     n_threads: int = Field(default=1, ge=1)
     """OpenMP threads for fitting: HistGradientBoosting's bytes depend on it, so it is pinned
     (not "all cores") to make dvc.lock identical on a 2-core runner and a 16-core laptop."""
+
+    @model_validator(mode="after")
+    def _choices(self) -> TrainParams:
+        if not self.candidates:
+            raise ValueError("candidates: list at least one estimator")
+        if len(set(self.candidates)) != len(self.candidates):
+            raise ValueError("candidates: an estimator is listed twice")
+        if not isinstance(self.threshold, str) and not 0 < self.threshold < 1:
+            raise ValueError("threshold: a probability strictly between 0 and 1, or auto")
+        return self
 
 
 class SliceSpec(_Frozen):
@@ -117,6 +137,9 @@ class GateParams(_Frozen):
     baseline_margin: float = Field(
         default=0.1, ge=0, description="minimum relative improvement over the naive baseline"
     )
+    baseline_metric: Literal["auto", "mae", "rmse", "log_loss"] = "auto"
+    """The proper scoring rule the margin applies to, always checked even when not gated;
+    ``auto``: log_loss for classification, mae for regression."""
 
 
 class BatchingParams(_Frozen):

@@ -64,6 +64,11 @@ class Contract(BaseModel):
     unique: tuple[str, ...] = ()
     allow_duplicate_rows: bool = False
     """Some real data repeats whole rows legitimately (two identical purchases)."""
+    leakage_confirmed: tuple[str, ...] = ()
+    """Features that alone predict the target almost perfectly and that the user confirms
+    are known at prediction time (see ``mlops_template.leakage``); any other such feature
+    stops ``mlops init`` and fails the data tests. Not checked against ``columns``: it is
+    set before ``mlops init`` writes the new table's columns."""
 
     @model_validator(mode="after")
     def _target_and_time_declared(self) -> Contract:
@@ -80,6 +85,7 @@ class Contract(BaseModel):
         missing = [c for c in self.unique if c not in self.columns]
         if missing:
             raise ValueError(f"unique refers to undeclared columns: {missing}")
+
         return self
 
     @property

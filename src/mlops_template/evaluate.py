@@ -140,6 +140,9 @@ def evaluate(
             contract.time_column,
             test[contract.time_column].dt.strftime("%Y-%m-%dT%H:%M:%S").to_numpy(),
         )
+    selection = getattr(model, "model_selection_", None)
+    if selection is not None:  # written by train: candidates, CV scores, winner, threshold
+        metrics["model_selection"] = selection
     metrics["n_train"] = len(train)
     metrics["n_test"] = len(test)
     return Evaluation(

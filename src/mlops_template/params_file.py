@@ -30,8 +30,24 @@ def _quoted(value: Any) -> Any:
     return value
 
 
-def render(path: str | Path, changes: dict[str, Any]) -> str:
-    """params.yaml with dotted keys (``split.window.end``) set; raises if the result is invalid."""
+def _set_comment(node: Any, key: str, text: str | None) -> None:
+    """Replace the end-of-line comment of ``key`` (None: remove it), keeping what the same
+    token carries after the line: blank lines and the comment block above the next key."""
+    token = node.ca.items.get(key)
+    eol = token[2] if token and len(token) > 2 else None
+    if eol is None:
+        if text:
+            node.yaml_add_eol_comment(f"# {text}", key)
+        return
+    rest = eol.value.split("\n", 1)[1] if "\n" in eol.value else ""
+    eol.value = (f"# {text}" if text else "") + "\n" + rest
+
+
+def render(
+    path: str | Path, changes: dict[str, Any], comments: dict[str, str | None] | None = None
+) -> str:
+    """params.yaml with dotted keys (``split.window.end``) set and, in ``comments``, their
+    end-of-line comments replaced (None removes one); raises if the result is invalid."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
@@ -46,6 +62,13 @@ def render(path: str | Path, changes: dict[str, Any]) -> str:
         for key in parents:
             node = node[key]
         node[leaf] = _quoted(value)
+    for dotted, text in (comments or {}).items():
+        *parents, leaf = dotted.split(".")
+        node = doc
+        for key in parents:
+            node = node[key]
+        if leaf in node:
+            _set_comment(node, leaf, text)
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
     text = buffer.getvalue()

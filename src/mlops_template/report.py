@@ -166,6 +166,30 @@ def _figures(inputs: ReportInputs) -> list[str]:
     ]
 
 
+def model_choice(selection: Mapping[str, Any] | None) -> list[str]:
+    """How train chose the model: candidates with CV scores, the winner, the threshold."""
+    if not selection:
+        return []
+    scores = selection.get("cv_scores") or {}
+    lines = [
+        f"Winner: **{selection.get('winner')}** (loss {selection.get('loss')}; "
+        f"cross-validation {selection.get('cv')}, scored by {selection.get('scoring')}, "
+        "lower is better).",
+    ]
+    if scores:
+        lines += ["", f"| candidate | CV {selection.get('scoring')} |", "|---|---:|"]
+        for name, value in scores.items():
+            mark = " ✅" if name == selection.get("winner") else ""
+            lines.append(f"| {name}{mark} | {_num(value) if value is not None else 'failed'} |")
+    if selection.get("threshold") is not None:
+        lines += [
+            "",
+            f"Decision threshold {selection['threshold']:.4g} for accuracy and f1: "
+            f"{selection.get('threshold_rule')}.",
+        ]
+    return lines
+
+
 def render(inputs: ReportInputs) -> str:
     failed = [c for c in inputs.checks if c.failed]
     verdict = (
@@ -174,6 +198,9 @@ def render(inputs: ReportInputs) -> str:
         else "✅ **Quality gate passed**"
     )
     out = [f"## {inputs.title}", "", verdict, "", "### Metrics", "", *_metrics_table(inputs), ""]
+    choice = model_choice(inputs.current.get("model_selection"))
+    if choice:
+        out += ["### Model choice", "", *choice, ""]
     out += ["### Parameters changed", ""]
     if inputs.params_diff:
         out += [f"| parameter | {inputs.base_label} | this change |", "|---|---|---|"]

@@ -68,17 +68,76 @@ def write_csv(frame: pd.DataFrame, target: str | Path) -> None:
         frame.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
 
 
+class UnreadableData(ValueError):
+    """The raw file cannot be read as a table; the one-line message names it and the fix."""
+
+
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "pipes"}
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a raw dataset by suffix: ``.parquet``, else CSV (``.csv.gz`` etc. decompressed)."""
+    """Read a raw dataset by suffix: ``.parquet``, else CSV (``.csv.gz`` etc. decompressed).
+
+    Every way a raw file commonly arrives broken - empty, a truncated archive (an
+    interrupted download: gzip raises EOFError), a non-UTF-8 export, another separator
+    (Excel in many locales writes ``;``) - becomes an ``UnreadableData`` naming the file and
+    what to check, which the CLI prints as one line instead of a traceback.
+    """
+    import zlib
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+    if path.stat().st_size == 0:
+        raise UnreadableData(f"{path}: the file is empty (0 bytes); check the export or copy")
     try:
-        return pd.read_csv(path)
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        frame = pd.read_csv(path)
+    except (EOFError, zlib.error) as err:
+        raise UnreadableData(
+            f"{path}: truncated or corrupt compressed file ({_first_line(err)}); check the "
+            "download or copy completed (e.g. `gzip -t`)"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise UnreadableData(
+            f"{path}: not UTF-8 text (byte {err.object[err.start : err.start + 1]!r} at "
+            f"position {err.start}); re-save the file with UTF-8 encoding"
+        ) from None
     except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+        raise UnreadableData(
+            f"{path}: no header row and no data; check the export wrote the table"
+        ) from None
+    except pd.errors.ParserError as err:
+        raise UnreadableData(
+            f"{path}: not a well-formed comma-separated file ({_first_line(err)}); check the "
+            "separator (a comma) and the quoting"
+        ) from None
+    except OSError as err:  # gzip.BadGzipFile, an unreadable parquet footer, ...
+        raise UnreadableData(
+            f"{path}: cannot be read as {'parquet' if path.suffix == '.parquet' else 'CSV'} "
+            f"({_first_line(err)}); check the file's format matches its name"
+        ) from None
+    except Exception as err:  # pyarrow's ArrowInvalid for a file that is not parquet
+        if path.suffix != ".parquet":
+            raise
+        raise UnreadableData(
+            f"{path}: not a parquet file ({_first_line(err)}); check the file's format"
+        ) from None
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        for sep, name in _SEPARATORS.items():
+            if sep in header:
+                raise UnreadableData(
+                    f"{path}: one column '{header[:60]}' - the file seems separated by {name}; "
+                    "save it comma-separated"
+                )
+    return frame
 
 
 def write_model(model: Any, target: str | Path) -> None:

@@ -37,6 +37,14 @@ def summarize(dvc_file: Path, params: Params) -> str:
                 f"Test set: {metrics.get('n_test')} rows (trained on {metrics.get('n_train')})"
             )
             lines.extend(_headline(metrics))
+            chosen = metrics.get("model_selection") or {}
+            if chosen:
+                scores = ", ".join(f"{k} {v}" for k, v in (chosen.get("cv_scores") or {}).items())
+                lines.append(
+                    f"Model: {chosen.get('winner')} ({chosen.get('loss')} loss"
+                    + (f"; CV {chosen.get('scoring')}: {scores}" if scores else "")
+                    + ")"
+                )
     lines.append("Reports:")
     lines.extend(f"  metrics: {p}" for p in outputs["metrics"])
     lines.extend(f"  plots:   {p}" for p in outputs["plots"])

@@ -112,3 +112,87 @@ def test_unreadable_file_is_a_clear_error(tmp_path, root, capsys):
     code = main(["--params", str(params), "init", "--data", str(bad), "--target", "y"])
     assert code == 2
     assert params.read_text() == (root / "params.yaml").read_text(), "nothing written"
+
+
+def test_a_leaking_column_stops_init_naming_it():
+    frame = _frame()
+    frame["log_y"] = np.log(frame["y"] - frame["y"].min() + 1)
+    with pytest.raises(InitError, match=r"'log_y' alone predicts 'y' \(spearman 1\.0000\)"):
+        infer(frame, "y")
+    confirmed = infer(frame, "y", confirmed=("log_y",))
+    assert confirmed.leakage_confirmed == ("log_y",)
+
+
+def test_a_near_perfect_class_predictor_stops_init():
+    frame = _frame()
+    frame["label"] = np.where(frame["income"] > 50_000, "rich", "other")
+    frame["echo"] = np.where(frame["label"] == "rich", "r", "o")
+    with pytest.raises(InitError, match=r"'echo' alone predicts 'label' \(roc_auc 1\.0000\)"):
+        infer(frame.drop(columns=["y"]), "label")
+
+
+# the bundled example's columns (fixed here: after init the project's params are the user's)
+EXAMPLE_COLUMNS = (
+    "timestamp",
+    "season",
+    "mnth",
+    "hr",
+    "holiday",
+    "weekday",
+    "workingday",
+    "weathersit",
+    "temp",
+    "atemp",
+    "hum",
+    "windspeed",
+    "bikers",
+)
+
+
+def _comments(text: str) -> list[str]:
+    import re
+
+    out = []
+    for line in text.splitlines():
+        unquoted = re.sub(r"\"[^\"]*\"|'[^']*'", "", line)
+        if "#" in unquoted:
+            out.append(unquoted[unquoted.index("#") :])
+    return out
+
+
+@pytest.mark.parametrize("time", [True, False])
+@pytest.mark.parametrize("target", ["y", "label"])
+def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target):
+    """The example's comments (riders, hours, 2011, "20% (MAE)") would be false for new data."""
+    import re
+
+    from mlops_template import params_file
+    from mlops_template.init import params_comments
+
+    frame = _frame()
+    if target == "label":
+        frame = frame.assign(label=np.where(frame["y"] > 10, "a", "b")).drop(columns=["y"])
+    if time:
+        frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="D")
+    inferred = infer(frame, target, time_column="when" if time else None)
+    changes = params_changes(
+        inferred, "data/raw/t.csv", target, "when" if time else None, "t", len(frame)
+    )
+    copy = tmp_path / "params.yaml"
+    copy.write_text((root / "params.yaml").read_text())
+    comments = params_comments(inferred, target, "when" if time else None, changes)
+    text = params_file.render(copy, changes, comments)
+    words = [*EXAMPLE_COLUMNS, "bikeshare", "bike", "riders", "2011", "hour", "hours"]
+    words += ["casual", "registered", "quarter", "months", "day type"]
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+    stale = [c for c in _comments(text) if pattern.search(c) or "20% (MAE)" in c]
+    assert stale == []
+    margin = f"{changes['gate.baseline_margin']:.0%}"
+    assert any(f"by {margin} (" in c for c in _comments(text))
+    example = "gate:\n  baseline_margin: 0.2  # the model must beat the naive baseline by 20% (MAE)"
+    assert "20% (MAE)" in _comments(example)[0], "the check must see a comment"
+    for old in (
+        "group_by: [hr, workingday]   # naive model: mean riders for this hour and day type",
+        "window:                     # half-open [start, end): the first quarter of 2011;",
+    ):
+        assert pattern.search(_comments(old)[0]), old

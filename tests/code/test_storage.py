@@ -28,6 +28,9 @@ def test_model_bytes_are_reproducible(tmp_path):
 
 def test_read_table_handles_empty_and_missing_files(tmp_path):
     (tmp_path / "empty.csv").write_text("")
-    assert storage.read_table(tmp_path / "empty.csv").empty
+    with pytest.raises(storage.UnreadableData, match=r"empty\.csv: the file is empty"):
+        storage.read_table(tmp_path / "empty.csv")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    assert storage.read_table(tmp_path / "header.csv").empty, "validate reports no rows"
     with pytest.raises(FileNotFoundError, match="no such file"):
         storage.read_table(tmp_path / "missing.csv")

@@ -100,12 +100,14 @@ def test_corrupted_data_fails_naming_column_and_rule(name, raw, tmp_path, root, 
         assert f"column '{column}' failed rule '{rule}'" in caplog.text
 
 
-def test_empty_file_fails_validation(tmp_path, root):
+def test_header_only_file_fails_validation(tmp_path, root, raw):
+    """A header without rows is read; validate names the rule. (A 0-byte file stops ingest
+    itself: tests/code/test_unreadable.py.)"""
     source = tmp_path / "raw.csv"
-    source.write_text("")
+    source.write_text(",".join(raw.columns) + "\n")
     code, report, wrote_output = _run(tmp_path, root, source)
     assert code == 1 and not wrote_output
-    assert report["failures"][0]["rule"] == "not_empty"
+    assert report["failures"][0]["rule"] == "min_rows >= 1000"
 
 
 def test_clean_copy_passes(raw, tmp_path, root):

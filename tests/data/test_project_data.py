@@ -18,6 +18,30 @@ def test_the_raw_data_satisfies_the_contract(validated, params):
     assert list(validated.columns) == list(params.contract.columns)
 
 
+def test_no_feature_alone_predicts_the_target_unless_confirmed(validated, params):
+    """Target leakage (a column computed from the target) is named before any training."""
+    from mlops_template.leakage import explain, find_leaks
+
+    c = params.contract
+    leaks = find_leaks(validated, c.target, c.task, c.features, c.leakage_confirmed)
+    assert not leaks, explain(leaks, c.target)
+
+
+def test_a_copy_of_the_target_is_flagged_as_leakage(validated, params):
+    """The check above can fail: a monotone function of the target is always caught."""
+    from mlops_template.leakage import find_leaks
+
+    c = params.contract
+    y = validated[c.target]
+    leaked = (
+        np.log1p(y.astype(float) - y.astype(float).min())
+        if c.task == "regression"
+        else y.astype("category").cat.codes
+    )
+    found = find_leaks(validated.assign(zz_leak=leaked), c.target, c.task, ["zz_leak"])
+    assert [leak.column for leak in found] == ["zz_leak"]
+
+
 def _corruptions(params, raw: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, tuple[str, str]]]:
     """One broken copy per kind of rule the contract declares, with the failure expected."""
     contract, renamed = params.contract, {v: k for k, v in params.ingest.rename.items()}

@@ -28,6 +28,16 @@ def test_beats_the_naive_baseline_by_the_configured_margin(evaluation, params):
     assert evaluation.metrics["r2"] > evaluation.metrics["baseline"]["r2"]
 
 
+def test_no_worse_than_the_squared_error_booster_and_never_negative(evaluation, model, test_x):
+    """Before model choice the fixed squared-error booster had MAE 21.39 and predicted
+    negative riders for 3 night hours; the Poisson loss chosen for counts has neither."""
+    assert evaluation.metrics["mae"] <= 21.39
+    assert (model.predict(test_x) >= 0).all()
+    chosen = evaluation.metrics["model_selection"]
+    assert chosen["loss"] == "poisson" and chosen["cv"] == "TimeSeriesSplit(3)"
+    assert set(chosen["cv_scores"]) == {"linear", "hist_gradient_boosting"}
+
+
 def test_every_slice_is_reported_with_its_size(evaluation, train_test):
     hours = evaluation.slices["hr_band"]
     assert set(hours) == {"night", "morning_peak", "midday", "evening_peak", "late"}

@@ -168,14 +168,14 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
 
     # 2. A person's PR changing one param: pr.yml green, one report comment.
     box.git("checkout", "-q", "-b", "feature")
-    edit_params(box.repo, lambda p: p["train"]["hyperparams"].update(max_leaf_nodes=15))
+    edit_params(box.repo, lambda p: p["train"]["hyperparams"].update(max_leaf_nodes=7))
     box.git("commit", "-qam", "Smaller trees")
     box.git("push", "-q", "origin", "feature")
     person = box.open_pr("feature", "Smaller trees")
     log = _ok(_pr(box, person, "feature", *SCOPED))
     assert step_outcomes(log)["Quality gate against the base branch"] == "success"
     (comment,) = _comments_on(box, person)
-    assert "| `train.hyperparams.max_leaf_nodes` | 31 | 15 |" in comment["body"]
+    assert "| `train.hyperparams.max_leaf_nodes` | 15 | 7 |" in comment["body"]
     assert "main's committed metrics, on the same test split" in comment["body"]
     box.git("checkout", "-q", "main")  # not merged: the loop goes on from main
 

@@ -23,7 +23,7 @@ from tests.workflows.act import (
 
 pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 
-BETTER = {"learning_rate": 0.05, "max_iter": 400, "max_leaf_nodes": 15}
+BETTER = {"max_leaf_nodes": 7}
 SCOPED = ("--env", "PYTEST_ARGS=tests/code/test_split.py tests/data/test_contract.py")
 
 
@@ -55,8 +55,8 @@ def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path, d
     (comment,) = box.comments()
     body = comment["body"]
     assert "✅ **Quality gate passed**" in body
-    assert "| mae | 21.39 | 20.37 |" in body and "✅ improved" in body
-    assert "| `train.hyperparams.learning_rate` | 0.1 | 0.05 |" in body
+    assert "| mae | 19.74 | 19.08 |" in body and "✅ improved" in body
+    assert "| `train.hyperparams.max_leaf_nodes` | 15 | 7 |" in body
     assert "pass the data contract" in body
     assert "xychart-beta" in body and "feature_importance.png" in body
     assert "![" not in body, "images must stay private unless publishing is opted into"
@@ -72,12 +72,12 @@ def test_improving_pr_passes_and_second_push_updates_the_one_comment(tmp_path, d
     assert (box.artifacts / "pr-report" / "pr" / "plots_diff" / "index.html").exists()
 
     # A second push to the same PR: the same comment is updated, no new one.
-    _open_pr(box, "More tuning", _hyperparams({"max_iter": 500}))
+    _open_pr(box, "More tuning", _hyperparams({"max_iter": 400}))
     result = act(box, "pull_request", pull_request_event(), "pr.yml", extra=SCOPED)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     (comment,) = box.comments()
     assert comment["updates"] == 1
-    assert "| `train.hyperparams.max_iter` | 200 | 500 |" in comment["body"]
+    assert "| `train.hyperparams.max_iter` | 500 | 400 |" in comment["body"]
 
 
 def test_degrading_pr_fails_the_gate_naming_the_metric(tmp_path, dvc_seed):
@@ -88,7 +88,7 @@ def test_degrading_pr_fails_the_gate_naming_the_metric(tmp_path, dvc_seed):
     assert result.returncode != 0
     assert step_outcomes(log).get("Quality gate against the base branch") == "failure"
     assert "gate: FAILED on mae, rmse, r2" in log
-    assert "mae: 21.39 -> 25.19 (regressed" in log
+    assert "mae: 19.74 -> 26.08 (regressed" in log
     (comment,) = box.comments()  # reviewers still get the report explaining the failure
     assert "❌ **Quality gate failed**" in comment["body"]
 
