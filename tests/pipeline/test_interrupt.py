@@ -44,6 +44,10 @@ def _interrupt_at(project: Path, stage: str, sig: signal.Signals, event: str) ->
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # Ctrl-C reaches processes whose SIGINT is the default; a suite started in the
+        # background of a non-interactive shell (`nohup make test &`) inherits it ignored,
+        # and so would dvc and the held stage, which would then sleep through the signal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300  # a bound for a broken run, not a guess at timing
     while not marker.exists():
