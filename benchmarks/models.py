@@ -34,14 +34,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.metrics import mean_poisson_deviance
 
 from mlops_template.baseline import GroupMeanBaseline
-from mlops_template.config import Params, parse_params
+from mlops_template.config import Params, parse_params, read_yaml
 from mlops_template.evaluate import evaluate
 from mlops_template.ingest import ingest
 from mlops_template.init import InitError, infer, params_changes
+from mlops_template.params_file import render
 from mlops_template.split import split
 from mlops_template.train import train
 from mlops_template.validate import validate
@@ -110,16 +110,9 @@ def params_for(frame: pd.DataFrame, target: str) -> tuple[Params, list[str]]:
             raise
         flagged = [c for c in frame.columns if f"'{c}' alone predicts" in str(err)]
         inferred = infer(frame.drop(columns=flagged), target)
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     changes = params_changes(inferred, "bench.csv", target, None, "bench", len(frame))
-    for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        node = raw
-        for p in parents:
-            node = node[p]
-        node[leaf] = value
-    raw["seed"] = 0
-    return parse_params(raw), flagged
+    text = render(ROOT / "params.yaml", {**changes, "seed": 0})
+    return parse_params(read_yaml(text)), flagged
 
 
 def _scores(metrics: dict[str, Any], model: Any, test: pd.DataFrame, params: Params) -> dict:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
 from mlops_template import storage
-from mlops_template.config import parse_params
+from mlops_template.config import parse_params, read_yaml
 from mlops_template.evaluate import evaluate
 from mlops_template.gate import baseline_checks
 from mlops_template.ingest import ingest
 from mlops_template.init import infer, params_changes
+from mlops_template.params_file import render
 from mlops_template.split import split
 from mlops_template.train import train
 from mlops_template.validate import validate
@@ -23,15 +23,8 @@ pytestmark = pytest.mark.model
 
 def _params(root, frame, target, time_column=None):
     inferred = infer(frame, target, time_column=time_column)
-    raw = yaml.safe_load((root / "params.yaml").read_text())
     changes = params_changes(inferred, "unused.csv", target, time_column, "t", len(frame))
-    for key, value in changes.items():
-        *parents, leaf = key.split(".")
-        node = raw
-        for p in parents:
-            node = node[p]
-        node[leaf] = value
-    return parse_params(raw), inferred
+    return parse_params(read_yaml(render(root / "params.yaml", changes))), inferred
 
 
 def _through_the_pipeline(frame, params):
