@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -22,7 +23,33 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 TIMESTAMP, VERSION, PREDICTION = "logged_at", "model_version", "prediction"
-_Batch = tuple[pd.DataFrame, list[Any], dt.datetime]  # inputs, predictions, logged at
+# inputs (a frame, or {column: values} from the lean path), predictions, logged at
+_Inputs = pd.DataFrame | Mapping[str, list[Any]]
+_Batch = tuple[_Inputs, list[Any], dt.datetime]
+
+
+def _rows(inputs: _Inputs) -> int:
+    if isinstance(inputs, pd.DataFrame):
+        return len(inputs)
+    return len(next(iter(inputs.values()), ()))
+
+
+def _frame(batches: list[_Batch]) -> pd.DataFrame:
+    """One frame of the batches' inputs: column lists are joined first and made into one
+    DataFrame (one per flush, not one per request batch)."""
+    frames, columns = [], {}
+    for inputs, _, _ in batches:
+        if isinstance(inputs, pd.DataFrame):
+            if columns:
+                frames.append(pd.DataFrame(columns))
+                columns = {}
+            frames.append(inputs)
+        else:
+            for name, values in inputs.items():
+                columns.setdefault(name, []).extend(values)
+    if columns:
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)  # a copy: queued frames are not changed
 
 
 def write_batch(
@@ -90,15 +117,17 @@ class PredictionLogger:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
-    def log(self, inputs: pd.DataFrame, predictions: list[Any]) -> None:
-        """Queue one batch; ``inputs`` must not be changed afterwards (it is not copied)."""
-        if len(inputs) != len(predictions):
-            raise ValueError(f"{len(inputs)} rows but {len(predictions)} predictions")
+    def log(self, inputs: _Inputs, predictions: list[Any]) -> None:
+        """Queue one batch: a frame, or ``{column: values}`` (the lean path builds no frame);
+        ``inputs`` must not be changed afterwards (it is not copied)."""
+        rows = _rows(inputs)
+        if rows != len(predictions):
+            raise ValueError(f"{rows} rows but {len(predictions)} predictions")
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         try:
             self._queue.put_nowait((inputs, predictions, now))
         except queue.Full:
-            self.dropped += len(inputs)
+            self.dropped += rows
 
     def _run(self) -> None:
         pending: list[_Batch] = []
@@ -113,7 +142,7 @@ class PredictionLogger:
                     stopping = True
                 else:
                     pending.append(item)
-                    count += len(item[0])
+                    count += _rows(item[0])
                     deadline = deadline or time.monotonic() + self.flush_seconds
             except queue.Empty:
                 pass
@@ -124,10 +153,10 @@ class PredictionLogger:
 
     def _flush(self, batches: list[_Batch], count: int) -> None:
         try:
-            frame = pd.concat([inputs for inputs, _, _ in batches], ignore_index=True)
+            frame = _frame(batches)
             frame[PREDICTION] = [p for _, predictions, _ in batches for p in predictions]
             frame[VERSION] = self.version
-            frame[TIMESTAMP] = [at for inputs, _, at in batches for _ in range(len(inputs))]
+            frame[TIMESTAMP] = [at for _, predictions, at in batches for _ in predictions]
             write_batch(self.sink, frame)
             self.written += count
         except Exception:  # a logging outage must never take predictions down
