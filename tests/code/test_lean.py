@@ -1,0 +1,112 @@
+"""The lean inference path on small fitted pipelines: identical numbers with missing,
+None, unknown and boundary values; anything it does not reproduce is left to the pipeline;
+a copy that differs in one comparison is caught."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from mlops_template import lean
+from mlops_template.config import TrainParams
+from mlops_template.schema import column_reader, record_model, records_to_rows
+from mlops_template.train import build_pipeline
+
+from .frames import tiny_contract, tiny_frame
+
+pytestmark = pytest.mark.code
+
+FAST = TrainParams(hyperparams={"max_iter": 30})
+
+
+def _fit(task: str = "regression", name: str = "hist_gradient_boosting"):
+    contract = tiny_contract(task)
+    frame = tiny_frame(200, task)
+    frame["n"] = frame["n"].astype("float64")
+    frame.loc[::7, "n"] = math.nan  # a nullable column with missing values in training
+    model = build_pipeline(FAST, contract, 0, name).fit(
+        frame[contract.features], frame[contract.target]
+    )
+    return model, contract, frame
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return _fit()
+
+
+class Clipped(Pipeline):
+    """A pipeline whose predict does more than its steps: the lean copy cannot know."""
+
+    def predict(self, X, **params):
+        return np.maximum(super().predict(X, **params), 10.0)
+
+
+def test_identical_with_missing_none_unknown_and_threshold_values(fitted):
+    model, contract, frame = fitted
+    copy = lean.build(model)
+    probes = lean.probe_frame(copy, contract)
+    # every kind of value the service may pass, and the trees' own thresholds
+    assert probes["n"].isna().any() and {None, "<never seen>"} <= set(probes["colour"])
+    assert len(probes) > 256
+    assert lean.verify(copy, model, probes) > len(probes)
+    rows = frame[contract.features].head(40).copy()
+    rows["colour"] = rows["colour"].astype(object)
+    rows.loc[rows.index[:5], "colour"] = ["purple", None, math.nan, "red", "blue"]
+    expected = model.predict(rows)
+    assert np.array_equal(copy.predict_frame(rows), expected)
+    assert np.array_equal(copy.estimator.predict(copy.prepare(rows.to_dict("list"))), expected)
+
+
+def test_the_service_path_from_records_is_the_pipeline_on_their_frame(fitted):
+    """Requests arrive as validated records: read by column (nullable int as None), they
+    give what the pipeline gives on the frame the service used to build from them."""
+    model, contract, frame = fitted
+    record = record_model(contract)
+    raw = frame[contract.features].head(30).to_dict("records")
+    for i, r in enumerate(raw):
+        if i < 6 or math.isnan(r["n"]):
+            r["n"] = None
+    records = [record.model_validate(r) for r in raw]
+    columns = column_reader(record)(records)
+    assert columns["n"][:6] == [None] * 6 and list(columns) == contract.features
+    rows = records_to_rows(records)
+    expected = model.predict(pd.DataFrame({c: [r[c] for r in rows] for c in contract.features}))
+    assert np.array_equal(lean.build(model).predict_columns(columns), expected)
+
+
+@pytest.mark.parametrize(
+    ("task", "name", "named"),
+    [("regression", "linear", "Ridge"), ("classification", "hist_gradient_boosting", "Classifier")],
+)
+def test_what_it_does_not_reproduce_is_served_by_the_pipeline(task, name, named):
+    model, contract, _ = _fit(task, name)
+    with pytest.raises(lean.Unsupported, match=named):
+        lean.build(model)
+    assert lean.for_service(model, contract) is None
+
+
+def test_a_copy_that_differs_in_one_comparison_is_caught(fitted):
+    """One threshold one ulp higher: only a row at exactly that threshold, on that path,
+    tells the two apart (``tree_probes`` makes one for every split)."""
+    model, contract, _ = fitted
+    copy = lean.build(model)
+    probes = lean.probe_frame(copy, contract)
+    split = np.flatnonzero(copy._split)
+    for node in split[:: max(1, len(split) // 3)]:
+        tampered = lean.build(model)
+        tampered._threshold = tampered._threshold.copy()
+        tampered._threshold[node] = np.nextafter(tampered._threshold[node], np.inf)
+        with pytest.raises(lean.EquivalenceError, match="differs from the pipeline"):
+            lean.verify(tampered, model, probes)
+
+
+def test_a_pipeline_that_predicts_more_than_its_steps_refuses_the_lean_path(fitted):
+    model, contract, _ = fitted
+    clipped = Clipped(model.steps)
+    with pytest.raises(lean.EquivalenceError, match="differs from the pipeline"):
+        lean.for_service(clipped, contract)

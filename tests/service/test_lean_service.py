@@ -1,0 +1,56 @@
+"""The service's lean path at startup (refuses a copy that differs) and its prediction log
+(column lists from the lean path, frames from the pipeline path, in one file)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from mlops_template import lean, registry, storage
+from mlops_template.prediction_log import PredictionLogger, read_logs
+
+pytestmark = [pytest.mark.service]
+
+
+class Clipped(Pipeline):
+    """A pipeline whose predict does more than its steps (the lean copy cannot know)."""
+
+    def predict(self, X, **params):
+        return np.maximum(super().predict(X, **params), 10.0)
+
+
+def test_the_service_serves_the_lean_path_and_refuses_a_copy_that_differs(
+    service, model, params, tmp_path
+):
+    import bentoml
+
+    ok = service.Predictor.inner.__new__(service.Predictor.inner)
+    service.Predictor.inner.__init__(ok)
+    assert ok.lean is not None
+
+    path = tmp_path / "model.joblib"
+    storage.write_model(Clipped(model.steps), path)
+    lineage = registry.Lineage("0" * 40, registry.md5_of(path), {}, {}, {})
+    tag = registry.save(path, "clipped", lineage)
+    refused = service.Predictor.inner.__new__(service.Predictor.inner)
+    refused.model_ref = bentoml.models.get(tag)  # this instance's model: the clipped one
+    with pytest.raises(lean.EquivalenceError, match="differs from the pipeline"):
+        service.Predictor.inner.__init__(refused)
+
+
+def test_prediction_log_takes_column_lists_and_frames(tmp_path):
+    sink = str(tmp_path / "logs")
+    logger = PredictionLogger(sink, "v1", flush_rows=1000, flush_seconds=30)
+    logger.log({"hr": [1, 2], "mnth": ["Jan", "Feb"]}, [1.0, 2.0])
+    logger.log(pd.DataFrame({"hr": [3], "mnth": ["March"]}), [3.0])
+    logger.log({"hr": [4], "mnth": ["April"]}, [4.0])
+    with pytest.raises(ValueError, match="2 rows but 1 predictions"):
+        logger.log({"hr": [5, 6], "mnth": ["May", "June"]}, [5.0])
+    logger.close()
+    frame = read_logs(sink)
+    assert frame["hr"].tolist() == [1, 2, 3, 4]
+    assert frame["mnth"].tolist() == ["Jan", "Feb", "March", "April"]
+    assert frame["prediction"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert logger.written == 4 and len(list((tmp_path / "logs").glob("date=*/*.parquet"))) == 1
