@@ -245,18 +245,26 @@ class LeanModel:
         Prepared rows hold no NaN (every numeric block ends in an imputer with finite
         statistics, checked in ``build``; one-hot columns are 0 or 1), so the trees'
         learned side for missing values is never taken here."""
-        n = X.shape[0]
+        n, width = X.shape
         flat = np.ascontiguousarray(X).ravel()
-        row = (np.arange(n, dtype=np.intp) * X.shape[1])[:, None]
-        node = np.tile(self._roots, (n, 1))
+        # tree-major (trees x rows): the still-moving trees are the first rows, contiguous;
+        # take() with out= and in-place adds: this loop is the whole cost for small batches
+        node = np.repeat(self._roots, n).reshape(len(self._roots), n)
+        row = np.arange(n, dtype=np.intp) * width
+        feature, threshold, child = self._feature, self._threshold, self._child
         for k in self._active:
-            at = node[:, :k]
-            left = flat[row + self._feature[at]] <= self._threshold[at]
-            node[:, :k] = self._child[2 * at + left]
-        raw = np.empty((n, self.n_trees + 1))
-        raw[:, 0] = self._baseline
-        raw[:, 1:] = self._value[node][:, self._unsort]
-        return self.inverse_link(np.cumsum(raw, axis=1)[:, -1])
+            at = node[:k]
+            cell = feature.take(at)
+            if n > 1:
+                cell += row
+            step = at * 2
+            step += flat.take(cell) <= threshold.take(at)
+            child.take(step, out=at)
+        raw = np.empty((self.n_trees + 1, n))
+        raw[0] = self._baseline
+        raw[1:] = self._value.take(node)[self._unsort]
+        # added tree after tree from the baseline, as scikit-learn does (not pairwise)
+        return self.inverse_link(np.cumsum(raw, axis=0)[-1])
 
     def predict_array(self, X: np.ndarray) -> np.ndarray:
         if X.shape[0] <= WALK_MAX_ROWS:
@@ -367,7 +375,8 @@ def _compare(what: str, got: np.ndarray, expected: np.ndarray, rows: Any) -> Non
         first = int(np.argmax(differ.reshape(len(got), -1).any(axis=1)))
         shown = rows.iloc[first].to_dict() if isinstance(rows, pd.DataFrame) else rows[first]
         raise EquivalenceError(
-            f"the lean model differs from the pipeline ({what}) on "
+            "refusing to serve: the lean inference path (mlops_template.lean) differs from "
+            f"the pipeline ({what}) on "
             f"{int(differ.reshape(len(got), -1).any(axis=1).sum())} of {len(got)} rows "
             f"(max abs difference {np.nanmax(np.abs(got - expected)):.3g}; first: {shown})"
         )
