@@ -87,6 +87,7 @@ class Predictor:
             "params": json.loads(meta.get("params", "{}")),
             "metrics": json.loads(meta.get("metrics", "{}")),
             "created": stored.info.creation_time.isoformat(),
+            "inference": "pipeline" if self.lean is None else "lean (verified identical)",
         }
         sink = os.environ.get("MLOPS_PREDICTION_LOG", SERVE.prediction_log.sink)
         self.logger = None

@@ -38,9 +38,18 @@ def _save_model(a: argparse.Namespace, params: Params) -> int:
         params=read_yaml(Path(a.params).read_text()),
         metrics=storage.read_json(metrics_path) if metrics_path else {},
     )
-    tag = registry.save(Path(a.model), params.serve.model_name, lineage)
+    tag = registry.save(Path(a.model), params.serve.model_name, lineage)  # md5 checked first
+    # The service's startup check, run here too: CD stops before a Bento that would not start.
+    from mlops_template import lean
+
+    fast = lean.for_service(storage.read_model(Path(a.model)), params.contract)
     sys.stdout.write(tag + "\n")
-    log.info("save-model: %s (sha256 recorded, lineage: commit %s)", tag, lineage.git_commit[:12])
+    log.info(
+        "save-model: %s (sha256 recorded, lineage: commit %s; served by %s)",
+        tag,
+        lineage.git_commit[:12],
+        "the lean path, verified identical" if fast is not None else "the pipeline",
+    )
     return 0
 
 
