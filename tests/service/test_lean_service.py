@@ -54,3 +54,15 @@ def test_prediction_log_takes_column_lists_and_frames(tmp_path):
     assert frame["mnth"].tolist() == ["Jan", "Feb", "March", "April"]
     assert frame["prediction"].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert logger.written == 4 and len(list((tmp_path / "logs").glob("date=*/*.parquet"))) == 1
+
+
+def test_column_lists_are_logged_as_the_same_columns_as_frames(tmp_path):
+    """The lean path's log (Arrow from lists) reads back as the pipeline path's (pandas)."""
+    columns = {"hr": [1, 2], "mnth": ["Jan", None], "temp": [0.5, 0.25], "n": [None, 3]}
+    back = {}
+    for kind, inputs in (("lists", columns), ("frame", pd.DataFrame(columns))):
+        logger = PredictionLogger(str(tmp_path / kind), "v1")
+        logger.log(inputs, [1.0, 2.0])
+        logger.close()
+        back[kind] = read_logs(str(tmp_path / kind)).drop(columns="logged_at")
+    pd.testing.assert_frame_equal(back["lists"], back["frame"])
