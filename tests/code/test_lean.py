@@ -59,7 +59,9 @@ def test_identical_with_missing_none_unknown_and_threshold_values(fitted):
     rows.loc[rows.index[:5], "colour"] = ["purple", None, math.nan, "red", "blue"]
     expected = model.predict(rows)
     assert np.array_equal(copy.predict_frame(rows), expected)
-    assert np.array_equal(copy.estimator.predict(copy.prepare(rows.to_dict("list"))), expected)
+    assert np.array_equal(copy.trees(copy.prepare(rows.to_dict("list"))), expected)
+    many = frame[contract.features].sample(1200, replace=True, random_state=0)
+    assert np.array_equal(copy.predict_frame(many), model.predict(many))  # in chunks
 
 
 def test_the_service_path_from_records_is_the_pipeline_on_their_frame(fitted):
@@ -91,18 +93,19 @@ def test_what_it_does_not_reproduce_is_served_by_the_pipeline(task, name, named)
 
 
 def test_a_copy_that_differs_in_one_comparison_is_caught(fitted):
-    """One threshold one ulp higher: only a row at exactly that threshold, on that path,
-    tells the two apart (``tree_probes`` makes one for every split)."""
+    """One threshold one ulp higher: only a row at exactly the old threshold's neighbour,
+    on a path through that split, tells the two apart (``tree_probes`` has one per split)."""
     model, contract, _ = fitted
-    copy = lean.build(model)
-    probes = lean.probe_frame(copy, contract)
-    split = np.flatnonzero(copy._split)
-    for node in split[:: max(1, len(split) // 3)]:
+    probes = lean.probe_frame(lean.build(model), contract)
+    columns = len(lean.build(model)._cuts)
+    for j in range(columns):
         tampered = lean.build(model)
-        tampered._threshold = tampered._threshold.copy()
-        tampered._threshold[node] = np.nextafter(tampered._threshold[node], np.inf)
+        cuts = tampered._cuts[j].copy()
+        cuts[len(cuts) // 2] = np.nextafter(cuts[len(cuts) // 2], np.inf)
+        tampered._cuts[j] = cuts
         with pytest.raises(lean.EquivalenceError, match="differs from the pipeline"):
             lean.verify(tampered, model, probes)
+    assert columns >= 2
 
 
 def test_a_pipeline_that_predicts_more_than_its_steps_refuses_the_lean_path(fitted):

@@ -32,14 +32,14 @@ def test_identical_on_the_whole_test_split(copy, model, train_test, params):
     expected = model.predict(test)
     X = copy.prepare({c: test[c].tolist() for c in copy.columns})
     assert np.array_equal(X, model.steps[0][1].transform(test))
-    assert np.array_equal(copy.walk(X), expected)  # batches up to lean.WALK_MAX_ROWS
-    assert np.array_equal(copy.estimator.predict(X), expected)  # larger batches
+    assert np.array_equal(copy.trees(X), expected)
+    assert np.array_equal(copy.trees(X[:1]), expected[:1])
     assert np.array_equal(copy.predict_frame(test), expected)
     # as requests arrive: validated records, read by column, in batches of 1 and 15
     record = record_model(params.contract)
     records = [record.model_validate(r) for r in json.loads(test.to_json(orient="records"))]
     read = column_reader(record)
-    for size in (1, 15):
+    for size in (1, 15, 100):
         batches = [records[i : i + size] for i in range(0, len(records), size)]
         got = np.concatenate([copy.predict_columns(read(batch)) for batch in batches])
         assert np.array_equal(got, expected), size
