@@ -206,7 +206,7 @@ class LeanModel:
         Whether a split is false depends on one column only (``t < x``), so for each column
         the AND of the masks of all its splits with ``t < x`` is precomputed for each rank
         of ``x`` among that column's thresholds: a row costs one binary search per column,
-        one AND per column and tree, and a lookup of the lowest set bit."""
+        one AND per column and tree, and the index of the lowest set bit."""
         leaves = max(int(t["is_leaf"].sum()) for t in trees)
         dtype = next(
             (d for d in (np.uint16, np.uint32, np.uint64) if np.iinfo(d).bits >= leaves), None
@@ -259,13 +259,6 @@ class LeanModel:
             self._cuts.append(cuts)
         self._table = np.concatenate(tables) if tables else np.full((1, len(trees)), full, dtype)
         self._offsets = np.array(offsets or [0], dtype=np.intp)
-        if dtype is np.uint16:
-            low = np.arange(1 << 16)
-            lowest = np.zeros(1 << 16, dtype=np.intp)
-            lowest[1:] = np.log2(low[1:] & -low[1:]).astype(np.intp)
-            self._lowest = lowest
-        else:
-            self._lowest = None
         self._baseline = baseline
         self.n_trees = len(trees)
         # The trees' nodes, flat, for tree_probes (every split reached, both ways).
@@ -315,16 +308,13 @@ class LeanModel:
             rank[:] = 0
         rank += self._offsets
         masks = np.bitwise_and.reduce(self._table[rank], axis=1)  # rows x trees
-        if self._lowest is not None:
-            leaf = self._lowest[masks]
-        else:
-            leaf = np.log2((masks & (~masks + 1)).astype(np.float64)).astype(np.intp)
+        leaf = np.bitwise_count((masks & -masks) - 1).astype(np.intp)  # lowest set bit
         leaf += self._leaf_base
-        raw = np.empty((n, self.n_trees + 1))
-        raw[:, 0] = self._baseline
-        raw[:, 1:] = self._leaf_value.take(leaf)
+        raw = np.empty((self.n_trees + 1, n))  # trees x rows: the sum runs down the rows
+        raw[0] = self._baseline
+        raw[1:] = self._leaf_value.take(leaf).T
         # added tree after tree from the baseline, as scikit-learn does (not pairwise)
-        return self.inverse_link(np.cumsum(raw, axis=1)[:, -1])
+        return self.inverse_link(np.cumsum(raw, axis=0)[-1])
 
     def predict_array(self, X: np.ndarray) -> np.ndarray:
         return self.trees(X)

@@ -77,7 +77,8 @@ def write_batch(
         import pyarrow.parquet as pq
 
         def write(fh: Any) -> None:
-            pq.write_table(rows, fh)
+            # Read whole by the monitor: no statistics or dictionary pages (~half the time).
+            pq.write_table(rows, fh, use_dictionary=False, write_statistics=False)
 
     protocols = (fs.protocol,) if isinstance(fs.protocol, str) else fs.protocol
     if "file" in protocols:  # local disk: write aside, then rename (readers never see half)
