@@ -113,3 +113,18 @@ def test_a_pipeline_that_predicts_more_than_its_steps_refuses_the_lean_path(fitt
     clipped = Clipped(model.steps)
     with pytest.raises(lean.EquivalenceError, match="differs from the pipeline"):
         lean.for_service(clipped, contract)
+
+
+def test_column_reader_gives_what_model_dump_gives():
+    contract = tiny_contract()
+    record = record_model(contract)
+    raw = [{"x": 1.5, "colour": "red", "n": None}, {"x": 2, "colour": "blue", "n": 7}]
+    records = [record.model_validate(r) for r in raw]
+    rows = records_to_rows(records)
+    assert column_reader(record)(records) == {c: [r[c] for r in rows] for c in contract.features}
+    assert column_reader(record)([]) == {"x": [], "colour": [], "n": []}
+    only_x = contract.model_copy(
+        update={"columns": {"x": contract.columns["x"], "y": contract.columns["y"]}}
+    )
+    one = record_model(only_x.model_copy(update={"time_column": None}))
+    assert column_reader(one)([one(x=1.0), one(x=2.0)]) == {"x": [1.0, 2.0]}
