@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from mlops_template.commands import COMMANDS, cd, ci, ct, init, stages  # noqa: F401 (register)
 from mlops_template.config import ConfigError, load_params
 from mlops_template.credentials import export_google_key
-from mlops_template.init import InitError
+from mlops_template.onboarding.inference import InitError
 
 log = logging.getLogger("mlops")
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from mlops_template import storage
-from mlops_template.ingest import ingest
-from mlops_template.monitor import check_window, recent_reference, windows
-from mlops_template.reference import reference
-from mlops_template.split import split
-from mlops_template.stream import as_traffic
-from mlops_template.train import train
+from mlops_template.ct.drift import check_window, recent_reference, windows
+from mlops_template.ct.replay import as_traffic
+from mlops_template.pipeline.ingest import ingest
+from mlops_template.pipeline.reference import reference
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
 

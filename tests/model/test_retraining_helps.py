@@ -11,11 +11,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlops_template.evaluate import score
-from mlops_template.ingest import ingest, with_feedback
-from mlops_template.retrain import moved_window
-from mlops_template.split import split
-from mlops_template.train import train
+from mlops_template.ct.challenger import moved_window
+from mlops_template.pipeline.evaluate import score
+from mlops_template.pipeline.ingest import ingest, with_feedback
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
 

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from mlops_template import storage
-from mlops_template.ingest import ingest
+from mlops_template.pipeline.ingest import ingest
 from tests.project import BIN, ROOT, dvc, env, run
 from tests.workflows import github_state
 from tests.workflows.act import (

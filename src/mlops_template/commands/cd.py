@@ -26,19 +26,20 @@ def _save_model_args(p: argparse.ArgumentParser) -> None:
 )
 def _save_model(a: argparse.Namespace, params: Params) -> int:
 
-    from mlops_template import registry, revisions
-    from mlops_template.model_tag import model_md5
+    from mlops_template import revisions
     from mlops_template.outputs import locate, lock_versions
+    from mlops_template.serving import model_store
+    from mlops_template.serving.model_tag import model_md5
 
     metrics_path = locate(Path(a.dvc_file)).metrics
-    lineage = registry.Lineage(
+    lineage = model_store.Lineage(
         git_commit=revisions.commit_of("HEAD"),
         model_md5=model_md5(Path(a.lock), a.model),
         data={k: v for k, v in lock_versions(Path(a.lock)).items() if k != a.model},
         params=read_yaml(Path(a.params).read_text()),
         metrics=storage.read_json(metrics_path) if metrics_path else {},
     )
-    tag = registry.save(Path(a.model), params.serve.model_name, lineage)
+    tag = model_store.save(Path(a.model), params.serve.model_name, lineage)
     sys.stdout.write(tag + "\n")
     log.info("save-model: %s (sha256 recorded, lineage: commit %s)", tag, lineage.git_commit[:12])
     return 0
@@ -60,9 +61,9 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     _build_args,
 )
 def _build(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.bento import build, describe, export
-    from mlops_template.model_tag import model_tag
     from mlops_template.outputs import locate
+    from mlops_template.serving.bento import build, describe, export
+    from mlops_template.serving.model_tag import model_tag
 
     version = model_tag(Path(a.lock), params.serve.model_name).split(":", 1)[1]
     tag = build(model_version=version)

@@ -19,7 +19,7 @@ from mlops_template.step_files import add_summary
     lambda p: p.add_argument("--dvc-file", default="dvc.yaml"),
 )
 def _summary(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.summary import summarize
+    from mlops_template.pipeline.summary import summarize
 
     sys.stdout.write(summarize(Path(a.dvc_file), params) + "\n")
     return 0
@@ -40,7 +40,7 @@ def _summary(a: argparse.Namespace, params: Params) -> int:
     ),
 )
 def _repro(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.reproduce import reproduce
+    from mlops_template.pipeline.reproduce import reproduce
 
     reproduce(push=a.push, remote_optional=a.remote_optional)
     return 0
@@ -56,8 +56,8 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
 
 @command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
 def _gate(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.champion import base_metrics
-    from mlops_template.gate import all_checks
+    from mlops_template.ci.champion import base_metrics
+    from mlops_template.ci.gate import all_checks
     from mlops_template.outputs import locate
 
     path = locate(Path(a.dvc_file)).metrics
@@ -101,9 +101,20 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     "report", "markdown report: metrics vs --base-ref, params diff, validation, plots", _report_args
 )
 def _report(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.pr_report import build_report
+    from mlops_template.ci.report_inputs import ReportRequest, build_report
 
-    text = build_report(a, params)
+    request = ReportRequest(
+        base_ref=a.base_ref,
+        title=a.title,
+        images=a.images,
+        artifact_url=a.artifact_url,
+        plots_diff=Path(a.plots_diff) if a.plots_diff else None,
+        out=Path(a.out),
+        dvc_file=Path(a.dvc_file),
+        params=Path(a.params),
+        lock=Path(a.lock),
+    )
+    text = build_report(request, params)
     storage.write_bytes(text.encode(), a.out)
     add_summary(a.summary, text)
     log.info("report: %s%s", a.out, f" (and {a.summary})" if a.summary else "")

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from mlops_template import storage
 from mlops_template.commands import command, log
 from mlops_template.config import Params
+from mlops_template.contract import LOGGED_AT
 from mlops_template.step_files import add_outputs, add_summary
 
 if TYPE_CHECKING:
-    from mlops_template.propose import Proposal
+    from mlops_template.ct.proposal import Proposal
 
 
 def _replay_args(p: argparse.ArgumentParser) -> None:
@@ -38,10 +39,10 @@ def _replay(a: argparse.Namespace, params: Params) -> int:
     yet" the same way)."""
     import pandas as pd
 
-    from mlops_template.ingest import ingest
-    from mlops_template.model_tag import model_md5
-    from mlops_template.prediction_log import write_batch
-    from mlops_template.stream import as_traffic, next_period
+    from mlops_template.ct.replay import as_traffic, next_period
+    from mlops_template.pipeline.ingest import ingest
+    from mlops_template.serving.model_tag import model_md5
+    from mlops_template.serving.prediction_log import write_batch
 
     contract, cursor_file = params.contract, Path(params.stream.cursor)
     if params.ingest.history_until is None:
@@ -69,9 +70,9 @@ def _replay(a: argparse.Namespace, params: Params) -> int:
             log.warning("replay: the stream has no rows from %s on", cursor)
             break
         logs, labelled = as_traffic(rows, model, version, contract)
-        for day, part in logs.groupby(logs["logged_at"].dt.date):
+        for day, part in logs.groupby(logs[LOGGED_AT].dt.date):
             write_batch(params.serve.prediction_log.sink, part, at=pd.Timestamp(day))
-        for day, part in labelled.groupby(labelled["logged_at"].dt.date):
+        for day, part in labelled.groupby(labelled[LOGGED_AT].dt.date):
             write_batch(params.monitor.labelled_sink, part, at=pd.Timestamp(day))
         storage.write_json({"next": cursor.isoformat()}, cursor_file)
         log.info("replay: %d rows up to %s (model %s)", len(rows), cursor, version)
@@ -99,9 +100,17 @@ def _monitor_args(p: argparse.ArgumentParser) -> None:
     _monitor_args,
 )
 def _monitor(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.monitoring import run_monitor
+    import pandas as pd
 
-    outcome = run_monitor(a, params)
+    from mlops_template.ct.monitor import MonitorPaths, run_monitor
+
+    paths = MonitorPaths(
+        reference=Path(a.reference),
+        model=Path(a.model),
+        dvc_file=Path(a.dvc_file),
+        out_dir=Path(a.out_dir),
+    )
+    outcome = run_monitor(paths, params, now=pd.Timestamp(a.now) if a.now else None)
     sys.stdout.write(outcome.verdict_line() + "\n")
     add_outputs(a.github_output, outcome.outputs())
     add_summary(a.summary, outcome.markdown())
@@ -125,9 +134,18 @@ def _retrain_args(p: argparse.ArgumentParser) -> None:
     _retrain_args,
 )
 def _retrain(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.retraining import run_retrain
+    from mlops_template.ct.retrain import RetrainPaths, run_retrain
 
-    key = run_retrain(a, params)
+    paths = RetrainPaths(
+        model=Path(a.model),
+        test=Path(a.test),
+        feedback_dir=Path(a.feedback_dir),
+        params=Path(a.params),
+        dvc_file=Path(a.dvc_file),
+        monitor_summary=Path(a.monitor_summary),
+        out_dir=Path(a.out_dir),
+    )
+    key = run_retrain(paths, params, artifact_url=a.artifact_url)
     add_outputs(a.github_output, {"retrain_key": key})
     sys.stdout.write(key + "\n")
     return 0
@@ -223,7 +241,7 @@ def _propose(a: argparse.Namespace, params: Params) -> int:
     failed scheduled runs, not on warnings): exit 1 with the same explanation. Once someone
     opens the PR by hand, later runs edit it (editing is not refused) and are green again.
     """
-    from mlops_template.propose import Proposal, PushFailed, propose
+    from mlops_template.ct.proposal import Proposal, PushFailed, propose
     from mlops_template.step_files import annotation
 
     title_line = Path(a.body).read_text().splitlines()[0].lstrip("# ").strip()
@@ -269,7 +287,7 @@ def _propose(a: argparse.Namespace, params: Params) -> int:
 def _ct_status(a: argparse.Namespace, params: Params) -> int:
     import datetime as dt
 
-    from mlops_template.ct_status import describe, last_runs
+    from mlops_template.ct.schedule import describe, last_runs
 
     level, text = describe(
         last_runs(a.workflow), dt.datetime.now(dt.UTC), params.monitor.max_silence_days, a.workflow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from mlops_template.commands import command
 from mlops_template.config import Params
@@ -24,7 +25,16 @@ def _init_args(p: argparse.ArgumentParser) -> None:
     _init_args,
 )
 def _init(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.init import init_project
+    from mlops_template.onboarding.inference import InitRequest, init_project
 
-    sys.stdout.write(init_project(a, params) + "\n")
+    request = InitRequest(
+        data=Path(a.data),
+        target=a.target,
+        task=a.task,
+        time_column=a.time_column,
+        raw_dir=Path(a.raw_dir),
+        archive_dir=Path(a.archive_dir),
+        params=Path(a.params),
+    )
+    sys.stdout.write(init_project(request, params) + "\n")
     return 0

@@ -6,20 +6,20 @@ stop the command with the column and rule, and the training data stays as it was
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from mlops_template import params_file, revisions, storage
+from mlops_template.ci.report_inputs import ReportRequest, build_report
 from mlops_template.config import Params, load_params
-from mlops_template.monitor import LOGGED_AT
-from mlops_template.monitoring import production_rows, summary_markdown
-from mlops_template.pr_report import build_report
-from mlops_template.reproduce import reproduce
-from mlops_template.retrain import compare, feedback_name, moved_window, new_feedback, render
+from mlops_template.contract import LOGGED_AT
+from mlops_template.ct.challenger import compare, feedback_name, moved_window, new_feedback, render
+from mlops_template.ct.monitor import production_rows, summary_markdown
+from mlops_template.pipeline.reproduce import reproduce
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,20 @@ def _drift_section(summary_path: Path) -> str:
     return summary_markdown(storage.read_json(summary_path))
 
 
-def run_retrain(a: argparse.Namespace, params: Params) -> str:
+@dataclass(frozen=True)
+class RetrainPaths:
+    """Where retraining reads and writes (the ``retrain`` command's arguments, typed)."""
+
+    model: Path = Path("models/model.joblib")
+    test: Path = Path("data/processed/test.parquet")
+    feedback_dir: Path = Path("data/feedback")
+    params: Path = Path("params.yaml")
+    dvc_file: Path = Path("dvc.yaml")
+    monitor_summary: Path = Path("reports/monitor/summary.json")
+    out_dir: Path = Path("reports/retrain")
+
+
+def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None) -> str:
     """Returns the idempotency key: base commit + new data + params + drift inputs."""
     contract = params.contract
     if contract.time_column is None:
@@ -63,28 +76,26 @@ def run_retrain(a: argparse.Namespace, params: Params) -> str:
         },
         new_params.contract,
     )
-    out = Path(a.out_dir)
+    out = a.out_dir
     storage.write_json(comparison, out / "comparison.json")
     key_basis = "|".join(
         [
             revisions.commit_of("HEAD"),
             hashlib.sha256(target.read_bytes()).hexdigest(),
-            Path(a.params).read_text(),
+            a.params.read_text(),
             storage.read_json(a.monitor_summary).get("drift_key", "")
-            if Path(a.monitor_summary).exists()
+            if a.monitor_summary.exists()
             else "",
         ]
     )
     key = hashlib.sha256(key_basis.encode()).hexdigest()[:16]
     report = build_report(
-        argparse.Namespace(
+        ReportRequest(
             base_ref="HEAD",
+            title="Pipeline report: retrained vs current main",
+            artifact_url=artifact_url,
             dvc_file=a.dvc_file,
             params=a.params,
-            title="Pipeline report: retrained vs current main",
-            images="link",
-            artifact_url=a.artifact_url,
-            plots_diff=None,
         ),
         new_params,
     )
@@ -94,7 +105,7 @@ def run_retrain(a: argparse.Namespace, params: Params) -> str:
         f"Opened by the continuous-training workflow: {len(rows):,} labelled production rows "
         f"added as `{target}`, training window moved to {moved}.\n\n"
         + render(comparison)
-        + _drift_section(Path(a.monitor_summary))
+        + _drift_section(a.monitor_summary)
         + report
         + f"\n<!-- retrain-key: {key} -->\n"
     )

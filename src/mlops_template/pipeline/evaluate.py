@@ -11,10 +11,14 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import precision_recall_curve, roc_curve
 from sklearn.pipeline import Pipeline
 
-from mlops_template.baseline import GroupMeanBaseline
 from mlops_template.config import EvaluateParams, SliceSpec
 from mlops_template.contract import Contract
-from mlops_template.metrics import classification_metrics, point_metrics, regression_metrics
+from mlops_template.pipeline.baseline import GroupMeanBaseline
+from mlops_template.pipeline.metrics import (
+    classification_metrics,
+    point_metrics,
+    regression_metrics,
+)
 
 
 @dataclass(frozen=True)

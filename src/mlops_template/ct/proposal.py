@@ -64,7 +64,7 @@ class Proposal:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ProposalOutcome:
     result: Result
     # The branch was on the remote before this run: an earlier run proposed retraining and,
     # when ``result`` is ``not_permitted``, that proposal has no open PR either.
@@ -217,14 +217,16 @@ def sync_pr(p: Proposal) -> Literal["created", "updated", "not_permitted"]:
     return "created"
 
 
-def propose(p: Proposal) -> Outcome:
+def propose(p: Proposal) -> ProposalOutcome:
     """Commit ``paths`` onto ``branch`` (rebuilt from the current checkout), push, sync the PR."""
     existing = remote_head(p)
     existed = existing is not None
     if existing is not None and _key_of(p, existing) == p.key:
         log.info("propose: %s already holds key %s: no new commit", p.branch, p.key)
         synced = sync_pr(p)
-        return Outcome("not_permitted" if synced == "not_permitted" else "unchanged", existed)
+        return ProposalOutcome(
+            "not_permitted" if synced == "not_permitted" else "unchanged", existed
+        )
     _git("checkout", "-q", "-B", p.branch)
     _git("add", "--all", "--", *p.paths)
     message = f"{p.title}\n\n{KEY_TRAILER}: {p.key}\n"
@@ -247,5 +249,5 @@ def propose(p: Proposal) -> Outcome:
         if not race:
             raise PushFailed(p.branch, cause, output)
         log.warning("propose: %s moved while this run worked (%s); leaving it", p.branch, cause)
-        return Outcome("lost_race", existed)
-    return Outcome(sync_pr(p), existed)
+        return ProposalOutcome("lost_race", existed)
+    return ProposalOutcome(sync_pr(p), existed)

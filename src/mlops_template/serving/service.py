@@ -1,4 +1,4 @@
-"""The prediction service (BentoML 1.4): ``bentoml serve mlops_template.service:Predictor``.
+"""The prediction service (BentoML 1.4): ``bentoml serve mlops_template.serving.service:Predictor``.
 
 - serves the exact model the DVC pipeline produced: its tag is ``<serve.model_name>:<model
   hash from dvc.lock>`` (``MLOPS_MODEL_TAG`` overrides), saved by ``mlops save-model``;
@@ -30,12 +30,12 @@ import pandas as pd
 from bentoml.validators import ContentType
 from pydantic import Field
 
-from mlops_template import batching, registry
 from mlops_template.config import load_params
-from mlops_template.middleware import ApiKey, BodySizeLimit, ModelVersionHeader
-from mlops_template.model_tag import model_tag
-from mlops_template.prediction_log import PredictionLogger
-from mlops_template.schema import Prediction, record_model, records_to_rows
+from mlops_template.serving import batching, model_store
+from mlops_template.serving.middleware import ApiKey, BodySizeLimit, ModelVersionHeader
+from mlops_template.serving.model_tag import model_tag
+from mlops_template.serving.prediction_log import PredictionLogger
+from mlops_template.serving.schema import Prediction, record_model, records_to_rows
 
 PARAMS = load_params(os.environ.get("MLOPS_PARAMS", "params.yaml"))
 SERVE = PARAMS.serve
@@ -70,7 +70,7 @@ class Predictor:
     def __init__(self) -> None:
         stored = self.model_ref  # BentoML resolves the reference to the stored model
         meta = stored.info.metadata
-        self.model = registry.load_verified(Path(stored.path), meta["sha256"])
+        self.model = model_store.load_verified(Path(stored.path), meta["sha256"])
         self.model_info = {
             "model_tag": MODEL_TAG,
             "model_version": MODEL_VERSION,

@@ -13,8 +13,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from mlops_template.config import MonitorParams
-from mlops_template.metrics import LOWER_IS_BETTER
-from mlops_template.monitor import WindowResult, period_offset
+from mlops_template.ct.drift import WindowResult, period_offset
+from mlops_template.pipeline.metrics import LOWER_IS_BETTER
 
 Verdict = Literal["drift", "no_drift", "insufficient_data", "no_data"]
 

@@ -19,9 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from mlops_template.contract import LOGGED_AT, PREDICTION, VERSION
+
 log = logging.getLogger(__name__)
 
-TIMESTAMP, VERSION, PREDICTION = "logged_at", "model_version", "prediction"
 _Batch = tuple[pd.DataFrame, list[Any], dt.datetime]  # inputs, predictions, logged at
 
 
@@ -64,7 +65,7 @@ def read_logs(sink: str) -> pd.DataFrame:
     for path in files:
         with fs.open(path, "rb") as fh:
             frames.append(pd.read_parquet(fh))
-    return pd.concat(frames, ignore_index=True).sort_values(TIMESTAMP, kind="stable")
+    return pd.concat(frames, ignore_index=True).sort_values(LOGGED_AT, kind="stable")
 
 
 class PredictionLogger:
@@ -127,7 +128,7 @@ class PredictionLogger:
             frame = pd.concat([inputs for inputs, _, _ in batches], ignore_index=True)
             frame[PREDICTION] = [p for _, predictions, _ in batches for p in predictions]
             frame[VERSION] = self.version
-            frame[TIMESTAMP] = [at for inputs, _, at in batches for _ in range(len(inputs))]
+            frame[LOGGED_AT] = [at for inputs, _, at in batches for _ in range(len(inputs))]
             write_batch(self.sink, frame)
             self.written += count
         except Exception:  # a logging outage must never take predictions down

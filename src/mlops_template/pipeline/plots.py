@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix
 
-from mlops_template.evaluate import Evaluation
+from mlops_template.pipeline.evaluate import Evaluation
 
 _PNG_META = {"Software": None}
 

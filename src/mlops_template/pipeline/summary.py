@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from mlops_template.config import Params
-from mlops_template.metrics import LOWER_IS_BETTER
 from mlops_template.outputs import declared_outputs
+from mlops_template.pipeline.metrics import LOWER_IS_BETTER
 
 
 def _headline(metrics: dict[str, Any]) -> list[str]:

@@ -7,7 +7,6 @@ and the model of the current pipeline, and the reports it writes.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -19,23 +18,23 @@ import pandas as pd
 
 from mlops_template import storage
 from mlops_template.config import Params
-from mlops_template.monitor import (
-    LOGGED_AT,
+from mlops_template.contract import LOGGED_AT
+from mlops_template.ct.drift import (
     WindowResult,
     check_window,
     recent_reference,
     windows,
 )
+from mlops_template.ct.policy import Decision, decide
 from mlops_template.outputs import locate
-from mlops_template.policy import Decision, decide
-from mlops_template.prediction_log import read_logs
-from mlops_template.validate import validate_rows
+from mlops_template.pipeline.validate import validate_rows
+from mlops_template.serving.prediction_log import read_logs
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Outcome:
+class MonitorOutcome:
     decision: Decision
     windows: list[WindowResult]
     now: pd.Timestamp
@@ -84,7 +83,7 @@ class Outcome:
 class NoProductionData:
     """No prediction log at all: nothing to compare yet, which is how every project starts
     (no demo stream after ``mlops init``, a service not deployed yet). The same interface as
-    ``Outcome`` so the command reports it the same way: a green run with retrain=false and a
+    ``MonitorOutcome`` so the command reports it the same way: a green run with retrain=false and a
     summary that says so, rather than a crash every night until data flows."""
 
     sink: str
@@ -160,20 +159,34 @@ def production_rows(sink: str, what: str, params: Params, columns: list[str]) ->
     return frame
 
 
-def run_monitor(a: argparse.Namespace, params: Params) -> Outcome | NoProductionData:
+@dataclass(frozen=True)
+class MonitorPaths:
+    """Where the nightly check reads and writes (the ``monitor`` command's arguments, typed)."""
+
+    reference: Path = Path("data/reference/reference.parquet")
+    model: Path = Path("models/model.joblib")
+    dvc_file: Path = Path("dvc.yaml")
+    out_dir: Path = Path("reports/monitor")
+
+
+def run_monitor(
+    a: MonitorPaths, params: Params, now: pd.Timestamp | None = None
+) -> MonitorOutcome | NoProductionData:
+    """``now``: the end of the newest window (default: the day after the last logged row)."""
     contract, mon = params.contract, params.monitor
     sink = params.serve.prediction_log.sink
     logs = production_rows(sink, "prediction logs", params, contract.features)
     if logs.empty:
         nothing = NoProductionData(sink)
-        storage.write_json(nothing.as_dict(), Path(a.out_dir) / "summary.json")
+        storage.write_json(nothing.as_dict(), a.out_dir / "summary.json")
         return nothing
     labelled = production_rows(mon.labelled_sink, "labelled rows", params, list(contract.columns))
-    now = pd.Timestamp(a.now) if a.now else logs[LOGGED_AT].max().normalize() + pd.Timedelta(days=1)
+    if now is None:
+        now = logs[LOGGED_AT].max().normalize() + pd.Timedelta(days=1)
     reference = recent_reference(storage.read_parquet(a.reference), contract, mon)
     log.info("monitor: reference %d rows (monitor.reference: %s)", len(reference), mon.reference)
     model = storage.read_model(a.model)
-    trained = storage.read_json(locate(Path(a.dvc_file)).metrics)
+    trained = storage.read_json(locate(a.dvc_file).metrics)
     results, snapshots = [], {}
     for i, bounds in enumerate(windows(now, mon)):
         result, snaps = check_window(
@@ -195,13 +208,13 @@ def run_monitor(a: argparse.Namespace, params: Params) -> Outcome | NoProduction
         else int((labelled[LOGGED_AT] >= since).sum())
     )
     decision = decide(results, mon, trained, now, since, new_rows)
-    out = Path(a.out_dir)
+    out = a.out_dir
     reports = {}
     for name, snap in snapshots.items():
         path = out / f"{name}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         snap.save_html(str(path))
         reports[name] = str(path)
-    outcome = Outcome(decision, results, now, new_rows, reports)
+    outcome = MonitorOutcome(decision, results, now, new_rows, reports)
     storage.write_json(outcome.as_dict(), out / "summary.json")
     return outcome

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mlops_template.gate import MetricCheck
+from mlops_template.ci.gate import MetricCheck
 
 WATERMARK = "mlops-template report"
 _ICON = {

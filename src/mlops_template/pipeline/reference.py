@@ -11,8 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from mlops_template.contract import Contract
-from mlops_template.prediction_log import PREDICTION  # the service's log column, reused
+from mlops_template.contract import (
+    PREDICTION,  # the service's log column, reused
+    Contract,
+)
 
 
 def predictions(model: Any, features: pd.DataFrame, contract: Contract) -> Any:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mlops_template.config import parse_params
-from mlops_template.init import InitError, infer, params_changes
+from mlops_template.onboarding.inference import InitError, infer, params_changes
 
 pytestmark = pytest.mark.code
 RNG = np.random.default_rng(0)
@@ -167,7 +167,7 @@ def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target
     import re
 
     from mlops_template import params_file
-    from mlops_template.init import params_comments
+    from mlops_template.onboarding.inference import params_comments
 
     frame = _frame()
     if target == "label":

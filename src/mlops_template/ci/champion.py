@@ -79,7 +79,7 @@ def _cache_file(md5: str) -> Path | None:
 
 def _reproduce_model(ref: str, model_path: str, md5: str) -> Path:
     """The base's model file, made by the base's own pipeline in a temporary worktree."""
-    from mlops_template.reproduce import remotes
+    from mlops_template.pipeline.reproduce import remotes
 
     tmp = Path(tempfile.mkdtemp(prefix="champion-"))
     tree = tmp / "tree"
@@ -140,7 +140,7 @@ def base_metrics(ref: str, params: Params, metrics_path: str, lock: Path) -> Bas
         return Base("none", None, f"{ref}'s dvc.lock records no trained model")
     model_path, md5 = model
     file = _cache_file(md5) or _reproduce_model(ref, model_path, md5)
-    from mlops_template.evaluate import score
+    from mlops_template.pipeline.evaluate import score
 
     test = storage.read_parquet(test_here[0])
     try:

@@ -12,10 +12,9 @@ from typing import Any
 import pandas as pd
 
 from mlops_template.config import RetrainParams, TimeWindow
-from mlops_template.contract import Contract
-from mlops_template.evaluate import score
-from mlops_template.metrics import LOWER_IS_BETTER
-from mlops_template.monitor import LOGGED_AT
+from mlops_template.contract import LOGGED_AT, Contract
+from mlops_template.pipeline.evaluate import score
+from mlops_template.pipeline.metrics import LOWER_IS_BETTER
 
 
 def new_feedback(

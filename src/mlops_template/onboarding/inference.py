@@ -11,14 +11,19 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+
+from mlops_template.contract import RESERVED
+
+if TYPE_CHECKING:
+    from mlops_template.config import Params
 
 log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-RESERVED = {"prediction", "probabilities", "model_version", "logged_at", "records"}
 MAX_CLOSED_LEVELS = 50  # more levels: an open category (no closed set of allowed values)
 MAX_CLASSES_FOR_AUTO = 20  # an integer target with at most this many values is a class label
 MARGIN = 0.1  # ranges widened by 10% of the observed span on both sides
@@ -185,7 +190,7 @@ def infer(
         )
     if len(columns) - 1 - (time_column is not None) < 1:
         raise InitError("no usable feature column left after dropping ids and constants")
-    from mlops_template.leakage import explain, find_leaks
+    from mlops_template.pipeline.leakage import explain, find_leaks
 
     features = [c for c in columns if c not in (target, time_column)]
     leaks = find_leaks(frame, target, kind, features, confirmed)
@@ -373,14 +378,26 @@ def review(inferred: Inferred, target: str) -> str:
     return "\n".join(lines)
 
 
-def init_project(a: Any, params: Any) -> str:
+@dataclass(frozen=True)
+class InitRequest:
+    """A user's table and how to read it (the ``init`` command's arguments, typed)."""
+
+    data: Path
+    target: str
+    task: Literal["auto", "regression", "classification"] = "auto"
+    time_column: str | None = None
+    raw_dir: Path = Path("data/raw")  # where the pipeline's input lives
+    archive_dir: Path = Path("data/examples")  # where the example data goes
+    params: Path = Path("params.yaml")
+
+
+def init_project(a: InitRequest, params: Params) -> str:
     """Copy the data in, archive the example, rewrite params.yaml; return the review text."""
     import shutil
-    from pathlib import Path
 
     from mlops_template import params_file, storage
 
-    source = Path(a.data)
+    source = a.data
     try:
         frame = storage.read_table(source)
     except Exception as err:  # any reader error: the message names the file and the fix
@@ -392,7 +409,7 @@ def init_project(a: Any, params: Any) -> str:
     inferred = infer(
         frame, a.target, a.task, a.time_column, confirmed=params.contract.leakage_confirmed
     )
-    raw_dir, archive = Path(a.raw_dir), Path(a.archive_dir)
+    raw_dir, archive = a.raw_dir, a.archive_dir
     target_file = raw_dir / source.name
     model_name = re.sub(r"[^a-z0-9_.-]+", "-", source.name.split(".")[0].lower()).strip("-")
     changes = params_changes(

@@ -19,12 +19,11 @@ from typing import Any
 import pandas as pd
 
 from mlops_template.config import DriftPolicy, MonitorParams, Period
-from mlops_template.contract import Contract
-from mlops_template.evaluate import score
-from mlops_template.reference import PREDICTION, predictions
+from mlops_template.contract import LOGGED_AT, PREDICTION, Contract
+from mlops_template.pipeline.evaluate import score
+from mlops_template.pipeline.reference import predictions
 
 log = logging.getLogger(__name__)
-LOGGED_AT = "logged_at"
 
 
 def period_offset(period: Period, n: int = 1) -> pd.DateOffset:

@@ -13,10 +13,9 @@ from typing import Any
 import pandas as pd
 
 from mlops_template.config import Period
-from mlops_template.contract import Contract
-from mlops_template.monitor import LOGGED_AT, period_offset
-from mlops_template.prediction_log import PREDICTION, VERSION
-from mlops_template.reference import predictions
+from mlops_template.contract import LOGGED_AT, PREDICTION, VERSION, Contract
+from mlops_template.ct.drift import period_offset
+from mlops_template.pipeline.reference import predictions
 
 
 def next_period(

@@ -55,6 +55,7 @@ from threadpoolctl import threadpool_limits
 
 from mlops_template.config import TrainParams
 from mlops_template.contract import Contract
+from mlops_template.pipeline import features
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +145,30 @@ def build_pipeline(
             sparse_output=False,
         ),
     )
+    derived = features.resolve(contract.derived, contract.features)
     preprocess = ColumnTransformer(
         [
-            ("numeric", make_pipeline(*numeric), contract.numeric_features),
-            ("categorical", categorical, contract.categorical_features),
+            (
+                "numeric",
+                make_pipeline(*numeric),
+                contract.numeric_features + [d.name for d in derived if d.kind == "numeric"],
+            ),
+            (
+                "categorical",
+                categorical,
+                contract.categorical_features
+                + [d.name for d in derived if d.kind == "categorical"],
+            ),
         ],
         remainder="drop",
         verbose_feature_names_out=False,
     )
     loss = loss or loss_for(params, contract)
     estimator = build_estimator(params, contract.task, seed, name, loss)
-    return Pipeline([("preprocess", preprocess), ("model", estimator)])
+    steps = [("preprocess", preprocess), ("model", estimator)]
+    if derived:  # only then: without derived features the model's bytes stay as they were
+        steps.insert(0, ("features", features.DeriveFeatures(tuple(d.name for d in derived))))
+    return Pipeline(steps)
 
 
 def _small_data(pipeline: Pipeline, n_rows: int) -> Pipeline:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from mlops_template import revisions, storage
-from mlops_template.champion import base_metrics
+from mlops_template.ci.champion import base_metrics
+from mlops_template.ci.gate import all_checks
+from mlops_template.ci.report import ReportInputs, params_diff, render
 from mlops_template.config import Params, read_yaml
-from mlops_template.gate import all_checks
 from mlops_template.outputs import locate, lock_versions
-from mlops_template.report import ReportInputs, params_diff, render
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,25 @@ def _plots_diff(base_ref: str, out: str) -> str | None:
     return out
 
 
-def build_report(a: argparse.Namespace, params: Params) -> str:
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to compare and where things are (the ``report`` command's arguments, typed)."""
+
+    base_ref: str
+    title: str = "Model report"
+    images: Literal["link", "local"] = "link"
+    artifact_url: str | None = None
+    plots_diff: Path | None = None  # write `dvc plots diff` HTML here
+    out: Path | None = None  # where the markdown goes (image paths are made relative to it)
+    dvc_file: Path = Path("dvc.yaml")
+    params: Path = Path("params.yaml")
+    lock: Path = Path("dvc.lock")
+
+
+def build_report(a: ReportRequest, params: Params) -> str:
     where = locate(Path(a.dvc_file))
     current = storage.read_json(where.metrics)
-    compared = base_metrics(a.base_ref, params, where.metrics, Path(getattr(a, "lock", "dvc.lock")))
+    compared = base_metrics(a.base_ref, params, where.metrics, a.lock)
     base = compared.metrics
     checks = all_checks(base, current, params.gate)
     exists = revisions.exists(a.base_ref)
@@ -56,14 +72,14 @@ def build_report(a: argparse.Namespace, params: Params) -> str:
         if where.figures_dir
         else []
     )
-    out = getattr(a, "out", None)
+    out = a.out
     if a.images == "local" and out:
         # `cml comment --publish` resolves image paths relative to the markdown file's folder
         # (cml 0.20.6 src/cml.js commentCreate: path.resolve(path.dirname(markdownFile), url))
         # and silently skips a path that is not there: write them relative to the report.
         figures = [os.path.relpath(f, Path(out).parent) for f in figures]
     notes = []
-    plots_diff = _plots_diff(a.base_ref, a.plots_diff) if a.plots_diff and exists else None
+    plots_diff = _plots_diff(a.base_ref, str(a.plots_diff)) if a.plots_diff and exists else None
     if a.plots_diff and exists and plots_diff is None:
         notes.append(f"`dvc plots diff {a.base_ref}` could not run (see the job log).")
     notes.append(
