@@ -1,7 +1,7 @@
 import pytest
 
 from mlops_template.ci.gate import baseline_check, compare
-from mlops_template.ci.report import ReportInputs, params_diff, render
+from mlops_template.ci.markdown import ReportInputs, params_diff, render
 from mlops_template.config import GateMetric, GateParams
 
 pytestmark = pytest.mark.code

@@ -1,5 +1,5 @@
 """Pull-request checks: the quality gate against the base branch (``gate``), what the gate
-compares with (``champion``: the base's model, re-scored when the test split moved), the
-report's rendering (``report``) and the gathering of its inputs (``report_inputs``), which
-the retraining PR reuses.
+compares with (``champion``: the base's model, re-scored when the test split moved) and the
+report (``report`` gathers its inputs, ``markdown`` renders them), which the retraining PR
+reuses.
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlops_template import params_file, revisions, storage
-from mlops_template.ci.report_inputs import ReportRequest, build_report
+from mlops_template.ci.report import ReportRequest, build_report
 from mlops_template.config import Params, load_params
 from mlops_template.contract import LOGGED_AT
 from mlops_template.ct.challenger import compare, feedback_name, moved_window, new_feedback, render

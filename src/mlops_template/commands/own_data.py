@@ -1,4 +1,4 @@
-"""Bring your own data."""
+"""Bring your own data (a person, once): ``mlops init``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CI commands: the headline summary, remote-aware reproduction, the quality gate, the report."""
+"""On pull requests (pr.yml): the headline summary, reproduction, the quality gate, the report."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     "report", "markdown report: metrics vs --base-ref, params diff, validation, plots", _report_args
 )
 def _report(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.ci.report_inputs import ReportRequest, build_report
+    from mlops_template.ci.report import ReportRequest, build_report
 
     request = ReportRequest(
         base_ref=a.base_ref,

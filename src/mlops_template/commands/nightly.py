@@ -1,4 +1,4 @@
-"""Continuous-training commands: demo stream, drift check, retraining, the one PR, health."""
+"""On the schedule (ct.yml): demo stream, drift check, retraining, the one PR, health."""
 
 from __future__ import annotations
 

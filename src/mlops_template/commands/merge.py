@@ -1,4 +1,4 @@
-"""CD commands: the model store with lineage, the Bento build."""
+"""On merge (cd.yml): the model store with lineage, the Bento build."""
 
 from __future__ import annotations
 
