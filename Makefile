@@ -75,7 +75,7 @@ bento: save-model ## build the Bento and export it to build/bento.bento (outputs
 	$(RUN) mlops build --export build/bento.bento
 
 serve: save-model ## serve the pipeline's model on http://127.0.0.1:3000 (development)
-	$(RUN) bentoml serve mlops_template.service:Predictor --host 127.0.0.1 --port 3000
+	$(RUN) bentoml serve mlops_template.serving.service:Predictor --host 127.0.0.1 --port 3000
 
 # Used by cd.yml on GitHub (needs a Docker engine): import the Bento, build and push the image.
 containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VERSION,$$COMMIT}; push

@@ -36,15 +36,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_poisson_deviance
 
-from mlops_template.baseline import GroupMeanBaseline
 from mlops_template.config import Params, parse_params, read_yaml
-from mlops_template.evaluate import evaluate
-from mlops_template.ingest import ingest
-from mlops_template.init import InitError, infer, params_changes
+from mlops_template.onboarding.inference import InitError, infer, params_changes
 from mlops_template.params_file import render
-from mlops_template.split import split
-from mlops_template.train import train
-from mlops_template.validate import validate
+from mlops_template.pipeline.baseline import GroupMeanBaseline
+from mlops_template.pipeline.evaluate import evaluate
+from mlops_template.pipeline.ingest import ingest
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
+from mlops_template.pipeline.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

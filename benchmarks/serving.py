@@ -2,7 +2,7 @@
 
 Three ways to serve the same model on the same real rows (the pipeline's test set):
   limit    the model's in-process predict (no HTTP): the ceiling; the cost of one call of
-           the pipeline and of the service's lean path (mlops_template.lean) is printed too;
+           the pipeline and of the service's lean path (mlops_template.serving.lean) is printed too;
   fastapi  a minimal FastAPI/uvicorn app that predicts each request on its own
            (what a user would write instead);
   bentoml  this project's service (adaptive batching, validation, logging on);
@@ -35,9 +35,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_template import lean, registry, storage
+from mlops_template import storage
 from mlops_template.config import load_params
-from mlops_template.model_tag import model_md5
+from mlops_template.serving import lean, model_store
+from mlops_template.serving.model_tag import model_md5
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -216,8 +217,8 @@ def main() -> None:
     model = storage.read_model(model_file)
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     os.environ["BENTOML_HOME"] = str(work / "bentoml")
-    lineage = registry.Lineage("bench", model_md5(ROOT / "dvc.lock"), {}, {}, {})
-    tag = registry.save(model_file, params.serve.model_name, lineage)
+    lineage = model_store.Lineage("bench", model_md5(ROOT / "dvc.lock"), {}, {}, {})
+    tag = model_store.save(model_file, params.serve.model_name, lineage)
     records = json.loads(test.to_json(orient="records"))
     bodies = {1: work / "one.jsonl", 100: work / "hundred.jsonl"}
     bodies[1].write_text("".join(json.dumps({"records": [r]}) + "\n" for r in records))
@@ -272,7 +273,7 @@ def main() -> None:
             "bentoml": [
                 "bentoml",
                 "serve",
-                "mlops_template.service:Predictor",
+                "mlops_template.serving.service:Predictor",
                 "--host",
                 "127.0.0.1",
             ],

@@ -10,10 +10,10 @@ import pytest
 
 from mlops_template import storage
 from mlops_template.config import Params, load_params
-from mlops_template.ingest import ingest
-from mlops_template.split import split
-from mlops_template.train import train
-from mlops_template.validate import validate
+from mlops_template.pipeline.ingest import ingest
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
+from mlops_template.pipeline.validate import validate
 from tests.project import seed_cache
 
 ROOT = Path(__file__).resolve().parents[1]

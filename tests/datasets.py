@@ -61,3 +61,11 @@ def classification_params(name: str, frame: pd.DataFrame, source: str) -> dict[s
             },
         },
     }
+
+
+def month_rows(
+    frame: pd.DataFrame, start: str, end: str, column: str = "timestamp"
+) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``column`` lies in [start, end), renumbered."""
+    stamp = frame[column]
+    return frame[(stamp >= start) & (stamp < end)].reset_index(drop=True)

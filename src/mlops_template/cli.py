@@ -1,6 +1,7 @@
 """The ``mlops`` console script: one subcommand per pipeline stage and per workflow step.
 
-The commands live in ``mlops_template.commands`` (stages, ci, cd, ct, init); this module
+The commands live in ``mlops_template.commands``, one module per event that runs them
+(stages, pull_request, merge, nightly, own_data); this module
 builds the parser, configures logging once and maps failures to exit codes.
 """
 
@@ -12,10 +13,17 @@ import sys
 import time
 from collections.abc import Sequence
 
-from mlops_template.commands import COMMANDS, cd, ci, ct, init, stages  # noqa: F401 (register)
+from mlops_template.commands import (  # noqa: F401 (each module registers its commands)
+    COMMANDS,
+    merge,
+    nightly,
+    own_data,
+    pull_request,
+    stages,
+)
 from mlops_template.config import ConfigError, load_params
 from mlops_template.credentials import export_google_key
-from mlops_template.init import InitError
+from mlops_template.onboarding.inference import InitError
 
 log = logging.getLogger("mlops")
 
@@ -25,7 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--params", default="params.yaml", help="path to params.yaml")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    groups = ["stages", "ci", "cd", "ct", "init"]  # `mlops --help` in workflow order
+    groups = [
+        "stages",
+        "pull_request",
+        "merge",
+        "nightly",
+        "own_data",
+    ]  # `mlops --help` in workflow order
     ordered = sorted(
         COMMANDS.items(), key=lambda kv: groups.index(kv[1][0].__module__.rsplit(".", 1)[1])
     )

@@ -182,7 +182,7 @@ class StreamParams(_Frozen):
     cursor: str = "data/production/cursor.json"
 
 
-class ColumnDrift(_Frozen):
+class DriftOverride(_Frozen):
     """A per-column override of Evidently's test (e.g. ``psi``, ``ks``, ``wasserstein``)."""
 
     method: str | None = None
@@ -193,7 +193,7 @@ class DriftPolicy(_Frozen):
     share: float = Field(default=0.5, gt=0, le=1, description="drifted feature share that counts")
     method: str | None = None
     threshold: float | None = Field(default=None, gt=0)
-    columns: dict[str, ColumnDrift] = Field(default_factory=dict)
+    columns: dict[str, DriftOverride] = Field(default_factory=dict)
     ignore: tuple[str, ...] = ()
 
 

@@ -19,6 +19,12 @@ Task = Literal["regression", "classification"]
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
+# The columns the service adds to each logged prediction (serving/prediction_log.py), and the
+# request's envelope: the drift checks, the demo stream and retraining read the same names,
+# and no feature may be called any of them (onboarding checks a new table's columns).
+LOGGED_AT, PREDICTION, VERSION = "logged_at", "prediction", "model_version"
+RESERVED = frozenset({LOGGED_AT, PREDICTION, VERSION, "probabilities", "records"})
+
 _PANDAS_DTYPES: dict[str, str] = {
     "int": "int64",
     "float": "float64",
@@ -64,9 +70,13 @@ class Contract(BaseModel):
     unique: tuple[str, ...] = ()
     allow_duplicate_rows: bool = False
     """Some real data repeats whole rows legitimately (two identical purchases)."""
+    derived: tuple[str, ...] = ()
+    """Derived features the model computes from the raw columns
+    (``mlops_template.pipeline.features``): inputs of the model, never of a request, never
+    validated as data."""
     leakage_confirmed: tuple[str, ...] = ()
     """Features that alone predict the target almost perfectly and that the user confirms
-    are known at prediction time (see ``mlops_template.leakage``); any other such feature
+    are known at prediction time (see ``mlops_template.pipeline.leakage``); any other such feature
     stops ``mlops init`` and fails the data tests. Not checked against ``columns``: it is
     set before ``mlops init`` writes the new table's columns."""
 

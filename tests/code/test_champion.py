@@ -1,4 +1,4 @@
-"""What the gate compares with (mlops_template.champion), on real git repositories."""
+"""What the gate compares with (mlops_template.ci.champion), on real git repositories."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.champion import base_metrics
+from mlops_template.ci.champion import base_metrics
 from tests.project import ROOT, env
 
 pytestmark = pytest.mark.code

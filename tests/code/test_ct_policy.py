@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from mlops_template.config import MonitorParams, RetrainParams, TimeWindow
-from mlops_template.monitor import ColumnDrift, WindowResult, windows
-from mlops_template.policy import decide
-from mlops_template.retrain import feedback_name, moved_window, new_feedback
+from mlops_template.ct.challenger import feedback_name, moved_window, new_feedback
+from mlops_template.ct.drift import ColumnDrift, WindowResult, windows
+from mlops_template.ct.policy import decide
 
 NOW = pd.Timestamp("2011-05-01")
 TRAINED = {"mae": 20.0}
@@ -114,7 +114,7 @@ def test_params_update_keeps_comments_and_refuses_invalid_values(root, tmp_path)
 def test_ct_status_makes_silence_visible():
     import datetime as dt
 
-    from mlops_template.ct_status import describe
+    from mlops_template.ct.schedule import describe
 
     now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     level, text = describe([], now, 8, "ct.yml")

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from mlops_template.config import IngestParams, TimestampFromParts
-from mlops_template.ingest import ingest
+from mlops_template.pipeline.ingest import ingest
 
 pytestmark = pytest.mark.code
 

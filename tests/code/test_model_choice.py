@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from mlops_template import storage
+from mlops_template.ci.gate import all_checks, baseline_checks
+from mlops_template.ci.markdown import model_choice
 from mlops_template.config import ConfigError, GateMetric, GateParams, TrainParams, parse_params
 from mlops_template.contract import ColumnSpec, Contract
-from mlops_template.gate import all_checks, baseline_checks
-from mlops_template.report import model_choice
-from mlops_template.train import _folds, loss_for, train
+from mlops_template.pipeline.train import _folds, loss_for, train
 
 from .frames import tiny_contract, tiny_frame
 
@@ -189,7 +189,7 @@ def test_a_missing_proper_metric_fails():
 
 
 def test_the_pr_report_has_a_model_choice_section():
-    from mlops_template.report import ReportInputs, render
+    from mlops_template.ci.markdown import ReportInputs, render
 
     model = train(tiny_frame(120), FAST, tiny_contract(), seed=0)
     current = {"mae": 1.0, "model_selection": model.model_selection_}

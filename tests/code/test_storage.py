@@ -2,7 +2,7 @@ import pytest
 
 from mlops_template import storage
 from mlops_template.config import TrainParams
-from mlops_template.train import train
+from mlops_template.pipeline.train import train
 
 from .frames import tiny_contract, tiny_frame
 

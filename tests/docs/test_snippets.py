@@ -78,8 +78,8 @@ def test_every_documented_command_exists(doc, line):
 
 
 def _table_names(header: str) -> set[str]:
-    """Backticked names in the first column of the README table starting with ``header``."""
-    text = (ROOT / "README.md").read_text()
+    """Backticked names in the first column of docs/commands.md's table starting with ``header``."""
+    text = (ROOT / "docs" / "commands.md").read_text()
     table = text[text.index(header) :].split("\n\n", 1)[0]
     rows = [line.split("|")[1] for line in table.splitlines()[2:]]
     return {name for cell in rows for name in re.findall(r"`([^`]+)`", cell)}

@@ -30,13 +30,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.example]
 README = blocks(ROOT / "README.md")
 GUIDE = blocks(ROOT / "docs" / "use-this-template.md")
 SCALE_OUT = blocks(ROOT / "docs" / "scale-out.md")
+PIPELINE = blocks(ROOT / "docs" / "pipeline.md")
+SERVING = blocks(ROOT / "docs" / "serving.md")
 SERVE = {"make serve": "http://127.0.0.1:3000/readyz"}
 CI_RUNS_IT = {"make test": ".ci/run runs `make test` in a fresh clone: it is this test suite"}
 
 
 def test_every_doc_is_walked():
-    walked = {"README.md", "use-this-template.md", "scale-out.md"}
-    assert {d.name for d in DOCS} == walked
+    walked = {"README.md", "use-this-template.md", "scale-out.md", "pipeline.md", "serving.md"}
+    without_commands = {d.name for d in DOCS if not blocks(d)}
+    assert {d.name for d in DOCS} - without_commands == walked
     placeholders = [
         "https://github.com/you/your-project.git",
         "/path/to/your.csv",
@@ -137,7 +140,9 @@ def _new_contract_tests_ran(junit) -> None:
     assert "failed" not in set().union(*outcome.values())
 
 
-def test_the_readme(tmp_path):
+def test_the_readme_and_its_pages(tmp_path):
+    """The README's blocks, then the pipeline and serving pages' in the order a reader who
+    follows the README's links meets them, in one clone."""
     project = clone(tmp_path / "project")
     walk = Walk(
         cwd=project,
@@ -146,7 +151,9 @@ def test_the_readme(tmp_path):
         covered=CI_RUNS_IT,
         servers=SERVE,
     )
-    quickstart, own_data, explore, serve, back, remote = README
+    quickstart, own_data = README
+    explore, back, remote = PIPELINE
+    (serve,) = SERVING
     assert [c.text for c in own_data] == [c.text for c in GUIDE[2]], (
         "the README's init block is the guide's step 2, walked in the test above"
     )
@@ -181,6 +188,8 @@ def test_the_readme(tmp_path):
     assert any((tmp_path / "bucket" / "files" / "md5").rglob("*")), "pushed to the remote"
 
     assert walk.missed(README) == []
+    assert walk.missed(PIPELINE) == []
+    assert walk.missed(SERVING) == []
 
 
 def test_the_scale_out_guide(tmp_path):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from mlops_template.config import parse_params
-from mlops_template.evaluate import evaluate
-from mlops_template.ingest import ingest
-from mlops_template.plots import render
-from mlops_template.split import split
-from mlops_template.train import train
-from mlops_template.validate import validate
+from mlops_template.pipeline.evaluate import evaluate
+from mlops_template.pipeline.ingest import ingest
+from mlops_template.pipeline.plots import render
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
+from mlops_template.pipeline.validate import validate
 from tests.datasets import classification_frame, classification_params
 
 pytestmark = pytest.mark.model

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 
 from mlops_template import storage
-from mlops_template.ingest import ingest
-from mlops_template.monitor import check_window, recent_reference, windows
-from mlops_template.reference import reference
-from mlops_template.split import split
-from mlops_template.stream import as_traffic
-from mlops_template.train import train
+from mlops_template.ct.drift import check_window, recent_reference, windows
+from mlops_template.ct.replay import as_traffic
+from mlops_template.pipeline.ingest import ingest
+from mlops_template.pipeline.reference import reference
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
+from tests.datasets import month_rows
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
 
@@ -45,19 +46,14 @@ def _newest_share(traffic, model, ref, params) -> float:
     return result.drift_share
 
 
-def _month(year, start, end):
-    stamp = year["timestamp"]
-    return year[(stamp >= start) & (stamp < end)].reset_index(drop=True)
-
-
 def test_the_month_just_learned_is_not_drift_and_the_next_one_is(retrained, params):
     model, ref, year = retrained
     recent = recent_reference(ref, params.contract, params.monitor)
     assert recent["timestamp"].min() > pd.Timestamp("2011-04-02"), "the window's last 4 weeks"
     assert recent["timestamp"].max() < pd.Timestamp("2011-05-01")
     share = params.monitor.drift.share
-    april = _newest_share(_month(year, "2011-04-01", "2011-05-01"), model, recent, params)
-    may = _newest_share(_month(year, "2011-05-01", "2011-06-01"), model, recent, params)
+    april = _newest_share(month_rows(year, "2011-04-01", "2011-05-01"), model, recent, params)
+    may = _newest_share(month_rows(year, "2011-05-01", "2011-06-01"), model, recent, params)
     assert april < share <= may, (april, may)
 
 
@@ -66,5 +62,5 @@ def test_against_the_whole_window_the_month_just_learned_reads_as_drift(retraine
     model, ref, year = retrained
     everything = params.monitor.model_copy(update={"reference": "all"})
     assert len(recent_reference(ref, params.contract, everything)) == len(ref)
-    april = _newest_share(_month(year, "2011-04-01", "2011-05-01"), model, ref, params)
+    april = _newest_share(month_rows(year, "2011-04-01", "2011-05-01"), model, ref, params)
     assert april >= params.monitor.drift.share

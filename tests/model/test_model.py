@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mlops_template import storage
-from mlops_template.evaluate import evaluate, score
-from mlops_template.train import train
+from mlops_template.pipeline.evaluate import evaluate, score
+from mlops_template.pipeline.train import train
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
 

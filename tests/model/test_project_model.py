@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from mlops_template import storage
-from mlops_template.evaluate import evaluate
-from mlops_template.gate import baseline_checks
-from mlops_template.train import train
+from mlops_template.ci.gate import baseline_checks
+from mlops_template.pipeline.evaluate import evaluate
+from mlops_template.pipeline.train import train
 
 pytestmark = pytest.mark.model
 

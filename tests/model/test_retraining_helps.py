@@ -11,11 +11,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlops_template.evaluate import score
-from mlops_template.ingest import ingest, with_feedback
-from mlops_template.retrain import moved_window
-from mlops_template.split import split
-from mlops_template.train import train
+from mlops_template.ct.challenger import moved_window
+from mlops_template.pipeline.evaluate import score
+from mlops_template.pipeline.ingest import ingest, with_feedback
+from mlops_template.pipeline.split import split
+from mlops_template.pipeline.train import train
+from tests.datasets import month_rows
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
 
@@ -28,16 +29,12 @@ def year(root, params):
     return ingest(storage.read_table(root / params.ingest.source), whole)
 
 
-def _month(frame, time, start, end):
-    return frame[(frame[time] >= pd.Timestamp(start)) & (frame[time] < pd.Timestamp(end))]
-
-
 def test_retraining_after_the_first_drifted_month_beats_the_champion_on_the_next(
     year, validated, train_test, model, params
 ):
     time, contract = params.contract.time_column, params.contract
-    april = _month(year, time, "2011-04-01", "2011-05-01")
-    may = _month(year, time, "2011-05-01", "2011-06-01")
+    april = month_rows(year, "2011-04-01", "2011-05-01", time)
+    may = month_rows(year, "2011-05-01", "2011-06-01", time)
     moved = moved_window(params.split.window, april, time, params.retrain)
     assert moved["split.window.end"] == "2011-05-01"
     window = params.split.window.model_copy(update={"end": pd.Timestamp("2011-05-01")})

@@ -14,7 +14,7 @@ from tests.project import ROOT, clone, dvc, lock_outs, missing_cache_objects, ru
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
 
-STAGES = ["ingest", "validate", "split", "train", "reference", "evaluate"]
+STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])  # in pipeline order
 
 
 @pytest.fixture(scope="module")

@@ -66,3 +66,23 @@ def test_the_report_says_which_comparison_it_made(retrained):
     text = out.read_text()
     assert "main (re-scored)" in text
     assert "Compared with main's model re-scored on this revision's test split" in text
+
+
+def test_retrain_wrote_one_feedback_file_the_moved_window_and_the_pr_body(retrained):
+    """The retrain command's I/O (ct/retrain.py) outside any workflow: one new feedback file,
+    the window moved in params.yaml, the PR body with its key; run again, it refuses and
+    changes nothing."""
+    project, _ = retrained
+    feedback = sorted((project / "data" / "feedback").glob("*.parquet"))
+    assert [f.name for f in feedback] == ["2011-04-01--2011-04-30.parquet"], feedback
+    window = yaml.safe_load((project / "params.yaml").read_text())["split"]["window"]
+    assert window["end"] > "2011-04-30", window
+    body = (project / "reports" / "retrain" / "pr.md").read_text()
+    key = (project / "reports" / "retrain" / "key.txt").read_text().strip()
+    assert body.startswith(f"# Retrain on production data up to {window['end']}")
+    assert "champion" in body and "challenger" in body and "Drift check" in body
+    assert body.rstrip().endswith(f"<!-- retrain-key: {key} -->")
+    again = run(project, "mlops", "retrain", check=False)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "no labelled rows arrived since the training window's end" in again.stderr
+    assert run(project, "git", "status", "--porcelain").stdout == "", "nothing written"

@@ -31,25 +31,26 @@ GOOD = {
 @pytest.fixture(scope="session")
 def saved_model(model, params, tmp_path_factory) -> tuple[str, Path]:
     """(tag, file) of the model trained on the real data, saved with lineage."""
-    from mlops_template import registry, storage
+    from mlops_template import storage
+    from mlops_template.serving import model_store
 
     path = tmp_path_factory.mktemp("model") / "model.joblib"
     storage.write_model(model, path)
-    lineage = registry.Lineage(
+    lineage = model_store.Lineage(
         git_commit="0" * 40,
-        model_md5=registry.md5_of(path),
+        model_md5=model_store.md5_of(path),
         data={"data/raw/x": "abc"},
         params={"seed": params.seed},
         metrics={"mae": 1.0},
     )
-    tag = registry.save(path, params.serve.model_name, lineage)
+    tag = model_store.save(path, params.serve.model_name, lineage)
     os.environ["MLOPS_MODEL_TAG"] = tag
     return tag, path
 
 
 @pytest.fixture(scope="session")
 def service(saved_model):
-    from mlops_template import service
+    from mlops_template.serving import service
 
     return service
 

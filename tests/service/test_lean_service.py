@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from mlops_template import lean, registry, storage
-from mlops_template.prediction_log import PredictionLogger, read_logs
+from mlops_template import storage
+from mlops_template.serving import lean, model_store
+from mlops_template.serving.prediction_log import PredictionLogger, read_logs
 
 pytestmark = [pytest.mark.service]
 
@@ -32,8 +33,8 @@ def test_the_service_serves_the_lean_path_and_refuses_a_copy_that_differs(
 
     path = tmp_path / "model.joblib"
     storage.write_model(Clipped(model.steps), path)
-    lineage = registry.Lineage("0" * 40, registry.md5_of(path), {}, {}, {})
-    tag = registry.save(path, "clipped", lineage)
+    lineage = model_store.Lineage("0" * 40, model_store.md5_of(path), {}, {}, {})
+    tag = model_store.save(path, "clipped", lineage)
     refused = service.Predictor.inner.__new__(service.Predictor.inner)
     refused.model_ref = bentoml.models.get(tag)  # this instance's model: the clipped one
     with pytest.raises(lean.EquivalenceError, match="differs from the pipeline"):

@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from mlops_template import registry
-from mlops_template.middleware import ApiKey, ModelVersionHeader
-from mlops_template.prediction_log import PredictionLogger, read_logs
+from mlops_template.serving import model_store
+from mlops_template.serving.middleware import ApiKey, ModelVersionHeader
+from mlops_template.serving.prediction_log import PredictionLogger, read_logs
 
 pytestmark = [pytest.mark.service, pytest.mark.example]
 
@@ -25,19 +25,19 @@ def test_tampered_model_is_refused_before_unpickling(saved_model, tmp_path):
     stored = bentoml.models.get(saved_model[0])
     copy = tmp_path / "copy"
     shutil.copytree(stored.path, copy)
-    assert registry.load_verified(copy, stored.info.metadata["sha256"]) is not None
-    with (copy / registry.MODEL_FILE).open("ab") as fh:
+    assert model_store.load_verified(copy, stored.info.metadata["sha256"]) is not None
+    with (copy / model_store.MODEL_FILE).open("ab") as fh:
         fh.write(b"\x00malicious")
-    with pytest.raises(registry.ModelIntegrityError, match="refusing to load"):
-        registry.load_verified(copy, stored.info.metadata["sha256"])
+    with pytest.raises(model_store.ModelIntegrityError, match="refusing to load"):
+        model_store.load_verified(copy, stored.info.metadata["sha256"])
 
 
 def test_saving_a_model_that_is_not_the_locked_one_fails(saved_model, tmp_path):
     path = tmp_path / "other.joblib"
     path.write_bytes(b"not the model")
-    lineage = registry.Lineage("0" * 40, "f" * 32, {}, {}, {})
-    with pytest.raises(registry.ModelIntegrityError, match=r"does not match dvc\.lock"):
-        registry.save(path, "x", lineage)
+    lineage = model_store.Lineage("0" * 40, "f" * 32, {}, {}, {})
+    with pytest.raises(model_store.ModelIntegrityError, match=r"does not match dvc\.lock"):
+        model_store.save(path, "x", lineage)
 
 
 def _app(*middlewares):

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from mlops_template.contract import ColumnSpec, Contract
-from mlops_template.schema import record_model
+from mlops_template.serving.schema import record_model
 from tests.service.conftest import GOOD
 
 pytestmark = [pytest.mark.service, pytest.mark.example]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template.prediction_log import read_logs
+from mlops_template.serving.prediction_log import read_logs
 from tests.project import BIN, clone, env
 from tests.service.conftest import GOOD
 

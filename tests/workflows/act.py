@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlops_template.prediction_log import write_batch
-from mlops_template.stream import as_traffic
+from mlops_template.ct.replay import as_traffic
+from mlops_template.serving.prediction_log import write_batch
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
 from tests.workflows import github_state
 

@@ -126,7 +126,7 @@ def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(
     tmp_path, dvc_seed, params, model
 ):
     from mlops_template import storage
-    from mlops_template.ingest import ingest
+    from mlops_template.pipeline.ingest import ingest
 
     box = sandbox(tmp_path, dvc_seed)
     whole = params.ingest.model_copy(update={"history_until": None})

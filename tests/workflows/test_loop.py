@@ -26,7 +26,8 @@ import pytest
 import yaml
 
 from mlops_template import storage
-from mlops_template.ingest import ingest
+from mlops_template.pipeline.ingest import ingest
+from tests.datasets import month_rows
 from tests.project import BIN, ROOT, dvc, env, run
 from tests.workflows import github_state
 from tests.workflows.act import (
@@ -143,8 +144,8 @@ def _month(box, params, month: str):
     whole = params.ingest.model_copy(update={"history_until": None})
     year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
     start = pd.Timestamp(f"{month}-01")
-    stamp = year[params.contract.time_column]
-    return year[(stamp >= start) & (stamp < start + pd.DateOffset(months=1))].reset_index(drop=True)
+    end = start + pd.DateOffset(months=1)
+    return month_rows(year, str(start), str(end), params.contract.time_column)
 
 
 def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, params):

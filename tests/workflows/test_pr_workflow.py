@@ -129,7 +129,7 @@ def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(tmp_pat
     with_dvc_remote(box)
 
     def touch_report_code(repo):
-        path = repo / "src/mlops_template/report.py"
+        path = repo / "src/mlops_template/ci/markdown.py"
         text = path.read_text()
         path.write_text(text.replace("The pull-request report:", "The pull request report:"))
 

@@ -1,9 +1,10 @@
-"""The ``mlops`` sub-commands, grouped by the workflow that uses them.
+"""The ``mlops`` sub-commands, one module per event that runs them (``stages`` for DVC,
+``pull_request``, ``merge``, ``nightly`` for the three workflows, ``own_data`` for a person).
 
 Each module registers its commands with ``@command``; ``mlops_template.cli`` imports them
-all and builds the parser. A command only loads inputs, calls a pure core function and
-writes outputs: paths come from the command line (decided by ``dvc.yaml``), knobs from
-``params.yaml``.
+all and builds the parser. A command parses its arguments, loads inputs, calls the concern
+packages with typed values (never an ``argparse.Namespace``) and writes outputs: paths come
+from the command line (decided by ``dvc.yaml``), knobs from ``params.yaml``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from mlops_template.config import Params
     ),
 )
 def _ingest(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.ingest import ingest, with_feedback
+    from mlops_template.pipeline.ingest import ingest, with_feedback
 
     feedback = [storage.read_parquet(f) for f in storage.list_parquet(a.feedback)]
     frame = with_feedback(
@@ -43,7 +43,7 @@ def _ingest(a: argparse.Namespace, params: Params) -> int:
     ),
 )
 def _validate(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.validate import validate
+    from mlops_template.pipeline.validate import validate
 
     result = validate(storage.read_parquet(a.data), params.contract)
     storage.write_json(result.report(), a.report)
@@ -72,7 +72,7 @@ def _validate(a: argparse.Namespace, params: Params) -> int:
     ),
 )
 def _split(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.split import split
+    from mlops_template.pipeline.split import split
 
     train, test = split(storage.read_parquet(a.data), params.split, params.contract, params.seed)
     storage.write_parquet(train, a.train)
@@ -87,7 +87,7 @@ def _split(a: argparse.Namespace, params: Params) -> int:
     lambda p: (p.add_argument("--train", required=True), p.add_argument("--model", required=True)),
 )
 def _train(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.train import train
+    from mlops_template.pipeline.train import train
 
     model = train(storage.read_parquet(a.train), params.train, params.contract, params.seed)
     storage.write_model(model, a.model)
@@ -109,7 +109,7 @@ def _train(a: argparse.Namespace, params: Params) -> int:
 def _reference(a: argparse.Namespace, params: Params) -> int:
     import pandas as pd
 
-    from mlops_template.reference import reference
+    from mlops_template.pipeline.reference import reference
 
     window = pd.concat(
         [storage.read_parquet(a.train), storage.read_parquet(a.test)], ignore_index=True
@@ -135,8 +135,8 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
 
 @command("evaluate", "metrics, slices, plots and the naive baseline", _evaluate_args)
 def _evaluate(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.evaluate import evaluate
-    from mlops_template.plots import render
+    from mlops_template.pipeline.evaluate import evaluate
+    from mlops_template.pipeline.plots import render
 
     model = storage.read_model(a.model)
     train, test = storage.read_parquet(a.train), storage.read_parquet(a.test)

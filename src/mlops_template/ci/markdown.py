@@ -1,0 +1,227 @@
+"""The pull-request report: one markdown document, the same in the PR comment, the job
+summary and the retraining PR body.
+
+Charts GitHub can draw without any image hosting are inlined as Mermaid; the PNG figures
+are either linked from the workflow's artifact (default: nothing leaves GitHub) or
+referenced as local files for ``cml comment --publish`` (explicit opt-in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mlops_template.ci.gate import MetricCheck
+
+WATERMARK = "mlops-template report"
+_ICON = {
+    "improved": "✅",
+    "unchanged": "✅",
+    "within tolerance": "🟡",
+    "regressed": "❌",
+    "no base": "➖",
+    "missing": "❌",
+}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    title: str
+    checks: Sequence[MetricCheck]
+    current: Mapping[str, Any]
+    base: Mapping[str, Any] | None
+    params_diff: Sequence[tuple[str, Any, Any]]
+    validation: Mapping[str, Any] | None
+    slices: Mapping[str, Any] | None = None
+    base_slices: Mapping[str, Any] | None = None
+    importance: Sequence[tuple[str, float]] = ()
+    figures: Sequence[str] = ()
+    images: Literal["link", "local"] = "link"
+    artifact_url: str | None = None
+    versions: Mapping[str, str] = field(default_factory=dict)
+    base_label: str = "base"
+    plots_diff: str | None = None
+    notes: Sequence[str] = ()
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(tree, Mapping):
+        out: dict[str, Any] = {}
+        for key, value in tree.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): tree}
+
+
+def params_diff(
+    base: Mapping[str, Any] | None, current: Mapping[str, Any]
+) -> list[tuple[str, Any, Any]]:
+    """(key, base value, new value) for every changed, added or removed leaf."""
+    old, new = flatten(base or {}), flatten(current)
+    return [
+        (k, old.get(k), new.get(k))
+        for k in sorted(old.keys() | new.keys())
+        if old.get(k) != new.get(k)
+    ]
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _delta(check: MetricCheck) -> str:
+    if check.delta is None:
+        return "–"
+    rel = f" ({check.delta / abs(check.base):+.1%})" if check.base else ""
+    return f"{check.delta:+.4g}{rel}"
+
+
+def _metrics_table(inputs: ReportInputs) -> list[str]:
+    lines = [
+        f"| metric | {inputs.base_label} | this change | delta | better | verdict |",
+        "|---|---:|---:|---:|:---:|---|",
+    ]
+    for c in inputs.checks:
+        better = "↓" if c.direction == "lower" else "↑"
+        lines.append(
+            f"| {c.name} | {_num(c.base)} | {_num(c.current)} | {_delta(c)} | {better} "
+            f"| {_ICON[c.verdict]} {c.verdict} (tol. {c.tolerance:.0%}) |"
+        )
+    return lines
+
+
+def _mermaid_bars(
+    title: str, labels: Sequence[str], series: Sequence[Sequence[float]], axis: str
+) -> list[str]:
+    safe = [str(label).replace('"', "'") for label in labels]
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{title}"',
+        "    x-axis [" + ", ".join(f'"{label}"' for label in safe) + "]",
+        f'    y-axis "{axis}"',
+    ]
+    kinds = ["bar", "line"]
+    for kind, values in zip(kinds, series, strict=False):
+        lines.append(f"    {kind} [" + ", ".join(f"{v:.4g}" for v in values) + "]")
+    lines.append("```")
+    return lines
+
+
+def _slice_chart(inputs: ReportInputs) -> list[str]:
+    if not inputs.slices:
+        return []
+    name, groups = next(iter(inputs.slices.items()))
+    metric = next((k for k in next(iter(groups.values())) if k != "n"), None)
+    if metric is None:
+        return []
+    labels = list(groups)
+    now = [groups[g].get(metric) or 0.0 for g in labels]
+    base_groups = (inputs.base_slices or {}).get(name)
+    if base_groups:
+        before = [(base_groups.get(g) or {}).get(metric) or 0.0 for g in labels]
+        title = f"{metric} by {name}: bars {inputs.base_label}, line this change"
+        return _mermaid_bars(title, labels, [before, now], metric)
+    return _mermaid_bars(f"{metric} by {name}", labels, [now], metric)
+
+
+def _validation(summary: Mapping[str, Any] | None) -> list[str]:
+    if summary is None:
+        return ["No validation report was produced."]
+    if summary.get("valid"):
+        return [
+            f"✅ {summary['n_rows']:,} rows × {summary['n_columns']} columns "
+            "pass the data contract."
+        ]
+    lines = [
+        f"❌ {summary['n_failures']} rule(s) failed:",
+        "",
+        "| column | rule | rows | examples |",
+        "|---|---|---:|---|",
+    ]
+    for f in summary.get("failures", []):
+        lines.append(f"| {f['column']} | {f['rule']} | {f['count']} | {', '.join(f['examples'])} |")
+    return lines
+
+
+def _figures(inputs: ReportInputs) -> list[str]:
+    if not inputs.figures:
+        return []
+    if inputs.images == "local":
+        return [f"![{p.rsplit('/', 1)[-1]}]({p})" for p in inputs.figures]
+    names = ", ".join(f"`{p.rsplit('/', 1)[-1]}`" for p in inputs.figures)
+    where = (
+        f"[the workflow artifact]({inputs.artifact_url})"
+        if inputs.artifact_url
+        else "the workflow artifact"
+    )
+    return [
+        f"PNG figures ({names}) and DVC's base-vs-change plots (`plots_diff/index.html`) are in "
+        f"{where}; they are not uploaded anywhere else."
+    ]
+
+
+def model_choice(selection: Mapping[str, Any] | None) -> list[str]:
+    """How train chose the model: candidates with CV scores, the winner, the threshold."""
+    if not selection:
+        return []
+    scores = selection.get("cv_scores") or {}
+    lines = [
+        f"Winner: **{selection.get('winner')}** (loss {selection.get('loss')}; "
+        f"cross-validation {selection.get('cv')}, scored by {selection.get('scoring')}, "
+        "lower is better).",
+    ]
+    if scores:
+        lines += ["", f"| candidate | CV {selection.get('scoring')} |", "|---|---:|"]
+        for name, value in scores.items():
+            mark = " ✅" if name == selection.get("winner") else ""
+            lines.append(f"| {name}{mark} | {_num(value) if value is not None else 'failed'} |")
+    if selection.get("threshold") is not None:
+        lines += [
+            "",
+            f"Decision threshold {selection['threshold']:.4g} for accuracy and f1: "
+            f"{selection.get('threshold_rule')}.",
+        ]
+    return lines
+
+
+def render(inputs: ReportInputs) -> str:
+    failed = [c for c in inputs.checks if c.failed]
+    verdict = (
+        "❌ **Quality gate failed**: " + "; ".join(c.describe() for c in failed)
+        if failed
+        else "✅ **Quality gate passed**"
+    )
+    out = [f"## {inputs.title}", "", verdict, "", "### Metrics", "", *_metrics_table(inputs), ""]
+    choice = model_choice(inputs.current.get("model_selection"))
+    if choice:
+        out += ["### Model choice", "", *choice, ""]
+    out += ["### Parameters changed", ""]
+    if inputs.params_diff:
+        out += [f"| parameter | {inputs.base_label} | this change |", "|---|---|---|"]
+        out += [f"| `{k}` | {_num(a)} | {_num(b)} |" for k, a, b in inputs.params_diff]
+    else:
+        out.append("No parameter changed.")
+    out += ["", "### Data validation", "", *_validation(inputs.validation), ""]
+    charts = _slice_chart(inputs)
+    if inputs.importance:
+        top = list(inputs.importance)[:10]
+        charts += _mermaid_bars(
+            "Permutation importance (top 10)",
+            [n for n, _ in top],
+            [[v for _, v in top]],
+            "score drop",
+        )
+    if charts or inputs.figures:
+        out += ["### Plots", "", *charts, "", *_figures(inputs), ""]
+    if inputs.notes:
+        out += ["### Notes", "", *[f"- {n}" for n in inputs.notes], ""]
+    out += ["### Versions", "", "| what | version |", "|---|---|"]
+    out += [f"| {k} | `{v}` |" for k, v in inputs.versions.items()]
+    out += ["", f"<!-- {WATERMARK} -->"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,114 @@
+"""The pull-request report, built: its inputs gathered from the workspace and the base
+revision, rendered by ``ci/markdown.py``. The retraining PR's body reuses it."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mlops_template import revisions, storage
+from mlops_template.ci.champion import base_metrics
+from mlops_template.ci.gate import all_checks
+from mlops_template.ci.markdown import ReportInputs, params_diff, render
+from mlops_template.config import Params, read_yaml
+from mlops_template.outputs import locate, lock_versions
+
+log = logging.getLogger(__name__)
+
+
+def _optional_json(path: str | None):
+    return storage.read_json(path) if path and Path(path).exists() else None
+
+
+def _importance(plots_dir: str | None) -> list[tuple[str, float]]:
+    path = Path(plots_dir or "", "importance.csv")
+    if not plots_dir or not path.exists():
+        return []
+    with path.open() as fh:
+        return [(row["feature"], float(row["importance"])) for row in csv.DictReader(fh)]
+
+
+def _plots_diff(base_ref: str, out: str) -> str | None:
+    proc = subprocess.run(
+        ["dvc", "plots", "diff", base_ref, "-o", out], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        log.warning("dvc plots diff %s failed: %s", base_ref, proc.stderr.strip()[-300:])
+        return None
+    return out
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What to compare and where things are (the ``report`` command's arguments, typed)."""
+
+    base_ref: str
+    title: str = "Model report"
+    images: Literal["link", "local"] = "link"
+    artifact_url: str | None = None
+    plots_diff: Path | None = None  # write `dvc plots diff` HTML here
+    out: Path | None = None  # where the markdown goes (image paths are made relative to it)
+    dvc_file: Path = Path("dvc.yaml")
+    params: Path = Path("params.yaml")
+    lock: Path = Path("dvc.lock")
+
+
+def build_report(a: ReportRequest, params: Params) -> str:
+    where = locate(Path(a.dvc_file))
+    current = storage.read_json(where.metrics)
+    compared = base_metrics(a.base_ref, params, where.metrics, a.lock)
+    base = compared.metrics
+    checks = all_checks(base, current, params.gate)
+    exists = revisions.exists(a.base_ref)
+    base_text = revisions.read_at(a.base_ref, "params.yaml") if exists else None
+    base_params = None if base_text is None else read_yaml(base_text)
+    current_params = read_yaml(Path(a.params).read_text())
+    figures = (
+        sorted(str(p) for p in Path(where.figures_dir or "").glob("*.png"))
+        if where.figures_dir
+        else []
+    )
+    out = a.out
+    if a.images == "local" and out:
+        # `cml comment --publish` resolves image paths relative to the markdown file's folder
+        # (cml 0.20.6 src/cml.js commentCreate: path.resolve(path.dirname(markdownFile), url))
+        # and silently skips a path that is not there: write them relative to the report.
+        figures = [os.path.relpath(f, Path(out).parent) for f in figures]
+    notes = []
+    plots_diff = _plots_diff(a.base_ref, str(a.plots_diff)) if a.plots_diff and exists else None
+    if a.plots_diff and exists and plots_diff is None:
+        notes.append(f"`dvc plots diff {a.base_ref}` could not run (see the job log).")
+    notes.append(
+        f"Compared with {compared.explanation}."
+        if base is not None
+        else f"No base to compare with: {compared.explanation}."
+    )
+    versions = {"commit": revisions.commit_of("HEAD")[:12]}
+    if exists:
+        versions[a.base_ref] = revisions.commit_of(a.base_ref)[:12]
+    versions.update({path: md5[:12] for path, md5 in lock_versions(Path("dvc.lock")).items()})
+    inputs = ReportInputs(
+        title=a.title,
+        checks=checks,
+        current=current,
+        base=base,
+        params_diff=params_diff(base_params, current_params),
+        validation=_optional_json(where.validation),
+        slices=_optional_json(where.slices),
+        base_slices=revisions.json_at(a.base_ref, where.slices)
+        if where.slices and compared.kind == "committed"
+        else None,
+        importance=_importance(where.plots_dir),
+        figures=figures,
+        images=a.images,
+        artifact_url=a.artifact_url,
+        versions=versions,
+        base_label=f"{a.base_ref} (re-scored)" if compared.kind == "rescored" else a.base_ref,
+        notes=notes,
+    )
+    return render(inputs)

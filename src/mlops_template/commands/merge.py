@@ -1,0 +1,98 @@
+"""On merge (cd.yml): the model store with lineage, the Bento build."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mlops_template import storage
+from mlops_template.commands import command, log
+from mlops_template.config import Params, read_yaml
+from mlops_template.step_files import add_outputs, add_summary
+
+
+def _save_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="models/model.joblib")
+    p.add_argument("--lock", default="dvc.lock")
+    p.add_argument("--dvc-file", default="dvc.yaml")
+
+
+@command(
+    "save-model",
+    "save the pipeline's model to the BentoML store with lineage; print its tag",
+    _save_model_args,
+)
+def _save_model(a: argparse.Namespace, params: Params) -> int:
+
+    from mlops_template import revisions
+    from mlops_template.outputs import locate, lock_versions
+    from mlops_template.serving import model_store
+    from mlops_template.serving.model_tag import model_md5
+
+    metrics_path = locate(Path(a.dvc_file)).metrics
+    lineage = model_store.Lineage(
+        git_commit=revisions.commit_of("HEAD"),
+        model_md5=model_md5(Path(a.lock), a.model),
+        data={k: v for k, v in lock_versions(Path(a.lock)).items() if k != a.model},
+        params=read_yaml(Path(a.params).read_text()),
+        metrics=storage.read_json(metrics_path) if metrics_path else {},
+    )
+    tag = model_store.save(Path(a.model), params.serve.model_name, lineage)  # md5 checked first
+    # The service's startup check, run here too: CD stops before a Bento that would not start.
+    from mlops_template.serving import lean
+
+    fast = lean.for_service(storage.read_model(Path(a.model)), params.contract)
+    sys.stdout.write(tag + "\n")
+    log.info(
+        "save-model: %s (sha256 recorded, lineage: commit %s; served by %s)",
+        tag,
+        lineage.git_commit[:12],
+        "the lean path, verified identical" if fast is not None else "the pipeline",
+    )
+    return 0
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock", default="dvc.lock")
+    p.add_argument("--dvc-file", default="dvc.yaml")
+    p.add_argument("--export", default=None, help="also export the Bento to this file")
+    p.add_argument("--registry", default="ghcr.io")
+    p.add_argument("--repository", default=os.environ.get("GITHUB_REPOSITORY", "local/mlops"))
+    p.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
+    p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+@command(
+    "build",
+    "build the Bento (service + exact model + locked requirements); print its tag",
+    _build_args,
+)
+def _build(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.outputs import locate
+    from mlops_template.serving.bento import build, describe, export
+    from mlops_template.serving.model_tag import model_tag
+
+    version = model_tag(Path(a.lock), params.serve.model_name).split(":", 1)[1]
+    tag = build(model_version=version)
+    if a.export:
+        export(tag, Path(a.export))
+    from mlops_template.revisions import commit_of
+
+    image = f"{a.registry}/{a.repository}".lower()
+    # The image is tagged with the commit whose model it holds: on a rebuild of an older
+    # `ref` that is not the workflow's github.sha (which would overwrite the head's tag).
+    outputs = {
+        "bento_tag": tag,
+        "model_version": version,
+        "image": image,
+        "commit": commit_of("HEAD"),
+    }
+    add_outputs(a.github_output, outputs)
+    if a.summary:
+        add_summary(
+            a.summary, describe(outputs, storage.read_json(locate(Path(a.dvc_file)).metrics))
+        )
+    sys.stdout.write(tag + "\n")
+    return 0

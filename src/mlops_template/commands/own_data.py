@@ -1,0 +1,40 @@
+"""Bring your own data (a person, once): ``mlops init``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mlops_template.commands import command
+from mlops_template.config import Params
+
+
+def _init_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="your table: .csv, .csv.gz or .parquet")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--task", choices=["auto", "regression", "classification"], default="auto")
+    p.add_argument("--time-column", default=None, help="timestamp column (time split, CT)")
+    p.add_argument("--raw-dir", default="data/raw", help="where the pipeline's input lives")
+    p.add_argument("--archive-dir", default="data/examples", help="where the example goes")
+
+
+@command(
+    "init",
+    "use your own table: infer the data contract and defaults, rewrite params.yaml",
+    _init_args,
+)
+def _init(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.onboarding.inference import InitRequest, init_project
+
+    request = InitRequest(
+        data=Path(a.data),
+        target=a.target,
+        task=a.task,
+        time_column=a.time_column,
+        raw_dir=Path(a.raw_dir),
+        archive_dir=Path(a.archive_dir),
+        params=Path(a.params),
+    )
+    sys.stdout.write(init_project(request, params) + "\n")
+    return 0

@@ -1,0 +1,121 @@
+"""On pull requests (pr.yml): the headline summary, reproduction, the quality gate, the report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mlops_template import storage
+from mlops_template.commands import command, log
+from mlops_template.config import Params
+from mlops_template.step_files import add_summary
+
+
+@command(
+    "summary",
+    "print the headline metrics and where the reports are",
+    lambda p: p.add_argument("--dvc-file", default="dvc.yaml"),
+)
+def _summary(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.pipeline.summary import summarize
+
+    sys.stdout.write(summarize(Path(a.dvc_file), params) + "\n")
+    return 0
+
+
+@command(
+    "repro",
+    "dvc repro, restoring from the DVC remote and run-cache when one exists",
+    lambda p: (
+        p.add_argument(
+            "--push", action="store_true", help="push outputs and run-cache (trusted events only)"
+        ),
+        p.add_argument(
+            "--remote-optional",
+            action="store_true",
+            help="if the DVC remote cannot be reached, reproduce without it (fork PRs only)",
+        ),
+    ),
+)
+def _repro(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.pipeline.reproduce import reproduce
+
+    reproduce(push=a.push, remote_optional=a.remote_optional)
+    return 0
+
+
+def _gate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-ref", required=True, help="git revision to compare with, e.g. origin/main"
+    )
+    p.add_argument("--dvc-file", default="dvc.yaml")
+    p.add_argument("--lock", default="dvc.lock")
+
+
+@command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
+def _gate(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.ci.champion import base_metrics
+    from mlops_template.ci.gate import all_checks
+    from mlops_template.outputs import locate
+
+    path = locate(Path(a.dvc_file)).metrics
+    current = storage.read_json(path)
+    base = base_metrics(a.base_ref, params, path, Path(a.lock))
+    if base.metrics is None:
+        log.info("gate: no base to compare with: %s", base.explanation)
+    else:
+        log.info("gate: comparing with %s", base.explanation)
+    checks = all_checks(base.metrics, current, params.gate)
+    for check in checks:
+        (log.error if check.failed else log.info)("gate: %s", check.describe())
+    failed = [c.name for c in checks if c.failed]
+    if failed:
+        log.error("gate: FAILED on %s", ", ".join(failed))
+        return 1
+    log.info("gate: passed (%d checks against %s)", len(checks), a.base_ref)
+    return 0
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    _gate_args(p)
+    p.add_argument("--out", required=True, help="markdown file to write")
+    p.add_argument("--title", default="Model report")
+    p.add_argument(
+        "--summary",
+        default=os.environ.get("GITHUB_STEP_SUMMARY"),
+        help="also append to this file (default: $GITHUB_STEP_SUMMARY)",
+    )
+    p.add_argument(
+        "--images",
+        choices=["link", "local"],
+        default="link",
+        help="link: figures stay in the workflow artifact; local: for cml --publish",
+    )
+    p.add_argument("--artifact-url", default=os.environ.get("REPORT_ARTIFACT_URL") or None)
+    p.add_argument("--plots-diff", default=None, help="write `dvc plots diff` HTML here")
+
+
+@command(
+    "report", "markdown report: metrics vs --base-ref, params diff, validation, plots", _report_args
+)
+def _report(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.ci.report import ReportRequest, build_report
+
+    request = ReportRequest(
+        base_ref=a.base_ref,
+        title=a.title,
+        images=a.images,
+        artifact_url=a.artifact_url,
+        plots_diff=Path(a.plots_diff) if a.plots_diff else None,
+        out=Path(a.out),
+        dvc_file=Path(a.dvc_file),
+        params=Path(a.params),
+        lock=Path(a.lock),
+    )
+    text = build_report(request, params)
+    storage.write_bytes(text.encode(), a.out)
+    add_summary(a.summary, text)
+    log.info("report: %s%s", a.out, f" (and {a.summary})" if a.summary else "")
+    return 0

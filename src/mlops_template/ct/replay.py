@@ -1,0 +1,41 @@
+"""The demo production stream: the raw file's later months, replayed one period at a time.
+
+Each call sends the next period of rows as if the service had answered them then: a
+prediction log in the service's own format (features, prediction, model version,
+``logged_at`` = the row's time) and, separately, the labelled rows whose ground truth
+"arrived later". A cursor file remembers where the previous call stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mlops_template.config import Period
+from mlops_template.contract import LOGGED_AT, PREDICTION, VERSION, Contract
+from mlops_template.ct.drift import period_offset
+from mlops_template.pipeline.reference import predictions
+
+
+def next_period(
+    stream: pd.DataFrame, time_column: str, cursor: pd.Timestamp, period: Period
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Rows in [cursor, cursor + period) and the cursor for the next call."""
+    end = cursor + period_offset(period)
+    stamp = stream[time_column]
+    return stream[(stamp >= cursor) & (stamp < end)], end
+
+
+def as_traffic(
+    rows: pd.DataFrame, model: Any, model_version: str, contract: Contract
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(prediction log, labelled rows) for ``rows``, both stamped with their arrival time."""
+    arrived = pd.to_datetime(rows[contract.time_column]).to_numpy()
+    logs = rows[contract.features].reset_index(drop=True)
+    logs[PREDICTION] = predictions(model, logs, contract)
+    logs[VERSION] = model_version
+    logs[LOGGED_AT] = arrived
+    labelled = rows[[c for c in contract.columns if c in rows.columns]].reset_index(drop=True)
+    labelled[LOGGED_AT] = arrived
+    return logs, labelled

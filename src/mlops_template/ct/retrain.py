@@ -1,0 +1,114 @@
+"""The ``retrain`` command's work: feedback file, window, ``dvc repro``, champion/challenger.
+
+Everything is checked before anything is written: labelled rows that break the contract
+stop the command with the column and rule, and the training data stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlops_template import params_file, revisions, storage
+from mlops_template.ci.report import ReportRequest, build_report
+from mlops_template.config import Params, load_params
+from mlops_template.contract import LOGGED_AT
+from mlops_template.ct.challenger import compare, feedback_name, moved_window, new_feedback, render
+from mlops_template.ct.monitor import production_rows, summary_markdown
+from mlops_template.pipeline.reproduce import reproduce
+
+log = logging.getLogger(__name__)
+
+
+def _drift_section(summary_path: Path) -> str:
+    if not summary_path.exists():
+        return "No drift summary (retraining was started by hand).\n\n"
+    return summary_markdown(storage.read_json(summary_path))
+
+
+@dataclass(frozen=True)
+class RetrainPaths:
+    """Where retraining reads and writes (the ``retrain`` command's arguments, typed)."""
+
+    model: Path = Path("models/model.joblib")
+    test: Path = Path("data/processed/test.parquet")
+    feedback_dir: Path = Path("data/feedback")
+    params: Path = Path("params.yaml")
+    dvc_file: Path = Path("dvc.yaml")
+    monitor_summary: Path = Path("reports/monitor/summary.json")
+    out_dir: Path = Path("reports/retrain")
+
+
+def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None) -> str:
+    """Returns the idempotency key: base commit + new data + params + drift inputs."""
+    contract = params.contract
+    if contract.time_column is None:
+        raise ValueError("retrain moves a time window: contract.time_column is required")
+    labelled = production_rows(
+        params.monitor.labelled_sink, "labelled rows", params, list(contract.columns)
+    )
+    end = params.split.window.end
+    rows = new_feedback(labelled, contract, pd.Timestamp(end) if end else None)
+    if rows.empty:
+        raise ValueError(f"no labelled rows arrived since the training window's end ({end})")
+    target = Path(a.feedback_dir) / feedback_name(rows)
+    if target.exists():
+        raise ValueError(f"{target} exists: this data was already added")
+    champion = storage.read_model(a.model)
+    old_test = storage.read_parquet(a.test)
+    storage.write_parquet(rows.drop(columns=[LOGGED_AT]), target)
+    moved = moved_window(params.split.window, rows, contract.time_column, params.retrain)
+    params_file.update(a.params, moved)
+    log.info("retrain: +%d rows -> %s; window %s", len(rows), target, moved)
+    reproduce(push=True)
+    new_params = load_params(a.params)
+    challenger, new_test = storage.read_model(a.model), storage.read_parquet(a.test)
+    comparison = compare(
+        champion,
+        challenger,
+        {
+            "newest, held out (new test split)": new_test,
+            "previous test split (the challenger trained on it)": old_test,
+        },
+        new_params.contract,
+    )
+    out = a.out_dir
+    storage.write_json(comparison, out / "comparison.json")
+    key_basis = "|".join(
+        [
+            revisions.commit_of("HEAD"),
+            hashlib.sha256(target.read_bytes()).hexdigest(),
+            a.params.read_text(),
+            storage.read_json(a.monitor_summary).get("drift_key", "")
+            if a.monitor_summary.exists()
+            else "",
+        ]
+    )
+    key = hashlib.sha256(key_basis.encode()).hexdigest()[:16]
+    report = build_report(
+        ReportRequest(
+            base_ref="HEAD",
+            title="Pipeline report: retrained vs current main",
+            artifact_url=artifact_url,
+            dvc_file=a.dvc_file,
+            params=a.params,
+        ),
+        new_params,
+    )
+    title = f"Retrain on production data up to {moved['split.window.end']}"
+    body = (
+        f"# {title}\n\n"
+        f"Opened by the continuous-training workflow: {len(rows):,} labelled production rows "
+        f"added as `{target}`, training window moved to {moved}.\n\n"
+        + render(comparison)
+        + _drift_section(a.monitor_summary)
+        + report
+        + f"\n<!-- retrain-key: {key} -->\n"
+    )
+    storage.write_bytes(body.encode(), out / "pr.md")
+    storage.write_bytes(f"{key}\n".encode(), out / "key.txt")
+    return key

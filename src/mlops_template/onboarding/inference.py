@@ -1,0 +1,478 @@
+"""Bring your own data: infer a data contract and the task's defaults from a table.
+
+Pure: ``infer`` reads a DataFrame and returns the params sections to write; the ``init``
+command does the file work (copy the data, archive the example, rewrite params.yaml).
+Everything it guesses is shown for review and lives in params.yaml, where it can be edited.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from mlops_template.contract import RESERVED
+
+if TYPE_CHECKING:
+    from mlops_template.config import Params
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_CLOSED_LEVELS = 50  # more levels: an open category (no closed set of allowed values)
+MAX_CLASSES_FOR_AUTO = 20  # an integer target with at most this many values is a class label
+MARGIN = 0.1  # ranges widened by 10% of the observed span on both sides
+MIN_ROWS = 100
+
+Task = Literal["regression", "classification"]
+
+
+class InitError(ValueError):
+    """The table cannot be used as it is; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Inferred:
+    task: Task
+    columns: dict[str, dict[str, Any]]
+    dropped: dict[str, str]
+    unique: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    duplicate_rows: bool = False
+    leakage_confirmed: tuple[str, ...] = ()
+    imbalanced: bool = False
+
+
+def check_names(columns: list[str]) -> None:
+    bad = []
+    for name in columns:
+        if not NAME.match(str(name)):
+            bad.append(
+                f"'{name}': must be a letter or _ then letters, digits or _ (at most 64): "
+                "it becomes a JSON field of the service and a Python identifier"
+            )
+        elif name in RESERVED:
+            bad.append(f"'{name}': reserved for the service's response and prediction log")
+    if bad:
+        raise InitError(
+            "column name(s) the pipeline cannot carry; rename them in the file:\n  - "
+            + "\n  - ".join(bad)
+        )
+
+
+def _bound(value: float, integer: bool, up: bool) -> float | int:
+    if integer:
+        return int(math.ceil(value) if up else math.floor(value))
+    return round(value, 6)
+
+
+def _numeric_spec(series: pd.Series, integer: bool) -> dict[str, Any]:
+    lo, hi = float(series.min()), float(series.max())
+    span = (hi - lo) or abs(hi) or 1.0
+    low, high = lo - MARGIN * span, hi + MARGIN * span
+    if lo >= 0:
+        low = max(low, 0.0)  # counts, prices and shares do not turn negative
+    return {
+        "dtype": "int" if integer else "float",
+        "min": _bound(low, integer, up=False),
+        "max": _bound(high, integer, up=True),
+    }
+
+
+def _is_integer(series: pd.Series) -> bool:
+    values = series.dropna()
+    if pd.api.types.is_integer_dtype(series):
+        return True
+    return pd.api.types.is_float_dtype(series) and bool((values == values.round()).all())
+
+
+def _task(target: pd.Series, requested: str) -> Task:
+    if requested in ("regression", "classification"):
+        if requested == "regression" and not pd.api.types.is_numeric_dtype(target):
+            raise InitError(f"--task regression needs a numeric target; '{target.name}' is not")
+        return requested  # type: ignore[return-value]
+    if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
+        return "classification"
+    if _is_integer(target) and target.nunique() <= MAX_CLASSES_FOR_AUTO:
+        return "classification"
+    return "regression"
+
+
+def _column_spec(series: pd.Series) -> dict[str, Any]:
+    if pd.api.types.is_bool_dtype(series):
+        spec: dict[str, Any] = {"dtype": "bool"}
+    elif pd.api.types.is_numeric_dtype(series):
+        spec = _numeric_spec(series.dropna(), _is_integer(series))
+    else:
+        levels = sorted(series.dropna().astype(str).unique())
+        spec = {"dtype": "category"}
+        if len(levels) <= MAX_CLOSED_LEVELS:
+            spec["categories"] = levels
+    if series.isna().any():
+        spec["nullable"] = True
+    return spec
+
+
+def infer(
+    frame: pd.DataFrame,
+    target: str,
+    task: str = "auto",
+    time_column: str | None = None,
+    min_rows: int = MIN_ROWS,
+    confirmed: tuple[str, ...] = (),
+) -> Inferred:
+    """The contract for ``frame``: dtypes, ranges with margins, categories, nulls, drops.
+
+    A feature that alone predicts the target almost perfectly stops it (target leakage),
+    unless ``confirmed`` (``contract.leakage_confirmed`` of params.yaml) names it."""
+    if frame.empty or frame.shape[1] == 0:
+        raise InitError("the table is empty")
+    check_names(list(frame.columns))
+    if target not in frame.columns:
+        raise InitError(f"target '{target}' is not a column; columns: {', '.join(frame.columns)}")
+    if time_column is not None and time_column not in frame.columns:
+        raise InitError(f"--time-column '{time_column}' is not a column")
+    if len(frame) < min_rows:
+        raise InitError(f"{len(frame)} rows: at least {min_rows} are needed to train and test")
+    y = frame[target]
+    if y.isna().any():
+        raise InitError(
+            f"target '{target}' is missing in {int(y.isna().sum())} row(s): drop those rows first"
+        )
+    if y.nunique() < 2:
+        raise InitError(f"target '{target}' is constant ({y.iloc[0]!r}): nothing to learn")
+    kind = _task(y, task)
+    columns: dict[str, dict[str, Any]] = {}
+    dropped: dict[str, str] = {}
+    notes: list[str] = []
+    unique: tuple[str, ...] = ()
+    imbalanced = False
+    for name in frame.columns:
+        series = frame[name]
+        if name == target:
+            if kind == "classification":
+                classes = sorted(series.astype(str).unique())
+                columns[name] = {"dtype": "category", "categories": classes}
+                counts = series.astype(str).value_counts(normalize=True)
+                imbalanced = bool(counts.min() < 0.1)
+                if imbalanced:
+                    notes.append(
+                        f"imbalanced classes (rarest '{counts.idxmin()}' {counts.min():.1%}): "
+                        "the split is stratified; judge the model by f1/log_loss, not accuracy"
+                    )
+            else:
+                columns[name] = _numeric_spec(series, _is_integer(series))
+            continue
+        if name == time_column:
+            stamp = pd.to_datetime(series, errors="coerce")
+            if stamp.isna().any():
+                raise InitError(f"time column '{name}': {int(stamp.isna().sum())} unparseable")
+            columns[name] = {"dtype": "datetime"}
+            if stamp.is_unique:
+                unique = (name,)
+            continue
+        if series.nunique(dropna=True) <= 1:
+            dropped[name] = "constant: carries no information"
+        elif series.is_unique and not pd.api.types.is_float_dtype(series):
+            dropped[name] = "unique per row (an identifier): would only be memorised"
+        else:
+            columns[name] = _column_spec(series)
+    duplicates = int(frame.duplicated().sum())
+    if duplicates:
+        notes.append(
+            f"{duplicates} row(s) repeat another row exactly: allowed "
+            "(contract.allow_duplicate_rows); set it to false if they are errors"
+        )
+    if len(columns) - 1 - (time_column is not None) < 1:
+        raise InitError("no usable feature column left after dropping ids and constants")
+    from mlops_template.pipeline.leakage import explain, find_leaks
+
+    features = [c for c in columns if c not in (target, time_column)]
+    leaks = find_leaks(frame, target, kind, features, confirmed)
+    if leaks:
+        raise InitError(explain(leaks, target) + ", then run init again")
+    kept = tuple(c for c in confirmed if c in features)
+    if kept:
+        notes.append(f"confirmed as known at prediction time (contract.leakage_confirmed): {kept}")
+    return Inferred(kind, columns, dropped, unique, notes, duplicates > 0, kept, imbalanced)
+
+
+def params_changes(
+    inferred: Inferred,
+    source: str,
+    target: str,
+    time_column: str | None,
+    model_name: str,
+    n_rows: int,
+) -> dict[str, Any]:
+    """Dotted params.yaml keys to set for the new data (everything else keeps its value)."""
+    regression = inferred.task == "regression"
+    target_spec = inferred.columns[target]
+    binary = not regression and len(target_spec.get("categories") or []) == 2
+    categorical = [
+        c for c, s in inferred.columns.items() if s["dtype"] == "category" and c != target
+    ]
+    gate = (
+        {
+            "mae": {"direction": "lower", "tolerance": 0.05},
+            "rmse": {"direction": "lower", "tolerance": 0.05},
+            "r2": {"direction": "higher", "tolerance": 0.02},
+        }
+        if regression
+        else {
+            "log_loss": {"direction": "lower", "tolerance": 0.05},
+            "f1": {"direction": "higher", "tolerance": 0.02},
+            # threshold-free on two classes: accuracy at a tuned f1 threshold falls below
+            # the majority class on imbalanced data by design
+            **(
+                {"roc_auc": {"direction": "higher", "tolerance": 0.02}}
+                if binary
+                else {"accuracy": {"direction": "higher", "tolerance": 0.02}}
+            ),
+        }
+    )
+    return {
+        "ingest.source": source,
+        "ingest.time_column": time_column,
+        "ingest.timestamp_from": None,
+        "ingest.history_until": None,
+        "ingest.drop_columns": sorted(inferred.dropped),
+        "contract": {
+            "task": inferred.task,
+            "target": target,
+            "time_column": time_column,
+            "min_rows": max(10, min(MIN_ROWS, n_rows // 2)),
+            "unique": list(inferred.unique),
+            "allow_duplicate_rows": inferred.duplicate_rows,
+            "leakage_confirmed": list(inferred.leakage_confirmed),
+            "columns": inferred.columns,
+        },
+        "split.method": "time" if time_column else "random",
+        "split.window.start": None,
+        "split.window.end": None,
+        "evaluate.baseline.group_by": categorical[:1],
+        "evaluate.slices": [{"column": c} for c in categorical[:1]],
+        "train.estimator": "auto",
+        "train.loss": "auto",
+        "train.threshold": "auto",
+        "gate.baseline_margin": 0.1 if regression else 0.05,
+        "gate.baseline_metric": "auto",
+        "gate.metrics": gate,
+        "serve.model_name": model_name,
+        "monitor.quality.metric": "mae" if regression else "f1",
+    }
+
+
+def params_comments(
+    inferred: Inferred, target: str, time_column: str | None, changes: dict[str, Any]
+) -> dict[str, str | None]:
+    """End-of-line comments for the keys init rewrote, describing the new data (the
+    example's comments - its riders, hours and 2011 - would be false); None removes one."""
+    regression = inferred.task == "regression"
+    share = f"{0.2:.0%}"
+    group = changes["evaluate.baseline.group_by"]
+    if regression:
+        naive = f"naive model: mean '{target}'" + (f" per '{group[0]}'" if group else "")
+    else:
+        naive = f"naive model: class frequencies of '{target}'" + (
+            f" per '{group[0]}'" if group else ""
+        )
+    metric = "MAE" if regression else "log loss"
+    margin = changes["gate.baseline_margin"]
+    return {
+        "ingest.source": "the raw file; dvc.yaml reads this key",
+        "ingest.time_column": "the time axis" if time_column else "no time axis",
+        "ingest.timestamp_from": None,
+        "ingest.history_until": (
+            "later rows are the production stream (`mlops replay`); null: all history"
+        ),
+        "split.method": "time | random (random needs no time column)",
+        "split.test_size": (
+            f"the last {share} of the window, by time"
+            if time_column
+            else f"{share} of the rows at random" + ("" if regression else ", stratified by class")
+        ),
+        "split.window": "half-open [start, end) of the time axis; null: unbounded",
+        "split.window.start": None,
+        "evaluate.baseline.group_by": naive,
+        "gate.baseline_margin": (
+            f"the model must beat the naive baseline by {margin:.0%} ({metric}, always checked)"
+        ),
+    }
+
+
+REGRESSION_PLOTS = [
+    {
+        "predicted_vs_actual": {
+            "template": "scatter",
+            "x": "actual",
+            "y": {"reports/plots/predictions.csv": "predicted"},
+        }
+    },
+    {
+        "residuals": {
+            "template": "scatter",
+            "x": "predicted",
+            "y": {"reports/plots/predictions.csv": "residual"},
+        }
+    },
+]
+CLASSIFICATION_PLOTS = [
+    {
+        "confusion_matrix": {
+            "template": "confusion",
+            "x": "actual",
+            "y": {"reports/plots/predictions.csv": "predicted"},
+        }
+    },
+    {"roc": {"template": "simple", "x": "fpr", "y": {"reports/plots/roc.csv": "tpr"}}},
+    {
+        "precision_recall": {
+            "template": "simple",
+            "x": "recall",
+            "y": {"reports/plots/precision_recall.csv": "precision"},
+        }
+    },
+]
+COMMON_PLOTS = [
+    {
+        "feature_importance": {
+            "template": "bar_horizontal",
+            "x": "importance",
+            "y": {"reports/plots/importance.csv": "feature"},
+        }
+    },
+    "reports/figures",
+]
+
+
+def dvc_plots(task: Task) -> list[Any]:
+    """The top-level ``plots:`` of dvc.yaml for the task (`dvc plots show/diff`). ROC and
+    precision-recall files exist for binary targets; DVC skips a missing one."""
+    return [*(REGRESSION_PLOTS if task == "regression" else CLASSIFICATION_PLOTS), *COMMON_PLOTS]
+
+
+def review(inferred: Inferred, target: str) -> str:
+    """The inferred contract as a table, for the user to check before `make run`."""
+    lines = [f"task: {inferred.task} of '{target}'", "", "column            dtype     rule"]
+    for name, spec in inferred.columns.items():
+        rule = ""
+        if "min" in spec:
+            rule = f"[{spec['min']}, {spec['max']}]"
+        elif spec.get("categories") is not None:
+            shown = ", ".join(spec["categories"][:6])
+            more = len(spec["categories"]) - 6
+            rule = "{" + shown + (f", +{more} more" if more > 0 else "") + "}"
+        elif spec["dtype"] == "category":
+            rule = f"open set (> {MAX_CLOSED_LEVELS} levels)"
+        null = " nullable" if spec.get("nullable") else ""
+        lines.append(f"{name:<17} {spec['dtype']:<9} {rule}{null}")
+    for name, why in inferred.dropped.items():
+        lines.append(f"{name:<17} dropped   {why}")
+    lines += [f"note: {n}" for n in inferred.notes]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class InitRequest:
+    """A user's table and how to read it (the ``init`` command's arguments, typed)."""
+
+    data: Path
+    target: str
+    task: Literal["auto", "regression", "classification"] = "auto"
+    time_column: str | None = None
+    raw_dir: Path = Path("data/raw")  # where the pipeline's input lives
+    archive_dir: Path = Path("data/examples")  # where the example data goes
+    params: Path = Path("params.yaml")
+
+
+def init_project(a: InitRequest, params: Params) -> str:
+    """Copy the data in, archive the example, rewrite params.yaml; return the review text."""
+    import shutil
+
+    from mlops_template import params_file, storage
+
+    source = a.data
+    try:
+        frame = storage.read_table(source)
+    except Exception as err:  # any reader error: the message names the file and the fix
+        raise InitError(
+            f"cannot read {source}: {err}. Give a .csv, .csv.gz or .parquet file"
+        ) from None
+    if a.time_column is not None and a.time_column in frame.columns:
+        frame[a.time_column] = pd.to_datetime(frame[a.time_column], errors="coerce")
+    inferred = infer(
+        frame, a.target, a.task, a.time_column, confirmed=params.contract.leakage_confirmed
+    )
+    raw_dir, archive = a.raw_dir, a.archive_dir
+    target_file = raw_dir / source.name
+    model_name = re.sub(r"[^a-z0-9_.-]+", "-", source.name.split(".")[0].lower()).strip("-")
+    changes = params_changes(
+        inferred, str(target_file), a.target, a.time_column, model_name or "model", len(frame)
+    )
+    comments = params_comments(inferred, a.target, a.time_column, changes)
+    text = params_file.render(a.params, changes, comments)  # validated before any file moves
+    if source.resolve() != target_file.resolve():
+        for old in raw_dir.glob("*"):
+            if old.is_file() and old.name != source.name:
+                archive.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(old), archive / old.name)
+        raw_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target_file)
+    for stale in Path("data/feedback").glob("*.parquet"):  # feedback of the old contract
+        stale.unlink()
+    _archive_demo_stream(params, archive)
+    storage.write_bytes(text.encode(), a.params)
+    _set_dvc_plots(Path("dvc.yaml"), inferred.task)
+    storage.write_json(
+        {"source": str(target_file), "dropped": inferred.dropped, "notes": inferred.notes},
+        Path("reports") / "init.json",
+    )
+    return (
+        review(inferred, a.target)
+        + f"\n\nparams.yaml rewritten for {target_file} ({len(frame):,} rows); "
+        + (f"example data moved to {archive}/. " if archive.exists() else "")
+        + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
+    )
+
+
+def _archive_demo_stream(params: Any, archive: Any) -> None:
+    """Move the local production data of the old contract (the example's replayed stream)
+    out of the monitor's way; remote sinks (s3://...) are the user's and stay untouched."""
+    import shutil
+    from pathlib import Path
+
+    local = [
+        params.serve.prediction_log.sink,
+        params.monitor.labelled_sink,
+        params.stream.cursor,
+    ]
+    for sink in (Path(s) for s in local if "://" not in s):
+        if sink.exists():
+            destination = archive / "production" / sink.name
+            if destination.exists():
+                shutil.rmtree(destination) if destination.is_dir() else destination.unlink()
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(sink), destination)
+            log.info("init: %s (old contract) moved to %s", sink, destination)
+
+
+def _set_dvc_plots(dvc_file: Any, task: Task) -> None:
+    from ruamel.yaml import YAML
+
+    from mlops_template import storage
+
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)  # the file's own style: "  - item"
+    doc = yaml.load(dvc_file.read_text())
+    doc["plots"] = dvc_plots(task)
+    import io
+
+    buffer = io.StringIO()
+    yaml.dump(doc, buffer)
+    storage.write_bytes(buffer.getvalue().encode(), dvc_file)

@@ -1,0 +1,198 @@
+"""`mlops init`'s inference and its errors, on small frames built for each case."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_template.config import parse_params
+from mlops_template.onboarding.inference import InitError, infer, params_changes
+
+pytestmark = pytest.mark.code
+RNG = np.random.default_rng(0)
+
+
+def _frame(n: int = 300, **extra) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "age": RNG.integers(18, 90, n),
+            "income": RNG.normal(50_000, 10_000, n).round(2),
+            "city": RNG.choice(["a", "b", "c"], n),
+            "y": RNG.normal(10, 2, n),
+        }
+    )
+    return frame.assign(**extra)
+
+
+def test_regression_with_ranges_and_margins():
+    got = infer(_frame(), "y")
+    assert got.task == "regression"
+    age = got.columns["age"]
+    assert age["dtype"] == "int" and age["min"] <= 18 and age["max"] >= 89
+    assert got.columns["city"] == {"dtype": "category", "categories": ["a", "b", "c"]}
+
+
+def test_binary_imbalanced_target_is_classification_with_a_note():
+    y = np.where(RNG.random(300) < 0.05, "yes", "no")
+    got = infer(_frame(y=y), "y")
+    assert got.task == "classification"
+    assert got.columns["y"]["categories"] == ["no", "yes"]
+    assert any("imbalanced" in n for n in got.notes)
+
+
+def test_small_integer_target_is_multiclass():
+    got = infer(_frame(y=RNG.integers(0, 4, 300)), "y")
+    assert got.task == "classification" and got.columns["y"]["categories"] == ["0", "1", "2", "3"]
+
+
+def test_ids_constants_nulls_and_many_levels():
+    frame = _frame(
+        customer_id=np.arange(300),
+        constant=1,
+        zip=[f"z{i % 120}" for i in range(300)],
+    )
+    frame.loc[::7, "income"] = np.nan
+    got = infer(frame, "y")
+    assert set(got.dropped) == {"customer_id", "constant"}
+    assert got.columns["income"]["nullable"] is True
+    assert got.columns["zip"] == {"dtype": "category"}, "open set above 50 levels"
+
+
+def test_time_column_makes_a_unique_key_and_a_time_split():
+    frame = _frame(when=pd.date_range("2024-01-01", periods=300, freq="h"))
+    got = infer(frame, "y", time_column="when")
+    assert got.columns["when"] == {"dtype": "datetime"} and got.unique == ("when",)
+    changes = params_changes(got, "data/raw/x.csv", "y", "when", "x", 300)
+    assert changes["split.method"] == "time"
+
+
+def test_wide_table_of_120_columns_gives_valid_params(root):
+    import yaml
+
+    wide = pd.DataFrame(RNG.normal(size=(300, 120)), columns=[f"f{i}" for i in range(120)])
+    wide["label"] = RNG.choice(["x", "y", "z"], 300)
+    got = infer(wide, "label")
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    for key, value in params_changes(got, "data/raw/w.csv", "label", None, "w", 300).items():
+        *parents, leaf = key.split(".")
+        node = raw
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    params = parse_params(raw)
+    assert len(params.contract.features) == 120 and params.split.method == "random"
+    assert params.contract.task == "classification"
+
+
+@pytest.mark.parametrize(
+    ("frame", "target", "message"),
+    [
+        (_frame(), "nope", "target 'nope' is not a column"),
+        (_frame(y=1.0), "y", "target 'y' is constant"),
+        (_frame(n=20), "y", "20 rows: at least 100"),
+        (_frame().rename(columns={"age": "age (years)"}), "y", "'age (years)': must be"),
+        (_frame().rename(columns={"age": "prediction"}), "y", "'prediction': reserved"),
+        (_frame(y=[np.nan] + [1.0, 2.0] * 149 + [3.0]), "y", "missing in 1 row"),
+    ],
+    ids=["target missing", "target constant", "too few rows", "bad name", "reserved", "null y"],
+)
+def test_unusable_input_fails_with_what_to_do(frame, target, message):
+    with pytest.raises(InitError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        infer(frame, target)
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path, root, capsys):
+    from mlops_template.cli import main
+
+    bad = tmp_path / "data.parquet"
+    bad.write_text("not parquet")
+    params = tmp_path / "params.yaml"
+    params.write_text((root / "params.yaml").read_text())
+    code = main(["--params", str(params), "init", "--data", str(bad), "--target", "y"])
+    assert code == 2
+    assert params.read_text() == (root / "params.yaml").read_text(), "nothing written"
+
+
+def test_a_leaking_column_stops_init_naming_it():
+    frame = _frame()
+    frame["log_y"] = np.log(frame["y"] - frame["y"].min() + 1)
+    with pytest.raises(InitError, match=r"'log_y' alone predicts 'y' \(spearman 1\.0000\)"):
+        infer(frame, "y")
+    confirmed = infer(frame, "y", confirmed=("log_y",))
+    assert confirmed.leakage_confirmed == ("log_y",)
+
+
+def test_a_near_perfect_class_predictor_stops_init():
+    frame = _frame()
+    frame["label"] = np.where(frame["income"] > 50_000, "rich", "other")
+    frame["echo"] = np.where(frame["label"] == "rich", "r", "o")
+    with pytest.raises(InitError, match=r"'echo' alone predicts 'label' \(roc_auc 1\.0000\)"):
+        infer(frame.drop(columns=["y"]), "label")
+
+
+# the bundled example's columns (fixed here: after init the project's params are the user's)
+EXAMPLE_COLUMNS = (
+    "timestamp",
+    "season",
+    "mnth",
+    "hr",
+    "holiday",
+    "weekday",
+    "workingday",
+    "weathersit",
+    "temp",
+    "atemp",
+    "hum",
+    "windspeed",
+    "bikers",
+)
+
+
+def _comments(text: str) -> list[str]:
+    import re
+
+    out = []
+    for line in text.splitlines():
+        unquoted = re.sub(r"\"[^\"]*\"|'[^']*'", "", line)
+        if "#" in unquoted:
+            out.append(unquoted[unquoted.index("#") :])
+    return out
+
+
+@pytest.mark.parametrize("time", [True, False])
+@pytest.mark.parametrize("target", ["y", "label"])
+def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target):
+    """The example's comments (riders, hours, 2011, "20% (MAE)") would be false for new data."""
+    import re
+
+    from mlops_template import params_file
+    from mlops_template.onboarding.inference import params_comments
+
+    frame = _frame()
+    if target == "label":
+        frame = frame.assign(label=np.where(frame["y"] > 10, "a", "b")).drop(columns=["y"])
+    if time:
+        frame["when"] = pd.date_range("2020-01-01", periods=len(frame), freq="D")
+    inferred = infer(frame, target, time_column="when" if time else None)
+    changes = params_changes(
+        inferred, "data/raw/t.csv", target, "when" if time else None, "t", len(frame)
+    )
+    copy = tmp_path / "params.yaml"
+    copy.write_text((root / "params.yaml").read_text())
+    comments = params_comments(inferred, target, "when" if time else None, changes)
+    text = params_file.render(copy, changes, comments)
+    words = [*EXAMPLE_COLUMNS, "bikeshare", "bike", "riders", "2011", "hour", "hours"]
+    words += ["casual", "registered", "quarter", "months", "day type"]
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b", re.IGNORECASE)
+    stale = [c for c in _comments(text) if pattern.search(c) or "20% (MAE)" in c]
+    assert stale == []
+    margin = f"{changes['gate.baseline_margin']:.0%}"
+    assert any(f"by {margin} (" in c for c in _comments(text))
+    example = "gate:\n  baseline_margin: 0.2  # the model must beat the naive baseline by 20% (MAE)"
+    assert "20% (MAE)" in _comments(example)[0], "the check must see a comment"
+    for old in (
+        "group_by: [hr, workingday]   # naive model: mean riders for this hour and day type",
+        "window:                     # half-open [start, end): the first quarter of 2011;",
+    ):
+        assert pattern.search(_comments(old)[0]), old
