@@ -422,10 +422,9 @@ def tree_probes(lean: LeanModel) -> np.ndarray:
         high[left, f[is_left[at]]] = np.minimum(high[left, f[is_left[at]]], t[is_left[at]])
         low[right, f[~is_left[at]]] = np.maximum(low[right, f[~is_left[at]]], t[~is_left[at]])
     low, high = low[split], high[split]
-    row = np.zeros_like(low)
-    both, above, below = np.isfinite(low), np.isfinite(low), np.isfinite(high)
-    both = above & below
-    row[both] = (low[both] + high[both]) / 2
+    row = np.zeros_like(low)  # a column no ancestor constrains: 0
+    above, below = np.isfinite(low), np.isfinite(high)  # x > low, x <= high
+    row[above & below] = (low[above & below] + high[above & below]) / 2
     row[above & ~below] = low[above & ~below] + 1
     row[below & ~above] = high[below & ~above]
     f, t = lean._feature[split], lean._threshold[split]
