@@ -19,10 +19,13 @@ Candidates are scored with the task's proper scoring rule, the loss the model is
 - other regression: mean squared error, strictly proper for the mean the model predicts
   (MAE would reward the median instead).
 
-The winner is refitted on all training rows. The candidates, their CV scores and the winner
-travel with the model (``model_selection_``) into ``reports/metrics.json`` and the PR
-report. For an imbalanced binary target the decision threshold is chosen on the same
-out-of-fold probabilities (maximum f1), not left at 0.5.
+With ``train.blend`` the two best candidates' out-of-fold predictions are also averaged
+with a weight chosen on the same folds (``mlops_template.blend``); the blend replaces the
+winner only when it scores strictly better. The winner is refitted on all training rows.
+The candidates, their CV scores, the blend and the winner travel with the model
+(``model_selection_``) into ``reports/metrics.json`` and the PR report. For an imbalanced
+binary target the decision threshold is chosen on the same out-of-fold probabilities
+(maximum f1), not left at 0.5.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from mlops_template import blend as blending
+from mlops_template.blend import OutOfFold
 from mlops_template.config import TrainParams
 from mlops_template.contract import Contract
 
@@ -216,9 +221,9 @@ def cross_validate(
     contract: Contract,
     seed: int,
     loss: str,
-) -> tuple[dict[str, float | None], dict[str, tuple[np.ndarray, np.ndarray]]]:
+) -> tuple[dict[str, float | None], dict[str, OutOfFold]]:
     """Mean CV score per candidate (None when it failed on a fold) and each candidate's
-    out-of-fold (row index, prediction) pairs."""
+    out-of-fold predictions."""
     rule = scoring_rule(contract, loss)
     ordered = frame
     if contract.time_column is not None:
@@ -228,11 +233,11 @@ def cross_validate(
     folds = _folds(ordered, contract, params.cv_folds, seed)
     pipelines = {n: build_pipeline(params, contract, seed, n, loss) for n in params.candidates}
     scores: dict[str, float | None] = {}
-    oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    oof: dict[str, OutOfFold] = {}
     for name, pipeline in pipelines.items():
-        fold_scores, rows, preds = [], [], []
+        fold_scores, rows, preds, fold_ids = [], [], [], []
         try:
-            for fit_idx, val_idx in folds:
+            for k, (fit_idx, val_idx) in enumerate(folds):
                 model = _small_data(clone(pipeline), len(fit_idx))
                 model.fit(X.iloc[fit_idx], y.iloc[fit_idx])
                 if contract.task == "classification":
@@ -244,6 +249,7 @@ def cross_validate(
                 fold_scores.append(_score(rule, y.iloc[val_idx], predicted, classes))
                 rows.append(val_idx)
                 preds.append(predicted)
+                fold_ids.append(np.full(len(val_idx), k))
         except (ValueError, ArithmeticError) as err:
             log.warning("train: candidate %s failed in cross-validation: %s", name, err)
             scores[name] = None
@@ -252,7 +258,8 @@ def cross_validate(
             scores[name] = None
             continue
         scores[name] = round(float(np.mean(fold_scores)), 6)
-        oof[name] = (np.concatenate(rows), np.concatenate(preds))
+        at = np.concatenate(rows)
+        oof[name] = OutOfFold(at, y.to_numpy()[at], np.concatenate(preds), np.concatenate(fold_ids))
     return scores, oof
 
 
@@ -271,7 +278,8 @@ def _threshold(
     contract: Contract,
     oof: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[float | None, str]:
-    """(threshold, how it was chosen) for a binary target; (None, ...) otherwise."""
+    """(threshold, how it was chosen) for a binary target; (None, ...) otherwise.
+    ``oof``: the chosen model's out-of-fold (true labels, probabilities)."""
     y = frame[contract.target]
     classes = np.unique(y.to_numpy())  # the order of model.classes_: the last is "positive"
     if contract.task != "classification" or len(classes) != 2:
@@ -282,11 +290,8 @@ def _threshold(
     if share >= IMBALANCED_SHARE or oof is None:
         why = "classes balanced" if share >= IMBALANCED_SHARE else "no out-of-fold predictions"
         return 0.5, f"0.5 ({why})"
-    ordered = frame
-    if contract.time_column is not None:
-        ordered = frame.sort_values(contract.time_column, kind="stable").reset_index(drop=True)
-    rows, proba = oof
-    positive = ordered[contract.target].to_numpy()[rows] == classes[-1]
+    truth, proba = oof
+    positive = truth == classes[-1]
     if positive.all() or not positive.any():
         return 0.5, "0.5 (one class in the out-of-fold rows)"
     cut = _best_f1_threshold(positive, proba[:, 1])
@@ -302,7 +307,8 @@ def train(frame: pd.DataFrame, params: TrainParams, contract: Contract, seed: in
     loss = loss_for(params, contract)
     with threadpool_limits(limits=params.n_threads, user_api="openmp"):
         scores: dict[str, float | None] = {}
-        oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        oof: dict[str, OutOfFold] = {}
+        blend: blending.Blend | None = None
         if params.estimator == "auto":
             scores, oof = cross_validate(frame, params, contract, seed, loss)
             ranked = [(s, n) for n, s in scores.items() if s is not None]
@@ -312,14 +318,31 @@ def train(frame: pd.DataFrame, params: TrainParams, contract: Contract, seed: in
                     "pin one with train.estimator"
                 )
             winner = min(ranked)[1]
+            if params.blend:
+                classes = np.unique(frame[contract.target].to_numpy())
+                rule = scoring_rule(contract, loss)
+                blend = blending.choose(scores, oof, lambda y, p: _score(rule, y, p, classes))
         else:
             winner = params.estimator
             if contract.task == "classification" and params.threshold == "auto":
                 _, oof = cross_validate(
                     frame, params.model_copy(update={"candidates": (winner,)}), contract, seed, loss
                 )
-        pipeline = _small_data(build_pipeline(params, contract, seed, winner, loss), len(frame))
-        threshold, how = _threshold(params, frame, contract, oof.get(winner))
+        if blend is not None and blend.chosen:
+            members = {
+                name: _small_data(build_pipeline(params, contract, seed, name, loss), len(frame))
+                for name in blend.members
+            }
+            pipeline = Pipeline([("model", blending.estimator(blend, members, contract.task))])
+            first, second = (oof[name] for name in blend.members)
+            mixed = blend.weights[0] * first.predictions + blend.weights[1] * second.predictions
+            chosen_oof: tuple[np.ndarray, np.ndarray] | None = (first.y, mixed)
+            winner = "blend"
+        else:
+            pipeline = _small_data(build_pipeline(params, contract, seed, winner, loss), len(frame))
+            chosen = oof.get(winner)
+            chosen_oof = (chosen.y, chosen.predictions) if chosen is not None else None
+        threshold, how = _threshold(params, frame, contract, chosen_oof)
         if threshold is not None and threshold != 0.5:
             positive = np.unique(frame[contract.target].to_numpy())[-1]
             pipeline.steps[-1] = (
@@ -340,6 +363,7 @@ def train(frame: pd.DataFrame, params: TrainParams, contract: Contract, seed: in
         if scores
         else "none (train.estimator pinned)",
         "cv_scores": scores,
+        "blend": blend.record() if blend is not None else None,
         "threshold": threshold,
         "threshold_rule": how,
     }
