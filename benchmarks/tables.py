@@ -7,6 +7,8 @@ one after the other, with the project's own venv built by ``make install`` (uv f
 
     make init DATA=<table>.csv TARGET=<target>
     make run
+    make serve        (step "serve": in the background; 20 test rows are POSTed to /predict
+                       and the answers compared with the pipeline model's own predict)
     make test
 
 ``diabetes+leak`` carries a column computed from the target (``log_progression``): ``make
@@ -20,18 +22,21 @@ test`` the passed/skipped/failed counts from its JUnit XML; a JSON record is wri
 the copies. ``make test`` is the project's whole suite (~10+ min on 2 cores): tables run one
 at a time, never in parallel. This is a proof run, not a test of the suite.
 
-Usage: .venv/bin/python -m benchmarks.tables [--tables digits0 ...] [--steps init run test]
+Usage: .venv/bin/python -m benchmarks.tables [--tables digits0 ...] [--steps init run serve test]
            [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -105,6 +110,87 @@ def junit_counts(path: Path) -> dict[str, int]:
     return counts
 
 
+TEST_ROWS = """
+import json
+from mlops_template import storage
+from mlops_template.config import load_params
+c = load_params("params.yaml").contract
+rows = storage.read_parquet("data/processed/test.parquet")[c.features].head(20)
+records = json.loads(rows.to_json(orient="records", date_format="iso"))
+predicted = storage.read_model("models/model.joblib").predict(rows).tolist()
+print(json.dumps({"records": records, "predicted": predicted}))
+"""
+
+
+def serve(project: Path, work: Path) -> Step:
+    """`make serve` as a user runs it, one request of 20 test rows, each answer compared with
+    the pipeline model's ``predict`` (the tuned threshold included), the server stopped.
+    Port 3000 is fixed: the docs tests' lock on it is taken (tests/docs/walkthrough.py)."""
+    start = time.perf_counter()
+    one = subprocess.run(
+        [str(project / ".venv" / "bin" / "python"), "-c", TEST_ROWS],
+        cwd=project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = json.loads(one.stdout.strip().splitlines()[-1])
+    lock = (Path(tempfile.gettempdir()) / "mlops-template-docs-port.lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    log = (work / "serve.log").open("w")
+    server = subprocess.Popen(
+        ["bash", "-c", "exec make serve"],
+        cwd=project,
+        env={**project_env(), "BENTOML_HOME": str(work / "bentoml")},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    answer, code = "", 1
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:3000/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        body = json.dumps({"records": expected["records"]}).encode()
+        request = urllib.request.Request(
+            "http://127.0.0.1:3000/predict",
+            data=body,
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as r:
+            answer = r.read().decode()
+        got = [a["prediction"] for a in json.loads(answer)]
+        want = expected["predicted"]
+        same = [
+            g == w if isinstance(w, str) else abs(g - w) <= 1e-6 * max(abs(w), 1)
+            for g, w in zip(got, want, strict=True)
+        ]
+        code = 0 if all(same) else 1
+        answer = answer[:300] + f"...\nserved = pipeline's predict on {sum(same)}/{len(same)} rows"
+    except Exception as err:  # the record says what failed
+        answer += f"\n{type(err).__name__}: {err}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        lock.close()
+        log.close()
+    seconds = round(time.perf_counter() - start, 1)
+    tail = "\n".join((work / "serve.log").read_text().splitlines()[-10:]) + "\n" + answer
+    step = Step("make serve + POST /predict (20 test rows)", code, seconds, tail)
+    print(f"  {'ok ' if step.ok else 'BAD'} exit {code} in {seconds:7.1f} s: {step.command}")
+    return step
+
+
 def prove(variant: str, out: Path, steps: list[str]) -> dict:
     table, ways = VARIANTS[variant]
     frame, target = TABLES[table]()
@@ -136,6 +222,9 @@ def prove(variant: str, out: Path, steps: list[str]) -> dict:
         run(init)
     if "run" in steps:
         run("make run")
+    if "serve" in steps:
+        step = serve(project, work)
+        record["steps"].append(asdict(step) | {"ok": step.ok})
     if "test" in steps:
         junit = work / "junit.xml"
         step = run(f"make test PYTEST_ARGS='--junitxml={junit}'", timeout=5400)
@@ -149,7 +238,7 @@ def prove(variant: str, out: Path, steps: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", nargs="*", default=DEFAULT, choices=list(VARIANTS))
-    parser.add_argument("--steps", nargs="*", default=["init", "run", "test"])
+    parser.add_argument("--steps", nargs="*", default=["init", "run", "serve", "test"])
     parser.add_argument("--out", type=Path, default=None, help="default: a new temp dir")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="mlops-tables-"))

@@ -91,6 +91,22 @@ def test_imbalanced_binary_blend_gets_its_threshold_from_the_blended_out_of_fold
     assert (model.predict(X) == expected).all()
 
 
+def test_the_class_from_probabilities_is_the_tuned_thresholds_not_the_argmax():
+    """The service derives classes from one predict_proba pass (decision.decided)."""
+    from mlops_template.decision import decided
+
+    frame, contract = _additive("classification", rows=400, cut=3.0)
+    model = train(frame, FAST, contract, seed=0)
+    X = frame[contract.features]
+    proba = model.predict_proba(X)
+    argmax = model.classes_[np.argmax(proba, axis=1)]
+    assert (argmax != model.predict(X)).sum() > 0, "the threshold must matter on this table"
+    assert (decided(model, X, proba) == model.predict(X)).all()
+    plain = train(tiny_frame(120, task="classification"), FAST, tiny_contract("classification"), 0)
+    Xp = tiny_frame(120, task="classification")[plain.feature_names_in_]
+    assert (decided(plain, Xp, plain.predict_proba(Xp)) == plain.predict(Xp)).all()
+
+
 def test_a_blended_model_is_byte_reproducible(tmp_path):
     frame, contract = _additive()
     for name in ("a", "b"):
