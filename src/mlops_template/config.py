@@ -75,6 +75,9 @@ class TrainParams(_Frozen):
     loss: Literal["auto", "squared_error", "poisson"] = "auto"
     """Regression loss; ``auto``: Poisson for a non-negative integer target (counts)."""
     cv_folds: int = Field(default=3, ge=2, le=10)
+    blend: bool = True
+    """Under ``auto``, also try a weighted average of the two best candidates (weight chosen
+    on their out-of-fold predictions); it replaces the winner only if it scores better."""
     threshold: Literal["auto"] | float = "auto"
     """Binary decision threshold; ``auto``: max f1 on out-of-fold predictions when the
     rarer class is under 25% of the rows, else 0.5."""

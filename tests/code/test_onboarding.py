@@ -123,6 +123,52 @@ def test_a_leaking_column_stops_init_naming_it():
     assert confirmed.leakage_confirmed == ("log_y",)
 
 
+def test_init_drops_a_leaking_column_on_request_and_ingest_keeps_dropping_it(
+    root, tmp_path, monkeypatch, caplog
+):
+    """The way out init names must work at init: editing ingest.drop_columns first cannot
+    (init reads the file as it is and rewrites that key; found by benchmarks/tables.py)."""
+    import subprocess
+
+    from mlops_template import storage
+    from mlops_template.cli import main
+    from mlops_template.config import load_params
+    from mlops_template.pipeline.ingest import ingest
+
+    frame = _frame()
+    frame["log_y"] = np.log(frame["y"] - frame["y"].min() + 1)
+    data = tmp_path / "mine.csv"
+    frame.to_csv(data, index=False)
+    for name in ("params.yaml", "dvc.yaml"):
+        (tmp_path / name).write_text((root / name).read_text())
+    monkeypatch.chdir(tmp_path)
+    command = ["--params", "params.yaml", "init", "--data", str(data), "--target", "y"]
+    assert main(command) == 2
+    assert "run init again with DROP='log_y' (mlops init --drop COLUMN)" in caplog.text
+    assert main([*command, "--drop", "log_y"]) == 0
+    params = load_params("params.yaml")
+    assert params.ingest.drop_columns == ("log_y",)
+    assert "log_y" not in params.contract.columns
+    raw = storage.read_table(params.ingest.source)
+    assert "log_y" in raw.columns and "log_y" not in ingest(raw, params.ingest).columns
+    dry = subprocess.run(
+        ["make", "-n", "init", "DATA=t.csv", "TARGET=y", "DROP=a b"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert '--drop "a" --drop "b"' in dry.stdout
+
+
+@pytest.mark.parametrize(
+    ("drop", "message"), [(("nope",), "--drop nope: not a column"), (("y",), "the target")]
+)
+def test_drop_names_a_feature_column(drop, message):
+    with pytest.raises(InitError, match=message):
+        infer(_frame(), "y", drop=drop)
+
+
 def test_a_near_perfect_class_predictor_stops_init():
     frame = _frame()
     frame["label"] = np.where(frame["income"] > 50_000, "rich", "other")

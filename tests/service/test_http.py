@@ -114,3 +114,19 @@ def test_class_predictions_are_the_pipelines_from_one_probability_pass(service):
         dict(zip(["CH", "MM", "XX"], map(float, row), strict=True)) for row in proba
     ]
     assert {o.model_version for o in out} == {"v1"}
+
+
+def test_class_predictions_keep_a_tuned_threshold(service):
+    """An imbalanced binary target's model decides at its out-of-fold threshold, not 0.5."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=300)})
+    labels = np.where(frame.x + rng.normal(size=300) > 1.5, "yes", "no")
+    model = FixedThresholdClassifier(
+        HistGradientBoostingClassifier(max_iter=20), threshold=0.2, pos_label="yes"
+    ).fit(frame, labels)
+    out = service.predictions(model, frame, "classification", "v1")
+    assert [o.prediction for o in out] == list(model.predict(frame))
+    assert (model.predict(frame) != model.classes_[model.predict_proba(frame).argmax(1)]).any()

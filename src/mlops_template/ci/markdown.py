@@ -181,6 +181,16 @@ def model_choice(selection: Mapping[str, Any] | None) -> list[str]:
         for name, value in scores.items():
             mark = " ✅" if name == selection.get("winner") else ""
             lines.append(f"| {name}{mark} | {_num(value) if value is not None else 'failed'} |")
+        blend = selection.get("blend")
+        if blend:
+            mark = " ✅" if selection.get("winner") == "blend" else ""
+            (a, b), (wa, wb) = blend["members"], blend["weights"]
+            lines.append(f"| blend {wa:g} {a} + {wb:g} {b}{mark} | {_num(blend['cv_score'])} |")
+            lines += [
+                "",
+                "The blend's weight is chosen on the same out-of-fold predictions it is scored "
+                "on; it replaces the best candidate only when its score is lower.",
+            ]
     if selection.get("threshold") is not None:
         lines += [
             "",

@@ -15,6 +15,13 @@ def _init_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", required=True, help="the column to predict")
     p.add_argument("--task", choices=["auto", "regression", "classification"], default="auto")
     p.add_argument("--time-column", default=None, help="timestamp column (time split, CT)")
+    p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="leave this column out (repeatable); ingest drops it on every run",
+    )
     p.add_argument("--raw-dir", default="data/raw", help="where the pipeline's input lives")
     p.add_argument("--archive-dir", default="data/examples", help="where the example goes")
 

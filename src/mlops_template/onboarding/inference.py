@@ -125,11 +125,15 @@ def infer(
     time_column: str | None = None,
     min_rows: int = MIN_ROWS,
     confirmed: tuple[str, ...] = (),
+    drop: tuple[str, ...] = (),
 ) -> Inferred:
     """The contract for ``frame``: dtypes, ranges with margins, categories, nulls, drops.
 
     A feature that alone predicts the target almost perfectly stops it (target leakage),
-    unless ``confirmed`` (``contract.leakage_confirmed`` of params.yaml) names it."""
+    unless ``confirmed`` (``contract.leakage_confirmed`` of params.yaml) names it. Columns
+    in ``drop`` (``--drop``) are left out and listed in ingest.drop_columns, so the raw file
+    stays as it is and ingest drops them on every run: the way out of a leak that init
+    reports (editing ingest.drop_columns first cannot be: init rewrites that key)."""
     if frame.empty or frame.shape[1] == 0:
         raise InitError("the table is empty")
     check_names(list(frame.columns))
@@ -137,6 +141,11 @@ def infer(
         raise InitError(f"target '{target}' is not a column; columns: {', '.join(frame.columns)}")
     if time_column is not None and time_column not in frame.columns:
         raise InitError(f"--time-column '{time_column}' is not a column")
+    unknown = [c for c in drop if c not in frame.columns]
+    if unknown:
+        raise InitError(f"--drop {', '.join(unknown)}: not a column")
+    if target in drop or (time_column is not None and time_column in drop):
+        raise InitError("--drop: the target and the time column cannot be dropped")
     if len(frame) < min_rows:
         raise InitError(f"{len(frame)} rows: at least {min_rows} are needed to train and test")
     y = frame[target]
@@ -176,7 +185,9 @@ def infer(
             if stamp.is_unique:
                 unique = (name,)
             continue
-        if series.nunique(dropna=True) <= 1:
+        if name in drop:
+            dropped[name] = "dropped on request (--drop)"
+        elif series.nunique(dropna=True) <= 1:
             dropped[name] = "constant: carries no information"
         elif series.is_unique and not pd.api.types.is_float_dtype(series):
             dropped[name] = "unique per row (an identifier): would only be memorised"
@@ -195,7 +206,12 @@ def infer(
     features = [c for c in columns if c not in (target, time_column)]
     leaks = find_leaks(frame, target, kind, features, confirmed)
     if leaks:
-        raise InitError(explain(leaks, target) + ", then run init again")
+        names = " ".join(leak.column for leak in leaks)
+        how = (
+            f"drop it: run init again with DROP={names!r} (mlops init --drop COLUMN), "
+            "or remove it from the file"
+        )
+        raise InitError(explain(leaks, target, how) + ", then run init again")
     kept = tuple(c for c in confirmed if c in features)
     if kept:
         notes.append(f"confirmed as known at prediction time (contract.leakage_confirmed): {kept}")
@@ -407,7 +423,12 @@ def init_project(a: InitRequest, params: Params) -> str:
     if a.time_column is not None and a.time_column in frame.columns:
         frame[a.time_column] = pd.to_datetime(frame[a.time_column], errors="coerce")
     inferred = infer(
-        frame, a.target, a.task, a.time_column, confirmed=params.contract.leakage_confirmed
+        frame,
+        a.target,
+        a.task,
+        a.time_column,
+        confirmed=params.contract.leakage_confirmed,
+        drop=tuple(getattr(a, "drop", None) or ()),
     )
     raw_dir, archive = a.raw_dir, a.archive_dir
     target_file = raw_dir / source.name

@@ -101,12 +101,17 @@ def find_leaks(
     return leaks
 
 
-def explain(leaks: list[Leak], target: str) -> str:
+def explain(
+    leaks: list[Leak],
+    target: str,
+    how_to_drop: str = "drop it from the data (or ingest.drop_columns)",
+) -> str:
+    """What leaks and the two ways out; ``how_to_drop`` is the way that works where it is
+    read (``mlops init`` reads the file as it is and rewrites ingest.drop_columns)."""
     return (
         "possible target leakage: "
         + "; ".join(leak.describe(target) for leak in leaks)
         + ". A column computed from the target, or only known after it, makes the model "
-        "look perfect and fail in production: drop it from the data (or "
-        "ingest.drop_columns). If it truly is known when predicting, list it under "
-        "contract.leakage_confirmed in params.yaml"
+        f"look perfect and fail in production: {how_to_drop}. If it truly is known when "
+        "predicting, list it under contract.leakage_confirmed in params.yaml"
     )

@@ -40,6 +40,10 @@ def summarize(dvc_file: Path, params: Params) -> str:
             chosen = metrics.get("model_selection") or {}
             if chosen:
                 scores = ", ".join(f"{k} {v}" for k, v in (chosen.get("cv_scores") or {}).items())
+                blend = chosen.get("blend") or {}
+                if chosen.get("winner") == "blend" and blend:
+                    (a, b), (wa, wb) = blend["members"], blend["weights"]
+                    scores += f", blend {wa:g} {a} + {wb:g} {b} {blend['cv_score']}"
                 lines.append(
                     f"Model: {chosen.get('winner')} ({chosen.get('loss')} loss"
                     + (f"; CV {chosen.get('scoring')}: {scores}" if scores else "")

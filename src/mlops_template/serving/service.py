@@ -31,6 +31,7 @@ from bentoml.validators import ContentType
 from pydantic import Field
 
 from mlops_template.config import load_params
+from mlops_template.pipeline.decision import decided
 from mlops_template.serving import batching, lean, model_store
 from mlops_template.serving.middleware import ApiKey, BodySizeLimit, ModelVersionHeader
 from mlops_template.serving.model_tag import model_tag
@@ -138,10 +139,10 @@ class Predictor:
 def predictions(model: Any, frame: pd.DataFrame, task: str, version: str) -> list[Prediction]:
     """The model's answers for the frame's rows, as the API returns them."""
     if task == "classification":
-        # One pass through the pipeline: scikit-learn's classifiers predict the class of
-        # highest probability (each call costs ~10 ms of fixed overhead on a small batch).
+        # One pass through the pipeline (each call costs ~10 ms of fixed overhead on a small
+        # batch): the class predict would give, at a tuned threshold when there is one.
         proba = model.predict_proba(frame)
-        predicted = model.classes_[np.argmax(proba, axis=1)]
+        predicted = decided(model, frame, proba)
         classes = [str(c) for c in model.classes_]
         return [
             Prediction(
