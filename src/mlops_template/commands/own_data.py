@@ -39,6 +39,7 @@ def _init(a: argparse.Namespace, params: Params) -> int:
         target=a.target,
         task=a.task,
         time_column=a.time_column,
+        drop=tuple(a.drop),
         raw_dir=Path(a.raw_dir),
         archive_dir=Path(a.archive_dir),
         params=Path(a.params),

@@ -402,6 +402,7 @@ class InitRequest:
     target: str
     task: Literal["auto", "regression", "classification"] = "auto"
     time_column: str | None = None
+    drop: tuple[str, ...] = ()  # columns to leave out (ingest.drop_columns)
     raw_dir: Path = Path("data/raw")  # where the pipeline's input lives
     archive_dir: Path = Path("data/examples")  # where the example data goes
     params: Path = Path("params.yaml")
@@ -428,7 +429,7 @@ def init_project(a: InitRequest, params: Params) -> str:
         a.task,
         a.time_column,
         confirmed=params.contract.leakage_confirmed,
-        drop=tuple(getattr(a, "drop", None) or ()),
+        drop=a.drop,
     )
     raw_dir, archive = a.raw_dir, a.archive_dir
     target_file = raw_dir / source.name
