@@ -22,6 +22,7 @@ class Clipped(Pipeline):
         return np.maximum(super().predict(X, **params), 10.0)
 
 
+@pytest.mark.example  # the bundled example's booster compiles; a classifier is served as is
 def test_the_service_serves_the_lean_path_and_refuses_a_copy_that_differs(
     service, model, params, tmp_path
 ):
