@@ -12,7 +12,7 @@ cost and halved what BentoML's request path sustains (``benchmarks/serving.py`` 
 fitted ``statistics_``, each one-hot encoder's ``categories_`` as a lookup table, and the
 trees as leaf bitmasks per input column (``LeanModel._compile_trees``). A prediction then
 does the same float64 comparisons as scikit-learn (``x <= threshold``), reaches the same
-leaves, adds their values tree after tree from the baseline (a cumulative sum: numpy's
+leaves, adds their values tree after tree from the baseline (in that order: numpy's
 ``sum`` adds pairwise and would differ in the last bits) and applies the loss's own inverse
 link. So its predictions are identical, bit for bit: ``verify`` checks that against the
 pipeline before the service starts (it refuses to start if not) and at ``mlops save-model``,
