@@ -109,17 +109,21 @@ def read_logs(sink: str) -> pd.DataFrame:
 
 
 class PredictionLogger:
-    """One pending item per predict call (what the model saw), not per row: under load the
-    batcher hands over dozens of rows at a time, and per-row queue traffic and dict merging
-    cost ~10% of the serving core (measured with py-spy, benchmarks/serving.py).
+    """Prediction logging that costs the request next to nothing.
 
-    A request only appends to a deque: no lock, no wake-up of the writer (a ``queue.Queue``
-    notified the writer on every put, and the GIL handoff to it and back cost ~9% of the
-    core at 100 records per request). The writer wakes every ``flush_seconds``, or when
-    ~``flush_rows`` rows were logged since it last woke. Column lists (the lean path's) are
-    joined and written with pyarrow directly: through pandas that was ~4 us per row, ~14%
-    of the core at 100 records per request, held under the GIL in the p99; frames (the
-    pipeline path's) are concatenated with pandas as before."""
+    The lean path's column lists are appended to one set of growing column lists, under a
+    lock held for a few list extends: the values (ints, floats, strings, datetimes) are not
+    objects Python's garbage collector tracks, so nothing a request leaves for the log counts
+    towards a collection. Keeping each request's dict of lists until the flush (as a queue
+    of batches did) left ~15 tracked containers per request alive: at 4,000 requests/s that
+    alone set off a young-generation collection (a 40-60 ms pause with
+    ``serve.gc_threshold`` 50000) every second, which was the p99. The writer wakes every
+    ``flush_seconds``, or when ~``flush_rows`` rows are buffered, swaps the lists and writes
+    them with pyarrow directly (through pandas that was ~4 us a row, ~14% of the core at
+    100 records per request). Frames (the pipeline path's) are queued per predict call and
+    concatenated with pandas as before. A queue.Queue notified the writer on every put; the
+    GIL handoff to it and back cost ~9% of the core at 100 records per request: requests
+    wake the writer only when ``flush_rows`` are due."""
 
     def __init__(
         self,
@@ -131,9 +135,15 @@ class PredictionLogger:
     ) -> None:
         self.sink, self.version = sink, model_version
         self.flush_rows, self.flush_seconds = flush_rows, flush_seconds
-        self.max_queue = max_queue  # in predict calls
+        self.max_queue = max_queue  # frames: predict calls; column lists: max_queue * 100 rows
         self._pending: collections.deque[_Batch] = collections.deque()
         self._since_wake = 0  # rows logged since the writer was last woken (requests only)
+        self._lock = threading.Lock()
+        self._columns: dict[str, list[Any]] = {}
+        self._predictions: list[Any] = []
+        self._times: list[int] = []  # one per predict call (ns since the epoch, UTC) ...
+        self._counts: list[int] = []  # ... and its rows
+        self._buffered_since: float | None = None
         self._wake = threading.Event()
         self._stopping = False
         self.dropped = 0
@@ -142,30 +152,67 @@ class PredictionLogger:
         self._thread.start()
 
     def log(self, inputs: _Inputs, predictions: list[Any]) -> None:
-        """Queue one batch: a frame, or ``{column: values}`` (the lean path builds no frame);
-        ``inputs`` must not be changed afterwards (it is not copied)."""
+        """Log one predict call: a frame (queued; not to be changed afterwards), or
+        ``{column: values}`` (the lean path: the values are copied into the buffer)."""
         rows = _rows(inputs)
         if rows != len(predictions):
             raise ValueError(f"{rows} rows but {len(predictions)} predictions")
-        if len(self._pending) >= self.max_queue:  # the writer is behind (sink down): drop
-            self.dropped += rows
-            return
-        self._pending.append((inputs, predictions, dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+        now_ns = time.time_ns()
+        if isinstance(inputs, pd.DataFrame) or (
+            self._columns and inputs.keys() != self._columns.keys()
+        ):
+            if len(self._pending) >= self.max_queue:  # the writer is behind (sink down): drop
+                self.dropped += rows
+                return
+            now = dt.datetime.fromtimestamp(now_ns / 1e9, dt.UTC).replace(tzinfo=None)
+            self._pending.append((pd.DataFrame(inputs), predictions, now))
+        else:
+            with self._lock:
+                if len(self._predictions) >= self.max_queue * 100:  # the writer is behind
+                    self.dropped += rows
+                    return
+                if not self._predictions:
+                    self._buffered_since = time.monotonic()
+                for name, values in inputs.items():
+                    self._columns.setdefault(name, []).extend(values)
+                self._predictions.extend(predictions)
+                self._times.append(now_ns)
+                self._counts.append(rows)
         # Not atomic across request threads: a lost update only moves the next wake-up.
         self._since_wake += rows
         if self._since_wake >= self.flush_rows:
             self._since_wake = 0
             self._wake.set()
 
+    def _take_columns(self, stopping: bool) -> tuple[dict[str, list[Any]], list[Any], Any] | None:
+        """The buffered column lists, if due (flush_rows, flush_seconds or stopping)."""
+        with self._lock:
+            n = len(self._predictions)
+            since = self._buffered_since
+            due = since is not None and time.monotonic() - since >= self.flush_seconds
+            if not n or not (n >= self.flush_rows or due or stopping):
+                return None
+            columns, predictions = self._columns, self._predictions
+            times, counts = self._times, self._counts
+            self._columns = {name: [] for name in columns}
+            self._predictions, self._times, self._counts = [], [], []
+            self._buffered_since = None
+        at = np.repeat(np.array(times, dtype=np.int64).astype("datetime64[ns]"), counts)
+        return columns, predictions, at
+
     def _run(self) -> None:
         held: list[_Batch] = []
         count = 0
-        since = None  # when the oldest held row was taken
+        since = None  # when the oldest held frame was taken
         while True:
-            timeout = self.flush_seconds if since is None else since + self.flush_seconds
-            self._wake.wait(max(0.0, timeout - (0 if since is None else time.monotonic())))
+            oldest = [t for t in (since, self._buffered_since) if t is not None]
+            timeout = min(oldest) + self.flush_seconds - time.monotonic() if oldest else None
+            self._wake.wait(self.flush_seconds if timeout is None else max(0.0, timeout))
             self._wake.clear()
             stopping = self._stopping
+            taken = self._take_columns(stopping)
+            if taken is not None:
+                self._write_columns(*taken)
             while self._pending:
                 item = self._pending.popleft()
                 held.append(item)
@@ -181,12 +228,20 @@ class PredictionLogger:
             if stopping:
                 return
 
+    def _write_columns(
+        self, columns: dict[str, list[Any]], predictions: list[Any], at: Any
+    ) -> None:
+        count = len(predictions)
+        try:
+            write_batch(self.sink, self._table(columns, predictions, at))
+            self.written += count
+        except Exception:  # a logging outage must never take predictions down
+            log.exception("prediction log: could not write %d rows to %s", count, self.sink)
+            self.dropped += count
+
     def _flush(self, batches: list[_Batch], count: int) -> None:
         try:
-            if any(isinstance(inputs, pd.DataFrame) for inputs, _, _ in batches):
-                write_batch(self.sink, self._frame(batches))
-            else:
-                write_batch(self.sink, self._table(batches))
+            write_batch(self.sink, self._frame(batches))
             self.written += count
         except Exception:  # a logging outage must never take predictions down
             log.exception("prediction log: could not write %d rows to %s", count, self.sink)
@@ -199,22 +254,23 @@ class PredictionLogger:
         frame[LOGGED_AT] = [at for _, predictions, at in batches for _ in predictions]
         return frame
 
-    def _table(self, batches: list[_Batch]) -> Any:
+    def _table(self, columns: dict[str, list[Any]], predictions: list[Any], at: Any) -> Any:
         """The column lists as one Arrow table: the columns pandas would have written
         (int64, double, string, bool; the log's timestamps as timestamp[ns])."""
         import pyarrow as pa
 
-        columns: dict[str, list[Any]] = {}
-        for inputs, _, _ in batches:
-            for name, values in inputs.items():  # type: ignore[union-attr]
-                columns.setdefault(name, []).extend(values)
-        counts = [len(predictions) for _, predictions, _ in batches]
-        at = np.repeat(np.array([b[2] for b in batches], dtype="datetime64[ns]"), counts)
         try:
-            arrays = {name: pa.array(values) for name, values in columns.items()}
+            arrays = {}
+            for name, values in columns.items():
+                arrays[name] = pa.array(values)
+                # Converting a column holds the GIL (~0.3 ms for 10,000 values): let the
+                # event loop in between, so a flush never stalls requests for the whole table.
+                time.sleep(0)
         except (pa.ArrowException, TypeError, ValueError):  # mixed types: as pandas would
-            return self._frame(batches)
-        arrays[PREDICTION] = pa.array([p for _, predictions, _ in batches for p in predictions])
+            frame = pd.DataFrame(columns)
+            frame[PREDICTION], frame[VERSION], frame[LOGGED_AT] = predictions, self.version, at
+            return frame
+        arrays[PREDICTION] = pa.array(predictions)
         arrays[VERSION] = pa.array([self.version] * len(at), type=pa.string())
         arrays[LOGGED_AT] = pa.array(at)
         return pa.table(arrays)
