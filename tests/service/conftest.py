@@ -1,4 +1,5 @@
-"""A BentoML store of the tests' own, holding the model trained from the real data."""
+"""A BentoML store of the tests' own, holding the model trained from the project's data,
+and requests built from the project's contract (tests/service/records.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.service.records import Body, bad_cases, good_record
+
 # Must be set before bentoml is first imported: tests never touch the user's ~/bentoml.
 os.environ.setdefault("BENTOML_HOME", tempfile.mkdtemp(prefix="bentoml-tests-"))
 os.environ.setdefault("MLOPS_PREDICTION_LOG", "off")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
-
-GOOD = {
-    "season": 1,
-    "mnth": "March",
-    "hr": 8,
-    "holiday": 0,
-    "weekday": 2,
-    "workingday": 1,
-    "weathersit": "clear",
-    "temp": 0.3,
-    "atemp": 0.31,
-    "hum": 0.5,
-    "windspeed": 0.1,
-}
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +50,15 @@ def client(service):
 
     with TestClient(service.Predictor.to_asgi()) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def good(train_test, params) -> dict:
+    """A valid request record: a real row of the project's test split."""
+    return good_record(train_test[1], params)
+
+
+@pytest.fixture(scope="session")
+def bad(good, params) -> dict[str, tuple[Body, str]]:
+    """Requests that each break one rule of the project's contract: name -> (body, field)."""
+    return bad_cases(good, params)

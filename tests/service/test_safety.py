@@ -16,7 +16,7 @@ from mlops_template.serving import model_store
 from mlops_template.serving.middleware import ApiKey, ModelVersionHeader
 from mlops_template.serving.prediction_log import PredictionLogger, read_logs
 
-pytestmark = [pytest.mark.service, pytest.mark.example]
+pytestmark = [pytest.mark.service]
 
 
 def test_tampered_model_is_refused_before_unpickling(saved_model, tmp_path):

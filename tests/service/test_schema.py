@@ -7,16 +7,15 @@ from pydantic import ValidationError
 
 from mlops_template.contract import ColumnSpec, Contract
 from mlops_template.serving.schema import record_model
-from tests.service.conftest import GOOD
 
 pytestmark = [pytest.mark.service, pytest.mark.example]
 
 
-def test_every_feature_is_a_required_field_and_nothing_else(params):
+def test_every_feature_is_a_required_field_and_nothing_else(params, good):
     model = record_model(params.contract)
     assert set(model.model_fields) == set(params.contract.features)
     assert all(f.is_required() for f in model.model_fields.values())
-    model(**GOOD)
+    model(**good)
 
 
 @pytest.mark.parametrize(
@@ -31,16 +30,16 @@ def test_every_feature_is_a_required_field_and_nothing_else(params):
         ({"hr": "eight"}, "hr", "int_parsing"),
     ],
 )
-def test_contract_rules_become_field_errors(params, change, field, kind):
+def test_contract_rules_become_field_errors(params, good, change, field, kind):
     with pytest.raises(ValidationError) as err:
-        record_model(params.contract)(**{**GOOD, **change})
+        record_model(params.contract)(**{**good, **change})
     (error,) = err.value.errors()
     assert error["loc"] == (field,) and error["type"] == kind
 
 
-def test_missing_field_is_named(params):
+def test_missing_field_is_named(params, good):
     with pytest.raises(ValidationError) as err:
-        record_model(params.contract)(**{k: v for k, v in GOOD.items() if k != "hum"})
+        record_model(params.contract)(**{k: v for k, v in good.items() if k != "hum"})
     assert err.value.errors()[0]["loc"] == ("hum",)
 
 
