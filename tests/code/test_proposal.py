@@ -207,6 +207,18 @@ def test_with_the_setting_on_or_an_app_token_the_pr_opens(github, capsys):
     assert (pr["head"], pr["author"], pr["labels"]) == (BRANCH, "mlops-ct[bot]", ["retraining"])
 
 
+def test_the_same_key_again_adds_no_commit_and_edits_the_one_pr(github, capsys):
+    """The next night on the same inputs: the branch already holds the key."""
+    github.token(APP_TOKEN)
+    assert github.propose(capsys)[0] == 0
+    head = github.branch_head()
+    code, out, _ = github.propose(capsys)
+    assert code == 0 and "unchanged" in out
+    assert github.branch_head() == head, "no new commit"
+    (pr,) = github.prs()
+    assert pr["state"] == "open" and pr["edits"] == 1
+
+
 def test_any_other_gh_failure_stays_an_error(github, capsys):
     github.token(PAT)  # may push, may not touch pull requests or labels
     code, out, _ = github.propose(capsys)

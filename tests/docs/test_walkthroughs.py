@@ -77,10 +77,15 @@ def test_the_use_this_template_guide(tmp_path):
         },
         exits={"make monitor": {0, 2}},  # make's 2 is "Error 3": mlops monitor said retrain
         servers=SERVE,
-        # The new project's `make test` runs in full except the `code` tier: unit tests on tiny
-        # frames that do not read the project's data, which this suite runs itself on the same
-        # commit (~40 s of the walkthrough). Every test that reads the new table still runs.
-        extra_env={"PYTEST_ARGS": f"--junitxml={junit} -p no:cacheprovider -m 'not code'"},
+        # The new project's `make test` runs in full except two tiers this suite runs itself
+        # on the same commit: `code` (unit tests on tiny frames that do not read the project's
+        # data, ~40 s) and `pipeline` (DVC's machinery: a stage interrupted at each of its
+        # writes, an unreadable remote; ~135 s of worker time on a 1,070-row table, where
+        # what is tested is the atomic writes and dvc.lock, not the table). The data, model
+        # and service tests, all of which read the new table, still run.
+        extra_env={
+            "PYTEST_ARGS": f"--junitxml={junit} -p no:cacheprovider -m 'not code and not pipeline'"
+        },
     )
     clone_and_run, demo_ct, own_data, commit, branch, remote, serve, label, model = GUIDE
 
@@ -139,6 +144,8 @@ def _new_contract_tests_ran(junit) -> None:
         outcome.setdefault(case.get("classname", ""), set()).add(status)
     for module in ("tests.data.test_project_data", "tests.model.test_project_model"):
         assert outcome.get(module) == {"passed"}, (module, outcome.get(module))
+    for module in ("tests.service.test_http", "tests.service.test_server"):  # the new table's
+        assert "passed" in outcome.get(module, set()), (module, outcome.get(module))  # requests
     assert outcome["tests.data.test_contract"] == {"skipped"}, "example-only tests skip"
     assert "failed" not in set().union(*outcome.values())
 
