@@ -11,8 +11,9 @@ import pytest
 
 from tests.service.records import Body, bad_cases, good_record
 
-# Must be set before bentoml is first imported: tests never touch the user's ~/bentoml.
-os.environ.setdefault("BENTOML_HOME", tempfile.mkdtemp(prefix="bentoml-tests-"))
+# Must be set before bentoml is first imported: tests never touch the user's store, even one
+# exported as BENTOML_HOME (which xdist's workers would also share, racing to save one tag).
+os.environ["BENTOML_HOME"] = tempfile.mkdtemp(prefix="bentoml-tests-")
 os.environ.setdefault("MLOPS_PREDICTION_LOG", "off")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 

@@ -94,3 +94,51 @@ def test_prediction_log_outage_never_raises(tmp_path):
     logger.log(pd.DataFrame([{"hr": 1}]), [1.0])
     logger.close()
     assert logger.dropped == 1 and logger.written == 0
+
+
+SAVER = """
+import sys, time
+from pathlib import Path
+import bentoml  # imported before the start line, so the savers race for the same tag
+from mlops_template.serving import model_store
+path, ready, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+lineage = model_store.Lineage("0" * 40, model_store.md5_of(path), {}, {}, {})
+ready.touch()
+while not go.exists():
+    time.sleep(0.001)
+print(model_store.save(path, "raced", lineage))
+"""
+
+
+def test_processes_saving_one_model_at_once_all_get_its_tag(tmp_path):
+    """BentoML's store checks that a tag is free, then writes it: savers started together
+    failed with "Item ... already exists" (two pytest workers on one exported BENTOML_HOME)
+    until save() took a lock."""
+    import os
+    import subprocess
+    import sys
+
+    model = tmp_path / "model.joblib"
+    model.write_bytes(os.urandom(1 << 24))  # hashing it widens the window
+    go, n = tmp_path / "go", 6
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "store")}
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(model), str(tmp_path / f"ready-{i}"), str(go)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("ready-*"))) < n and time.monotonic() < deadline:
+        assert all(s.poll() is None for s in savers), [s.communicate() for s in savers]
+        time.sleep(0.05)
+    go.touch()
+    results = [s.communicate(timeout=120) for s in savers]
+    assert [s.returncode for s in savers] == [0] * n, [err[-800:] for _, err in results]
+    (tag,) = {out.strip().splitlines()[-1] for out, _ in results}
+    stored = tmp_path / "store" / "models" / "raced" / tag.split(":")[1] / model_store.MODEL_FILE
+    assert stored.read_bytes() == model.read_bytes()

@@ -8,9 +8,13 @@ copied byte-for-byte (not re-pickled), its SHA-256 is recorded in the model's me
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,26 +68,44 @@ def save(model_file: Path, name: str, lineage: Lineage) -> str:
             "or `dvc checkout` first"
         )
     tag = f"{name}:{lineage.version}"
-    try:
-        existing = bentoml.models.get(tag)
-    except bentoml.exceptions.NotFound:
-        existing = None
-    if existing is not None:
-        if existing.info.metadata.get("sha256") == sha256_of(model_file):
-            return str(existing.tag)
-        bentoml.models.delete(tag)
-    metadata = {
-        "sha256": sha256_of(model_file),
-        "git_commit": lineage.git_commit,
-        "data": json.dumps(lineage.data, sort_keys=True),
-        "params": json.dumps(lineage.params, sort_keys=True, default=str),
-        "metrics": json.dumps(lineage.metrics, sort_keys=True),
-    }
-    with bentoml.models.create(
-        tag, labels={"source": "dvc", "git_commit": lineage.git_commit[:12]}, metadata=metadata
-    ) as model:
-        shutil.copyfile(model_file, model.path_of(MODEL_FILE))
+    with _store_lock():
+        try:
+            existing = bentoml.models.get(tag)
+        except bentoml.exceptions.NotFound:
+            existing = None
+        if existing is not None:
+            if existing.info.metadata.get("sha256") == sha256_of(model_file):
+                return str(existing.tag)
+            bentoml.models.delete(tag)
+        metadata = {
+            "sha256": sha256_of(model_file),
+            "git_commit": lineage.git_commit,
+            "data": json.dumps(lineage.data, sort_keys=True),
+            "params": json.dumps(lineage.params, sort_keys=True, default=str),
+            "metrics": json.dumps(lineage.metrics, sort_keys=True),
+        }
+        with bentoml.models.create(
+            tag, labels={"source": "dvc", "git_commit": lineage.git_commit[:12]}, metadata=metadata
+        ) as model:
+            shutil.copyfile(model_file, model.path_of(MODEL_FILE))
     return str(model.tag)
+
+
+@contextmanager
+def _store_lock() -> Iterator[None]:
+    """One saver at a time per store: BentoML's store checks that a tag is free, then
+    creates its folder and writes it (bentoml/_internal/store.py ``register``, 1.4.39), so two
+    processes saving the same model at once both pass the check, or one fails with "Item
+    ... already exists" while the other is still writing (seen with two pytest workers on
+    one exported BENTOML_HOME)."""
+    home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".mlops-save.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_verified(model_dir: Path, expected_sha256: str) -> Any:
