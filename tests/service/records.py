@@ -14,10 +14,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlops_template.config import Params
 
 Body = dict[str, Any] | list[Any] | str | bytes
+
+# Every case bad_cases can build, in its order.
+CASES = (
+    "nan",
+    "infinity",
+    "wrong type",
+    "missing field",
+    "extra field",
+    "out of range",
+    "unknown category",
+    "empty batch",
+    "oversized batch",
+    "malformed json",
+    "not an object",
+    "no records",
+)
 
 
 def good_record(test: pd.DataFrame, params: Params) -> dict[str, Any]:
@@ -68,6 +85,13 @@ def bad_cases(good: dict[str, Any], params: Params) -> dict[str, tuple[Body, str
     cases["not an object"] = ([good], "object")
     cases["no records"] = ({}, "records")
     return cases
+
+
+def case_or_skip(bad: dict[str, tuple[Body, str]], case: str) -> tuple[Body, str]:
+    """(body, field) of ``case``; a skip when the contract has no column with its rule."""
+    if case not in bad:
+        pytest.skip(f"the contract declares no column {case!r} could break")
+    return bad[case]
 
 
 def same_predictions(got: list[Any], expected: np.ndarray) -> bool:

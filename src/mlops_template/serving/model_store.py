@@ -68,17 +68,18 @@ def save(model_file: Path, name: str, lineage: Lineage) -> str:
             "or `dvc checkout` first"
         )
     tag = f"{name}:{lineage.version}"
+    digest = sha256_of(model_file)
     with _store_lock():
         try:
             existing = bentoml.models.get(tag)
         except bentoml.exceptions.NotFound:
             existing = None
         if existing is not None:
-            if existing.info.metadata.get("sha256") == sha256_of(model_file):
+            if existing.info.metadata.get("sha256") == digest:
                 return str(existing.tag)
             bentoml.models.delete(tag)
         metadata = {
-            "sha256": sha256_of(model_file),
+            "sha256": digest,
             "git_commit": lineage.git_commit,
             "data": json.dumps(lineage.data, sort_keys=True),
             "params": json.dumps(lineage.params, sort_keys=True, default=str),
@@ -100,12 +101,9 @@ def _store_lock() -> Iterator[None]:
     one exported BENTOML_HOME)."""
     home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
     home.mkdir(parents=True, exist_ok=True)
-    with (home / ".mlops-save.lock").open("w") as handle:
+    with (home / ".mlops-save.lock").open("w") as handle:  # closing it releases the lock
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
 
 
 def load_verified(model_dir: Path, expected_sha256: str) -> Any:
