@@ -8,14 +8,13 @@ GitHub actions listed in standins/README.md.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 
 import pandas as pd
 import pytest
 import yaml
 
 from tests.workflows import github_state
-from tests.workflows.act import act, sandbox, seed_production, step_outcomes
+from tests.workflows.act import act, sandbox, seed_production
 
 pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 BRANCH = "retrain/auto"
@@ -101,25 +100,6 @@ def test_a_new_repository_warns_on_the_first_night_and_the_app_then_opens_the_on
     assert _branch_head(box) == head
     (pr,) = box.prs()
     assert pr["state"] == "open" and pr["edits"] == 1
-
-
-def test_production_like_training_is_no_drift_and_opens_nothing(
-    tmp_path, dvc_seed, train_test, model, params
-):
-    box = sandbox(tmp_path, dvc_seed)
-    # traffic like the model's last four weeks (what monitor.reference: recent compares with)
-    window = pd.concat(train_test)
-    recent = window[window["timestamp"] > window["timestamp"].max() - pd.DateOffset(weeks=4)]
-    rows = recent.sample(n=600, random_state=1).reset_index(drop=True)
-    rows[params.contract.time_column] = pd.date_range("2011-04-01", periods=600, freq="h")
-    seed_production(box, rows, model, params, labelled=False)
-    result = _run(box, "CT_DEMO_STREAM=false")
-    _ok(result)
-    summary = json.loads((box.artifacts / "drift-report" / "summary.json").read_text())
-    assert summary["verdict"] == "no_drift" and summary["retrain"] is False
-    assert (box.artifacts / "drift-report" / "drift.html").stat().st_size < 5_000_000
-    assert _branch_head(box) is None and box.prs() == []
-    assert step_outcomes(result.stdout).get("Open or update the one retraining PR") is None
 
 
 def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(

@@ -239,6 +239,7 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     log = _ct(box, *PRODUCTION, *APP)
     summary = json.loads((box.artifacts / "drift-report" / "summary.json").read_text())
     assert summary["verdict"] == "no_drift" and summary["retrain"] is False, summary
+    assert (box.artifacts / "drift-report" / "drift.html").stat().st_size < 5_000_000
     assert step_outcomes(log).get("Open or update the one retraining PR") is None
     assert box.git("ls-remote", "origin") == refs and box.prs() == prs
 
