@@ -20,36 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
 
 
-# The longest tests first (each a few minutes of a worker), modules kept whole and in order.
-# pytest-xdist's worksteal gives each worker a contiguous half of this order and lets an
-# idle worker take the end of the other's queue, so the minutes-long tests start at once and
-# the run ends on short ones; in collection order the loop test started last and one worker
-# idled for its last ~70 s (vmstat, 2026-12-06).
-LONGEST_FIRST = (
-    "tests/workflows/test_loop.py",
-    "tests/docs/test_walkthroughs.py",
-    "tests/workflows/test_ct_workflow.py",
-    "tests/workflows/",
-    "tests/pipeline/",
-)
-
-
-def _priority(item) -> int:
-    path = Path(str(item.path)).resolve()
-    if not path.is_relative_to(ROOT):
-        return len(LONGEST_FIRST)
-    path = path.relative_to(ROOT).as_posix()
-    return next(
-        (i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)),
-        len(LONGEST_FIRST),
-    )
-
-
 def pytest_collection_modifyitems(config, items):
-    """The longest tests first (LONGEST_FIRST). Tests that pin the example data's columns
-    and figures only apply while the project still uses it; after `mlops init`, the
-    contract-driven tests guard the new data."""
-    items.sort(key=_priority)  # stable: the rest keeps collection order
+    """Tests that pin the example data's columns and figures only apply while the project
+    still uses it; after `mlops init`, the contract-driven tests guard the new data."""
     if load_params(ROOT / "params.yaml").ingest.source == EXAMPLE_SOURCE:
         return
     skip = pytest.mark.skip(reason="about the bundled example data; this project uses its own")
