@@ -14,6 +14,7 @@ from mlops_template.pipeline.ingest import ingest
 from mlops_template.pipeline.split import split
 from mlops_template.pipeline.train import train
 from mlops_template.pipeline.validate import validate
+from tests import s3
 from tests.project import seed_cache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,20 @@ def dvc_seed(tmp_path_factory, worker_id) -> Path:
     shared by all xdist workers of this run."""
     base = tmp_path_factory.getbasetemp()
     return seed_cache(base if worker_id == "master" else base.parent)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory) -> s3.S3Server:
+    """moto's S3 server for this pytest process (each xdist worker starts its own on first
+    use, ~1.5 s; see tests/s3.py), stopped when the session ends."""
+    with s3.running(tmp_path_factory.mktemp("s3-server")) as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3_server) -> str:
+    """A new bucket on the S3 server: its name."""
+    return s3_server.bucket()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,158 @@
+"""A real S3 API on loopback for the tests: moto's standalone server (``moto_server``, PyPI
+``moto[server]``, a dev dependency), started by the tests themselves.
+
+It requires credentials the way AWS does. moto only checks signatures once it has served
+``INITIAL_NO_AUTH_ACTION_COUNT`` requests (an environment variable of the server; moto's
+default is "never"): the server starts with it set to the number of IAM requests that
+create a user, allow it S3 and give it an access key (``_SETUP``), made with no real keys.
+From then on every request must be signed with that key: no key, or a wrong one, is refused
+(``InvalidAccessKeyId`` / ``SignatureDoesNotMatch``), as on AWS.
+
+Clients talk to it exactly as to AWS, through the environment only (``S3Server.env``):
+``AWS_ENDPOINT_URL`` (botocore reads it since 1.31, so boto3, aiobotocore, s3fs and dvc-s3
+all do) and ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``, the names of the repository
+secrets the workflows pass (src/mlops_template/credentials.py).
+
+One server per pytest process (each xdist worker starts its own: ~1.5 s), stopped at the end
+of the session; each test gets its own bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.project import BIN
+
+# CreateUser, PutUserPolicy, CreateAccessKey: the requests moto serves unauthenticated.
+_SETUP = 3
+_ALLOW_S3 = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+)
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str
+    process: subprocess.Popen
+    log: Path
+    buckets: list[str] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        """What a client of this server needs, as a user of AWS would set it."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
+    def client(self, **keys: str):
+        """A boto3 S3 client of this server (``keys`` replace the real ones)."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=keys.get("aws_access_key_id", self.access_key_id),
+            aws_secret_access_key=keys.get("aws_secret_access_key", self.secret_access_key),
+        )
+
+    def bucket(self, prefix: str = "test") -> str:
+        """A new, empty bucket; its name."""
+        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        self.buckets.append(name)
+        return name
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = (
+            self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        )
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto_server exited {process.returncode}:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"moto_server did not listen on {port} in {timeout} s:\n{log.read_text()}")
+
+
+def start(state: Path, timeout: float = 60) -> S3Server:
+    """Start a server on a free loopback port and create its one IAM user and key."""
+    import boto3
+
+    state.mkdir(parents=True, exist_ok=True)
+    log = state / "moto.log"
+    for _attempt in range(5):  # another process may take the free port before moto binds it
+        port = _free_port()
+        server_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+        server_env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_SETUP)
+        process = subprocess.Popen(
+            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            env=server_env,
+            start_new_session=True,
+        )
+        try:
+            _wait_listening(port, process, log, timeout)
+            break
+        except RuntimeError:
+            if process.poll() is None:
+                raise
+    else:
+        raise RuntimeError(f"moto_server could not bind a port:\n{log.read_text()}")
+    endpoint = f"http://127.0.0.1:{port}"
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="setup",
+        aws_secret_access_key="setup",
+    )
+    iam.create_user(UserName="tests")
+    iam.put_user_policy(UserName="tests", PolicyName="s3", PolicyDocument=_ALLOW_S3)
+    key = iam.create_access_key(UserName="tests")["AccessKey"]
+    return S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process, log)
+
+
+@contextmanager
+def running(state: Path) -> Iterator[S3Server]:
+    server = start(state)
+    try:
+        yield server
+    finally:
+        server.stop()
