@@ -25,11 +25,26 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
-.venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen $(UV_SYNC_FLAGS)
+# The object-store clients to install, pyproject's extras s3, gs, azure (docs/dependencies.md):
+# by default those whose URL scheme the DVC remote (.dvc/config) or a production sink
+# (params.yaml) uses, so a runner gets the client the project's storage needs from uv.lock
+# with no workflow change. `make install EXTRAS=s3` (== `uv sync --extra s3`) names them.
+# The test suite stores to an S3 server (tests/s3.py): `make test` adds s3.
+EXTRAS ?= $(shell sed 's/\#.*//' .dvc/config params.yaml 2>/dev/null | grep -oE '\b(s3|gs|azure)://' | sed 's,://,,' | sort -u)
+ifneq ($(filter test test-fast,$(MAKECMDGOALS)),)
+TEST_EXTRAS := s3
+endif
+SYNC_EXTRAS := $(sort $(EXTRAS) $(TEST_EXTRAS))
+# One stamp per set of extras: `uv sync` is exact (it removes extras not named), so another
+# set means another sync.
+SYNCED := .venv/.synced$(subst $(eval) ,,$(addprefix -,$(SYNC_EXTRAS)))
+
+$(SYNCED): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen $(UV_SYNC_FLAGS) $(addprefix --extra ,$(SYNC_EXTRAS))
+	@rm -f .venv/.synced*
 	@touch $@
 
-install: .venv/.synced ## create .venv from the lock file (uv sync --frozen)
+install: $(SYNCED) ## create .venv from the lock file (uv sync --frozen [--extra ...]; EXTRAS=s3 gs azure)
 
 run: install ## reproduce the whole pipeline (dvc repro) and print the headline metrics
 	$(RUN) dvc repro
