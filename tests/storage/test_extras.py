@@ -1,0 +1,64 @@
+"""Each object store's client is an extra installed from uv.lock, and `make` installs the
+ones the project's storage URLs need (Makefile `EXTRAS`, docs/dependencies.md)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+
+import pytest
+
+from tests.project import ROOT
+
+pytestmark = pytest.mark.code
+
+
+def test_every_backend_extra_is_locked():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    locked = {p["name"] for p in lock["package"]}
+    for extra, packages in {
+        "s3": {"dvc-s3", "s3fs"},
+        "gs": {"dvc-gs", "gcsfs"},
+        "azure": {"dvc-azure", "adlfs"},
+    }.items():
+        assert {r.split(">")[0].split("[")[0] for r in extras[extra]} == packages
+        assert packages <= locked, packages - locked
+
+
+def _sync_command(tmp_path, remote: str | None, sink: str | None, *args: str) -> str:
+    shutil.copy(ROOT / "Makefile", tmp_path)
+    params = (ROOT / "params.yaml").read_text()
+    if sink:
+        params = params.replace("sink: data/production/prediction_logs", f"sink: {sink}")
+    (tmp_path / "params.yaml").write_text(params)
+    for name in ("uv.lock", "pyproject.toml"):
+        (tmp_path / name).write_text("")
+    (tmp_path / ".dvc").mkdir()
+    config = f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
+    (tmp_path / ".dvc" / "config").write_text(config if remote else "")
+    out = subprocess.run(
+        ["make", "-n", "install", f"UV={shutil.which('true')}", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return next(line for line in out.splitlines() if " sync " in line)
+
+
+def test_make_installs_the_extras_of_the_projects_storage(tmp_path):
+    (tmp_path / "a").mkdir()
+    assert "--extra" not in _sync_command(tmp_path / "a", None, None), "the template: none"
+    for case, remote, sink, extras in [
+        ("b", "s3://bucket/dvc", None, "--extra s3"),
+        ("c", None, "gs://bucket/logs", "--extra gs"),
+        ("d", "azure://container/dvc", "s3://bucket/logs", "--extra azure --extra s3"),
+    ]:
+        (tmp_path / case).mkdir()
+        assert _sync_command(tmp_path / case, remote, sink).endswith(extras), case
+    (tmp_path / "e").mkdir()
+    assert _sync_command(tmp_path / "e", None, None, "EXTRAS=gs").endswith("--extra gs")
