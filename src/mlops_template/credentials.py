@@ -17,6 +17,7 @@ processes it starts. Nothing else in the project reads these variables.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
@@ -28,6 +29,36 @@ SECRETS = (
     GOOGLE_JSON,
     "AZURE_STORAGE_CONNECTION_STRING",
 )
+# URL scheme -> (the repository secrets its clients read, the extra that installs them, the
+# DVC plugin's module): what an error about that storage must name.
+BACKENDS = {
+    "s3": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "s3", "dvc_s3"),
+    "gs": ((GOOGLE_JSON,), "gs", "dvc_gs"),
+    "azure": (("AZURE_STORAGE_CONNECTION_STRING",), "azure", "dvc_azure"),
+}
+
+
+def what_to_set(url: str, environ: dict[str, str] | None = None) -> str:
+    """For storage at ``url`` that could not be read: the secrets to set (saying which are
+    unset here) and, when its client is not installed, the extra to install."""
+    env = os.environ if environ is None else environ
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in BACKENDS:
+        return f"check that {url} exists and is readable from here"
+    secrets, extra, module = BACKENDS[scheme]
+    missing = [name for name in secrets if not env.get(name)]
+    told = f"set the repository secret(s) {' and '.join(secrets)} for {url}"
+    told += (
+        f" ({', '.join(missing)} not set in this step)"
+        if missing
+        else " (they are set: check their values and that the bucket exists)"
+    )
+    if importlib.util.find_spec(module) is None:
+        told += (
+            f"; its client is not installed: `uv sync --extra {extra}` "
+            f"(`make` installs it when .dvc/config names {scheme}://)"
+        )
+    return told
 
 
 def export_google_key(environ: dict[str, str] | None = None) -> str | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from mlops_template.credentials import GOOGLE_JSON, export_google_key
-from tests.project import clone, dvc, run, use_cache
+from mlops_template.credentials import GOOGLE_JSON, export_google_key, what_to_set
+from tests.project import clone, dvc, env, use_cache
 
 KEY = json.dumps({"type": "service_account", "project_id": "p", "private_key": "x"})
 
@@ -36,18 +37,49 @@ def test_a_set_path_wins_and_a_broken_key_is_named():
         export_google_key({GOOGLE_JSON: "not json"})
 
 
+def _repro(project: Path, creds: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    child = {k: v for k, v in env().items() if not k.startswith("AWS_")} | creds
+    return subprocess.run(
+        ["mlops", "repro", *args], cwd=project, env=child, capture_output=True, text=True
+    )
+
+
 @pytest.mark.pipeline
 @pytest.mark.slow
-def test_an_unreachable_remote_is_an_error_unless_optional(tmp_path, dvc_seed):
-    """A remote whose storage cannot be read (here: S3 without the dvc-s3 extra, as when
-    `uv add "dvc[s3]"` was forgotten) stops `mlops repro`; only a fork PR goes on without."""
+def test_a_remote_without_its_credentials_stops_naming_the_secrets(
+    tmp_path, dvc_seed, s3_server, s3_bucket
+):
+    """A remote on the S3 server (which, like AWS, refuses unsigned or wrongly signed
+    requests) read with no keys or a wrong one stops `mlops repro`, naming the secrets to
+    set; only a fork PR (`--remote-optional`) goes on, from the repository's data."""
     project = clone(tmp_path / "project")
     use_cache(project, dvc_seed, tmp_path / "cache")
-    dvc(project, "remote", "add", "-d", "storage", "s3://no-such-bucket/dvc")
-    failed = run(project, "mlops", "repro", check=False)
-    assert failed.returncode == 1
+    url = f"s3://{s3_bucket}/dvc"
+    dvc(project, "remote", "add", "-d", "storage", url)
+    endpoint = {"AWS_ENDPOINT_URL": s3_server.endpoint}
+    failed = _repro(project, endpoint)
+    assert failed.returncode == 1, failed.stderr[-3000:]
     assert "the DVC remote is configured but `dvc pull` failed" in failed.stderr
+    assert (
+        f"set the repository secret(s) AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for {url} "
+        "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set in this step)"
+    ) in failed.stderr
     assert "Running stage" not in failed.stdout + failed.stderr
-    forked = run(project, "mlops", "repro", "--remote-optional", check=False)
-    assert forked.returncode == 0, forked.stderr
+    wrong = _repro(project, {**s3_server.env(), "AWS_SECRET_ACCESS_KEY": "wrong"})
+    assert wrong.returncode == 1, wrong.stderr[-3000:]
+    assert "(they are set: check their values" in wrong.stderr
+    assert "Running stage" not in wrong.stdout + wrong.stderr
+    forked = _repro(project, endpoint, "--remote-optional")
+    assert forked.returncode == 0, forked.stderr[-3000:]
     assert "the remote is optional here" in forked.stderr
+    pushed = _repro(project, s3_server.env(), "--push")
+    assert pushed.returncode == 0, pushed.stderr[-3000:]
+    assert s3_server.keys(s3_bucket, "dvc/files/md5/"), "pushed with the right keys"
+
+
+@pytest.mark.code
+def test_a_missing_client_is_named_with_its_extra():
+    told = what_to_set("gs://bucket/dvc", {})
+    assert "GOOGLE_APPLICATION_CREDENTIALS_JSON not set" in told
+    assert "`uv sync --extra gs`" in told  # the gs extra is locked, not installed here
+    assert "uv sync" not in what_to_set("s3://bucket/dvc", {})  # the tests' s3 extra is

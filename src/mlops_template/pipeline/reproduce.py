@@ -12,6 +12,8 @@ import logging
 import subprocess
 from collections.abc import Sequence
 
+from mlops_template.credentials import what_to_set
+
 log = logging.getLogger(__name__)
 
 
@@ -24,8 +26,14 @@ def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def remotes() -> list[str]:
+    return list(remote_urls())
+
+
+def remote_urls() -> dict[str, str]:
+    """Remote name -> URL (`dvc remote list`)."""
     proc = subprocess.run(["dvc", "remote", "list"], capture_output=True, text=True, check=True)
-    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+    pairs = ([*line.split(maxsplit=1), ""] for line in proc.stdout.splitlines() if line.strip())
+    return {pair[0]: pair[1].split()[0] if pair[1] else "" for pair in pairs}
 
 
 def reproduce(push: bool = False, extra: Sequence[str] = (), remote_optional: bool = False) -> None:
@@ -36,19 +44,19 @@ def reproduce(push: bool = False, extra: Sequence[str] = (), remote_optional: bo
     with ``remote_optional``: pr.yml sets it for pull requests from forks, which get no
     secrets and reproduce from the repository's data instead.
     """
-    if not remotes():
+    urls = remote_urls()
+    if not urls:
         log.info("no DVC remote configured: reproducing from the data in the repository")
         _dvc("repro", *extra)
         return
     pulled = _dvc("pull", "--run-cache", "--allow-missing", check=False)
     if pulled.returncode != 0:
         if not remote_optional:
+            told = "; ".join(what_to_set(url) for url in urls.values())
             raise RuntimeError(
                 f"the DVC remote is configured but `dvc pull` failed (exit {pulled.returncode}; "
-                "dvc's message is above): check the repository secrets for its storage "
-                "(AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS_JSON "
-                "or AZURE_STORAGE_CONNECTION_STRING; see README, 'Your own data in a DVC "
-                "remote') and that the remote's extra is in uv.lock"
+                f"dvc's message is above): {told} (docs/pipeline.md, 'Your own data in a DVC "
+                "remote')"
             )
         log.warning(
             "dvc pull failed and the remote is optional here (a fork's pull request sees no "
