@@ -110,16 +110,20 @@ def _wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: fl
     raise RuntimeError(f"moto_server did not listen on {port} in {timeout} s:\n{log.read_text()}")
 
 
-def start(state: Path, timeout: float = 60) -> S3Server:
-    """Start a server on a free loopback port and create its one IAM user and key."""
+def start(state: Path, timeout: float = 60, port: int | None = None, auth: bool = True) -> S3Server:
+    """Start a server on a free loopback port (or ``port``) and create its IAM user and key.
+
+    ``auth=False`` serves any key (moto's default): only for a test that restarts the
+    server on the same port, which an in-memory server comes back from with new keys."""
     import boto3
 
     state.mkdir(parents=True, exist_ok=True)
     log = state / "moto.log"
     for _attempt in range(5):  # another process may take the free port before moto binds it
-        port = _free_port()
+        port = port or _free_port()
         server_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-        server_env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_SETUP)
+        if auth:
+            server_env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_SETUP)
         process = subprocess.Popen(
             [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
             stdout=log.open("w"),
@@ -133,6 +137,7 @@ def start(state: Path, timeout: float = 60) -> S3Server:
         except RuntimeError:
             if process.poll() is None:
                 raise
+            port = None
     else:
         raise RuntimeError(f"moto_server could not bind a port:\n{log.read_text()}")
     endpoint = f"http://127.0.0.1:{port}"

@@ -4,6 +4,7 @@ git repositories. Only what must come from GitHub or npm is replaced, by the sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import yaml
 from mlops_template.ct.replay import as_traffic
 from mlops_template.serving.prediction_log import write_batch
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
+from tests.s3 import S3Server
 from tests.workflows import github_state
 
 STANDINS = Path(__file__).parent / "standins"
@@ -56,6 +58,10 @@ class Sandbox:
     root: Path
     repo: Path
     origin: Path
+    # The object store of the repository's DVC remote and production sinks, when it has
+    # them: its jobs get the keys as the repository secrets and the endpoint in their
+    # environment (act()).
+    s3: S3Server | None = None
 
     @property
     def artifacts(self) -> Path:
@@ -143,41 +149,66 @@ def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
     return Sandbox(tmp, repo, origin)
 
 
-def with_dvc_remote(box: Sandbox) -> Path:
-    """Give `main` a DVC remote (a local directory: a real remote, no credentials) holding
-    its outputs and run-cache, as the merge workflow leaves it."""
-    remote = box.root / "dvc-remote"
-    dvc(box.repo, "remote", "add", "-d", "storage", str(remote))
+def with_dvc_remote(box: Sandbox, s3: S3Server) -> str:
+    """Give `main` a DVC remote on the S3 server (a new bucket; credentials required, as on
+    AWS) holding its outputs and run-cache, as the merge workflow leaves it; its URL."""
+    box.s3 = s3
+    url = f"s3://{s3.bucket('dvc')}/dvc"
+    dvc(box.repo, "remote", "add", "-d", "storage", url)
     box.git("commit", "-qam", "Add a DVC remote")
     dvc(box.repo, "repro")
-    dvc(box.repo, "push", "--run-cache")
+    dvc(box.repo, "push", "--run-cache", extra_env=s3.env())
     box.git("push", "-q", "origin", "main")
     box.git("fetch", "-q", "origin")
-    return remote
+    return url
 
 
-def seed_production(box: Sandbox, rows, model, params, labelled: bool) -> dict[str, Path]:
+def seed_production(box: Sandbox, rows, model, params, labelled: bool, s3: S3Server) -> dict:
     """Production data (``rows`` served by ``model``: prediction logs, and with ``labelled``
-    their ground truth) in storage outside the repository, as a real deployment has it
-    (here a directory; s3:// in production), and params.yaml pointing at it on main."""
-    sinks = {
-        "logs": box.root / "production" / "logs",
-        "labelled": box.root / "production" / "labelled",
-    }
+    their ground truth) in object storage outside the repository, as a real deployment has
+    it (a bucket on the S3 server), and params.yaml pointing at it on main. The sinks' URLs."""
+    box.s3 = s3
+    bucket = s3.bucket("production")
+    sinks = {"logs": f"s3://{bucket}/logs", "labelled": f"s3://{bucket}/labelled"}
     edit_params(
         box.repo,
         lambda p: (
-            p["serve"]["prediction_log"].update(sink=str(sinks["logs"])),
-            p["monitor"].update(labelled_sink=str(sinks["labelled"])),
+            p["serve"]["prediction_log"].update(sink=sinks["logs"]),
+            p["monitor"].update(labelled_sink=sinks["labelled"]),
         ),
     )
     box.git("commit", "-qam", "Point the monitor at production storage")
     box.git("push", "-q", "origin", "main")
     logs, truth = as_traffic(rows, model, "seeded", params.contract)
-    for sink, frame in [(sinks["logs"], logs)] + ([(sinks["labelled"], truth)] if labelled else []):
-        for day, part in frame.groupby(frame["logged_at"].dt.date):
-            write_batch(str(sink), part, at=pd.Timestamp(day))
+    with s3_environment(s3):
+        for sink, frame in [(sinks["logs"], logs)] + (
+            [(sinks["labelled"], truth)] if labelled else []
+        ):
+            for day, part in frame.groupby(frame["logged_at"].dt.date):
+                write_batch(sink, part, at=pd.Timestamp(day))
     return sinks
+
+
+@contextlib.contextmanager
+def s3_environment(s3: S3Server):
+    """This process's s3fs talks to the S3 server (it reads the environment, as a user's
+    would) for the block; s3fs's cached instances (each holds its endpoint and keys) are
+    dropped on both ends."""
+    import fsspec
+
+    s3fs = fsspec.get_filesystem_class("s3")
+    saved = {k: os.environ.get(k) for k in s3.env()}
+    os.environ.update(s3.env())
+    s3fs.clear_instance_cache()
+    try:
+        yield
+    finally:
+        s3fs.clear_instance_cache()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def edit_params(repo: Path, edit) -> None:
@@ -200,6 +231,11 @@ def pull_request_event(number: int = 1, head: str = "feature", fork: bool = Fals
         },
         "repository": repo,
     }
+
+
+def _from_fork(payload: dict) -> bool:
+    pr = payload.get("pull_request")
+    return bool(pr) and pr["head"]["repo"]["full_name"] != payload["repository"]["full_name"]
 
 
 def act(
@@ -249,6 +285,13 @@ def act(
         "DVC_NO_ANALYTICS=1",
         *extra,
     ]
+    if box.s3 is not None:
+        # The endpoint is the runner's environment (a MinIO user sets it the same way); the
+        # keys are repository secrets, which GitHub gives no pull request from a fork.
+        args += ["--env", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
+        if not _from_fork(payload):
+            args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
+            args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
     if (box.root / "dvc-global").is_dir():  # a seeded sandbox (see sandbox())
         args += ["--env", f"DVC_GLOBAL_CONFIG_DIR={box.root / 'dvc-global'}"]
     for name, sha in pinned_actions().items():
@@ -256,7 +299,9 @@ def act(
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
     # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a
     # path with a hidden component (~/.cache), and GitHub's workspace has none either.
-    run_env = {**env(), "XDG_CACHE_HOME": str(box.root / workspace)}
+    # Storage credentials reach a job only as the secrets and --env above, never from here.
+    run_env = {k: v for k, v in env().items() if not k.startswith("AWS_")}
+    run_env["XDG_CACHE_HOME"] = str(box.root / workspace)
     run_env.pop("VIRTUAL_ENV", None)
     run_env["PATH"] = f"{STANDINS / 'bin'}{os.pathsep}{run_env.get('PATH', '')}"  # gh
     return subprocess.run(

@@ -94,17 +94,30 @@ def write_batch(
 
 
 def read_logs(sink: str) -> pd.DataFrame:
-    """All logged predictions under ``sink``, oldest first."""
+    """All logged predictions under ``sink``, oldest first.
+
+    Only complete files are data: a local writer's ``.<name>.tmp`` (renamed into place when
+    complete) and any hidden name are skipped; on object storage an upload shows only once
+    complete (a single PUT, or a multipart upload once completed). A file that is there but
+    unreadable is an error naming it, never silently skipped."""
     import fsspec
 
     fs, root = fsspec.url_to_fs(sink)
-    files = sorted(p for p in fs.glob(f"{root.rstrip('/')}/date=*/*.parquet"))
+    fs.invalidate_cache()  # s3fs caches listings per process: list what is there now
+    found = fs.glob(f"{root.rstrip('/')}/date=*/*.parquet")
+    files = sorted(p for p in found if not p.rsplit("/", 1)[-1].startswith("."))
     if not files:
         return pd.DataFrame()
     frames = []
     for path in files:
-        with fs.open(path, "rb") as fh:
-            frames.append(pd.read_parquet(fh))
+        try:
+            with fs.open(path, "rb") as fh:
+                frames.append(pd.read_parquet(fh))
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(
+                f"prediction log {fs.unstrip_protocol(path)} is not a readable Parquet file "
+                f"({err}): move it out of {sink} or replace it"
+            ) from err
     return pd.concat(frames, ignore_index=True).sort_values(LOGGED_AT, kind="stable")
 
 
@@ -148,6 +161,9 @@ class PredictionLogger:
         self._stopping = False
         self.dropped = 0
         self.written = 0
+        # Batches the sink refused (an S3 outage, a server restarting), retried in order on
+        # each wake: rows the service answered are not lost to a short outage.
+        self._unwritten: collections.deque[tuple[Any, int]] = collections.deque()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -210,6 +226,7 @@ class PredictionLogger:
             self._wake.wait(self.flush_seconds if timeout is None else max(0.0, timeout))
             self._wake.clear()
             stopping = self._stopping
+            self._retry()
             taken = self._take_columns(stopping)
             if taken is not None:
                 self._write_columns(*taken)
@@ -226,26 +243,67 @@ class PredictionLogger:
                 self._flush(held, count)
                 held, count, since = [], 0, None
             if stopping:
+                self._retry()
+                if self._unwritten:
+                    lost = sum(count for _, count in self._unwritten)
+                    self.dropped += lost
+                    log.error(
+                        "prediction log: %d answered rows could not be written to %s before "
+                        "shutdown and are lost (the sink was unreachable)",
+                        lost,
+                        self.sink,
+                    )
                 return
 
     def _write_columns(
         self, columns: dict[str, list[Any]], predictions: list[Any], at: Any
     ) -> None:
-        count = len(predictions)
-        try:
-            write_batch(self.sink, self._table(columns, predictions, at))
-            self.written += count
-        except Exception:  # a logging outage must never take predictions down
-            log.exception("prediction log: could not write %d rows to %s", count, self.sink)
-            self.dropped += count
+        self._write(self._table(columns, predictions, at), len(predictions))
 
     def _flush(self, batches: list[_Batch], count: int) -> None:
+        self._write(self._frame(batches), count)
+
+    def _write(self, rows: Any, count: int) -> None:
+        """Write one batch; if the sink refuses it, keep it for the next wake (after those
+        kept before it, so the files keep their order), up to ``max_queue * 100`` rows."""
+        if self._unwritten:  # the sink is down: do not try this batch before older ones
+            self._keep(rows, count)
+            return
         try:
-            write_batch(self.sink, self._frame(batches))
+            write_batch(self.sink, rows)
             self.written += count
         except Exception:  # a logging outage must never take predictions down
-            log.exception("prediction log: could not write %d rows to %s", count, self.sink)
-            self.dropped += count
+            log.exception(
+                "prediction log: could not write %d rows to %s (kept, retried every %.0f s)",
+                count,
+                self.sink,
+                self.flush_seconds,
+            )
+            self._keep(rows, count)
+
+    def _keep(self, rows: Any, count: int) -> None:
+        self._unwritten.append((rows, count))
+        kept = sum(n for _, n in self._unwritten)
+        while kept > self.max_queue * 100 and len(self._unwritten) > 1:
+            _, oldest = self._unwritten.popleft()
+            kept -= oldest
+            self.dropped += oldest
+            log.error("prediction log: %s unreachable too long: dropped %d rows", self.sink, oldest)
+
+    def _retry(self) -> None:
+        while self._unwritten:
+            rows, count = self._unwritten[0]
+            try:
+                write_batch(self.sink, rows)
+            except Exception:
+                log.warning(
+                    "prediction log: %s still unreachable (%d batches kept)",
+                    self.sink,
+                    len(self._unwritten),
+                )
+                return
+            self._unwritten.popleft()
+            self.written += count
 
     def _frame(self, batches: list[_Batch]) -> pd.DataFrame:
         frame = _frame(batches)
