@@ -44,10 +44,20 @@ def env() -> dict[str, str]:
 
 
 def run(
-    cwd: Path, *args: str, check: bool = True, timeout: float = 600
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float = 600,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        args, cwd=cwd, env=env(), capture_output=True, text=True, timeout=timeout, check=False
+        args,
+        cwd=cwd,
+        env={**env(), **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -80,8 +90,14 @@ def clone(dest: Path) -> Path:
     return dest
 
 
-def dvc(cwd: Path, *args: str, check: bool = True, timeout: float = 900):
-    return run(cwd, str(BIN / "dvc"), *args, check=check, timeout=timeout)
+def dvc(
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float = 900,
+    extra_env: dict[str, str] | None = None,
+):
+    return run(cwd, str(BIN / "dvc"), *args, check=check, timeout=timeout, extra_env=extra_env)
 
 
 def lock_outs(project: Path) -> dict[str, str]:

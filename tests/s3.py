@@ -161,3 +161,25 @@ def running(state: Path) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def s3_environment(s3: S3Server) -> Iterator[None]:
+    """This process's s3fs talks to the S3 server (it reads the environment, as a user's
+    would) for the block; s3fs's cached instances (each holds its endpoint and keys) are
+    dropped on both ends."""
+    import fsspec
+
+    s3fs = fsspec.get_filesystem_class("s3")
+    saved = {k: os.environ.get(k) for k in s3.env()}
+    os.environ.update(s3.env())
+    s3fs.clear_instance_cache()
+    try:
+        yield
+    finally:
+        s3fs.clear_instance_cache()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -38,6 +38,13 @@ BACKENDS = {
 }
 
 
+def extra_for(url: str) -> str | None:
+    """The pyproject extra whose client reads ``url`` (None: a local path)."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    scheme = {"az": "azure", "abfs": "azure", "gcs": "gs", "s3a": "s3"}.get(scheme, scheme)
+    return BACKENDS[scheme][1] if scheme in BACKENDS else None
+
+
 def what_to_set(url: str, environ: dict[str, str] | None = None) -> str:
     """For storage at ``url`` that could not be read: the secrets to set (saying which are
     unset here) and, when its client is not installed, the extra to install."""

@@ -17,6 +17,7 @@ import pytest
 
 from mlops_template.serving.prediction_log import read_logs
 from tests.project import BIN, clone, env
+from tests.s3 import s3_environment
 from tests.service.records import case_or_skip, same_predictions
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
@@ -77,15 +78,18 @@ def bento(saved_model, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(bento, saved_model, tmp_path_factory):
-    port, logs = _free_port(), tmp_path_factory.mktemp("logs")
-    log_file = logs.parent / "server.log"
+def server(bento, saved_model, tmp_path_factory, s3_server):
+    """`bentoml serve` of the Bento, logging predictions to a bucket on the S3 server as in
+    production (endpoint and keys from the environment, as on AWS)."""
+    port, logs = _free_port(), f"s3://{s3_server.bucket('logs')}/predictions"
+    log_file = tmp_path_factory.mktemp("server") / "server.log"
     server_log = log_file.open("w")  # never a pipe: unread, a full pipe blocks the server
     run_env = {
         **env(),
+        **s3_server.env(),
         "BENTOML_HOME": os.environ["BENTOML_HOME"],
         "MLOPS_MODEL_TAG": saved_model[0],
-        "MLOPS_PREDICTION_LOG": str(logs),
+        "MLOPS_PREDICTION_LOG": logs,
     }
     proc = subprocess.Popen(
         [str(BIN / "bentoml"), "serve", bento, "--host", "127.0.0.1", "--port", str(port)],
@@ -109,13 +113,13 @@ def server(bento, saved_model, tmp_path_factory):
     else:
         proc.kill()
         pytest.fail(f"server not ready:\n{log_file.read_text()[-3000:]}")
-    yield base, proc, logs
+    yield base, proc, logs, s3_server
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
 def test_served_predictions_equal_the_pipeline_model(server, model, train_test, params):
-    base, _, _ = server
+    base = server[0]
     rows = train_test[1][params.contract.features].head(params.serve.max_records)
     records = json.loads(rows.to_json(orient="records", date_format="iso"))
     status, headers, body = _post(f"{base}/predict", {"records": records})
@@ -125,7 +129,7 @@ def test_served_predictions_equal_the_pipeline_model(server, model, train_test, 
 
 
 def test_metadata_health_and_metrics(server, saved_model):
-    base, _, _ = server
+    base = server[0]
     status, _, body = _post(f"{base}/metadata", {})
     assert status == 200 and json.loads(body)["model_tag"] == saved_model[0]
     for path in ("/healthz", "/livez", "/readyz"):
@@ -164,7 +168,7 @@ def _in_progress(base: str) -> int:
 def test_sigterm_lets_in_flight_requests_finish_and_flushes_the_log(server, good):
     """Last test of the module: it stops the server the way Kubernetes does (SIGTERM to the
     main process). Requests the server had started must complete; none may get a 5xx."""
-    base, proc, logs = server
+    base, proc, logs, store = server
     batch = {"records": [good] * 1000}
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(_post, f"{base}/predict", batch) for _ in range(8)]
@@ -178,5 +182,6 @@ def test_sigterm_lets_in_flight_requests_finish_and_flushes_the_log(server, good
     assert statuses.count(200) >= started, results
     assert not [s for s in statuses if s >= 500], results
     assert proc.wait(timeout=60) is not None
-    logged = read_logs(str(logs))
+    with s3_environment(store):  # what `mlops monitor` reads, the same way
+        logged = read_logs(logs)
     assert len(logged) >= statuses.count(200) * 1000, "answered predictions were all logged"

@@ -6,10 +6,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from tests.project import ROOT
+from tests.workflows.act import uv_bin_dir
 
 pytestmark = pytest.mark.code
 
@@ -62,3 +64,26 @@ def test_make_installs_the_extras_of_the_projects_storage(tmp_path):
         assert _sync_command(tmp_path / case, remote, sink).endswith(extras), case
     (tmp_path / "e").mkdir()
     assert _sync_command(tmp_path / "e", None, None, "EXTRAS=gs").endswith("--extra gs")
+
+
+def test_the_image_gets_the_client_of_the_prediction_log_sink(tmp_path):
+    """The Bento's requirements (`mlops build`) hold s3fs when the service logs to s3://."""
+    from mlops_template.serving.bento import requirement_extras
+
+    params = (ROOT / "params.yaml").read_text()
+    assert requirement_extras(ROOT / "params.yaml") == [], "the template logs to a directory"
+    s3_params = tmp_path / "params.yaml"
+    s3_params.write_text(
+        params.replace("sink: data/production/prediction_logs", "sink: s3://bucket/logs")
+    )
+    extras = requirement_extras(s3_params)
+    assert extras == ["--extra", "s3"]
+    uv = str(Path(uv_bin_dir()) / "uv")
+    exported = subprocess.run(
+        [uv, "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project", *extras],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "\ns3fs==" in exported and "\naiobotocore==" in exported

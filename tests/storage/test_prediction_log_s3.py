@@ -11,7 +11,7 @@ import pytest
 
 from mlops_template.serving.prediction_log import PredictionLogger, read_logs
 from tests import s3
-from tests.workflows.act import s3_environment
+from tests.s3 import s3_environment
 
 pytestmark = pytest.mark.service
 

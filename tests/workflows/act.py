@@ -4,7 +4,6 @@ git repositories. Only what must come from GitHub or npm is replaced, by the sta
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -20,7 +19,7 @@ import yaml
 from mlops_template.ct.replay import as_traffic
 from mlops_template.serving.prediction_log import write_batch
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
-from tests.s3 import S3Server
+from tests.s3 import S3Server, s3_environment
 from tests.workflows import github_state
 
 STANDINS = Path(__file__).parent / "standins"
@@ -187,28 +186,6 @@ def seed_production(box: Sandbox, rows, model, params, labelled: bool, s3: S3Ser
             for day, part in frame.groupby(frame["logged_at"].dt.date):
                 write_batch(sink, part, at=pd.Timestamp(day))
     return sinks
-
-
-@contextlib.contextmanager
-def s3_environment(s3: S3Server):
-    """This process's s3fs talks to the S3 server (it reads the environment, as a user's
-    would) for the block; s3fs's cached instances (each holds its endpoint and keys) are
-    dropped on both ends."""
-    import fsspec
-
-    s3fs = fsspec.get_filesystem_class("s3")
-    saved = {k: os.environ.get(k) for k in s3.env()}
-    os.environ.update(s3.env())
-    s3fs.clear_instance_cache()
-    try:
-        yield
-    finally:
-        s3fs.clear_instance_cache()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def edit_params(repo: Path, edit) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import concurrent.futures
 
+import fsspec
 import pandas as pd
 import pytest
 import yaml
 
+from tests.s3 import s3_environment
 from tests.workflows import github_state
 from tests.workflows.act import act, sandbox, seed_production
 
@@ -103,7 +105,7 @@ def test_a_new_repository_warns_on_the_first_night_and_the_app_then_opens_the_on
 
 
 def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(
-    tmp_path, dvc_seed, params, model
+    tmp_path, dvc_seed, params, model, s3_server
 ):
     from mlops_template import storage
     from mlops_template.pipeline.ingest import ingest
@@ -113,11 +115,15 @@ def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(
     year = ingest(storage.read_table(box.repo / params.ingest.source), whole)
     april = year[(year["timestamp"] >= "2011-04-01") & (year["timestamp"] < "2011-05-01")]
     april = april.reset_index(drop=True)
-    sinks = seed_production(box, april, model, params, labelled=True)
-    bad = sorted(sinks["labelled"].rglob("*.parquet"))[3]
-    frame = pd.read_parquet(bad)
-    frame.loc[0, "hum"] = 7.0
-    frame.to_parquet(bad, index=False)
+    sinks = seed_production(box, april, model, params, labelled=True, s3=s3_server)
+    with s3_environment(s3_server):
+        fs, root = fsspec.url_to_fs(sinks["labelled"])
+        bad = sorted(fs.glob(f"{root}/date=*/*.parquet"))[3]
+        with fs.open(bad, "rb") as fh:
+            frame = pd.read_parquet(fh)
+        frame.loc[0, "hum"] = 7.0
+        with fs.open(bad, "wb") as fh:
+            frame.to_parquet(fh, index=False)
     feedback_before = sorted(p.name for p in (box.repo / "data" / "feedback").iterdir())
 
     result = _run(box, "CT_DEMO_STREAM=false")

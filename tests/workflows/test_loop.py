@@ -37,6 +37,7 @@ from tests.workflows.act import (
     sandbox,
     seed_production,
     step_outcomes,
+    with_dvc_remote,
 )
 
 pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
@@ -148,7 +149,7 @@ def _month(box, params, month: str):
     return month_rows(year, str(start), str(end), params.contract.time_column)
 
 
-def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, params):
+def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, params, s3_server):
     box = _new_repository(tmp_path, dvc_seed)
     template = box.git("rev-parse", "HEAD").strip()
 
@@ -166,6 +167,9 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     built = [f"{image}:{first['version']}", f"{image}:{template}"]
     assert box.docker_builds() == [built], "one image, tagged with model version and commit"
     assert sorted(box.registry_tags()) == sorted(built), "pushed exactly the tags built"
+    # The guide's step 4: a DVC remote on S3 (a bucket on the S3 server, whose keys every
+    # job gets as the repository secrets) holding main's outputs and run-cache.
+    bucket = with_dvc_remote(box, s3_server).split("/")[2]
 
     # 2. A person's PR changing one param: pr.yml green, one report comment.
     box.git("checkout", "-q", "-b", "feature")
@@ -174,6 +178,7 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     box.git("push", "-q", "origin", "feature")
     person = box.open_pr("feature", "Smaller trees")
     log = _ok(_pr(box, person, "feature", *SCOPED))
+    assert "$ dvc repro --pull" in log, "main's outputs and run-cache pulled from S3"
     assert step_outcomes(log)["Quality gate against the base branch"] == "success"
     (comment,) = _comments_on(box, person)
     assert "| `train.hyperparams.max_leaf_nodes` | 15 | 7 |" in comment["body"]
@@ -185,7 +190,7 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     #    same model: not run here). April's traffic arrives there, labelled. The nightly
     #    run finds it drifted: exactly one retraining PR, opened with the App's token (so
     #    pr.yml runs on it, see ct.yml).
-    seed_production(box, _month(box, params, "2011-04"), model, params, labelled=True)
+    seed_production(box, _month(box, params, "2011-04"), model, params, True, s3_server)
     main = box.git("rev-parse", "HEAD").strip()
     log = _ct(box, *PRODUCTION, *APP)
     (pr,) = [p for p in box.prs() if p["head"] == BRANCH]
@@ -224,6 +229,10 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert "gate: comparing with HEAD~1's model re-scored on this revision's test split" in log
     assert "gate: mae:" in log and "(improved" in log
     assert "gate: passed" in log and out["commit"] == merged
+    model_md5 = yaml.safe_load(box.git("show", f"{merged}:dvc.lock"))["stages"]["train"]
+    model_md5 = next(o["md5"] for o in model_md5["outs"] if o["path"] == "models/model.joblib")
+    pushed = s3_server.keys(bucket, "dvc/files/md5/")
+    assert f"dvc/files/md5/{model_md5[:2]}/{model_md5[2:]}" in pushed, "cd pushed the model"
     second = _bento_model(box, tmp_path / "store-2")
     assert second["git_commit"] == merged and second["version"] != first["version"]
     assert box.docker_builds()[-1] == [f"{image}:{second['version']}", f"{image}:{merged}"]

@@ -32,6 +32,7 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
         "--no-dev",
         "--no-hashes",
         "--no-emit-project",
+        *requirement_extras(),
         "--output-file",
         str(out_dir / "requirements.txt"),
         "--quiet",
@@ -43,6 +44,16 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
     bento = bentoml.bentos.build_bentofile(build_ctx=".", version=model_version)
     log.info("built %s at %s", bento.tag, bento.path)
     return str(bento.tag)
+
+
+def requirement_extras(params_file: Path = Path("params.yaml")) -> list[str]:
+    """``--extra`` for the client of ``serve.prediction_log.sink`` (s3fs for ``s3://``, ...):
+    the image must be able to write the log where params.yaml sends it."""
+    from mlops_template.config import load_params
+    from mlops_template.credentials import extra_for
+
+    extra = extra_for(load_params(params_file).serve.prediction_log.sink)
+    return ["--extra", extra] if extra else []
 
 
 def _service_name() -> str:
