@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.docs.snippets import DOCS, blocks
 from tests.docs.walkthrough import Walk
@@ -50,13 +51,28 @@ def test_every_doc_is_walked():
     assert all(p in text for p in placeholders), "a substitution no longer matches the docs"
 
 
-def _bucket(tmp_path) -> str:
-    bucket = tmp_path / "bucket"
-    bucket.mkdir()
-    return str(bucket)
+def _bucket_url(s3_server) -> tuple[str, str]:
+    """The docs' bucket, a new one on the S3 server (tests/s3.py): (its name, its URL)."""
+    bucket = s3_server.bucket("your-bucket")
+    return bucket, f"s3://{bucket}/dvc"
 
 
-def test_the_use_this_template_guide(tmp_path):
+def _without_the_s3_client(walk, project) -> None:
+    """The project's environment as `make install` leaves it before a remote is configured,
+    which has no S3 client: the docs' own step must install it. (The new project's
+    `make test` added it for the suite, which stores to S3; a reader who ran any other
+    `make` target since has it removed again: `uv sync` is exact.)"""
+    subprocess.run(
+        ["make", "install"], cwd=project, env=walk.env(), check=True, capture_output=True
+    )
+    probe = subprocess.run(
+        [str(project / ".venv" / "bin" / "python"), "-c", "import dvc_s3"],
+        capture_output=True,
+    )
+    assert probe.returncode != 0, "dvc-s3 must come from the docs' command"
+
+
+def test_the_use_this_template_guide(tmp_path, s3_server):
     # "Use this template" on GitHub: a new repository holding the template's files.
     template = clone(tmp_path / "template")
     github = tmp_path / "github" / "you"
@@ -73,7 +89,7 @@ def test_the_use_this_template_guide(tmp_path):
             "https://github.com/you/your-project.git": str(origin),
             "/path/to/your.csv": str(ROOT / "tests" / "fixtures" / "oj.csv.gz"),
             "your_target_column": "Purchase",
-            "s3://your-bucket/dvc": _bucket(tmp_path),
+            "s3://your-bucket/dvc": (bucket := _bucket_url(s3_server))[1],
         },
         exits={"make monitor": {0, 2}},  # make's 2 is "Error 3": mlops monitor said retrain
         servers=SERVE,
@@ -121,9 +137,21 @@ def test_the_use_this_template_guide(tmp_path):
     ).stdout
     assert "learning_rate: 0.05" in pushed and "Purchase" in pushed
 
+    _without_the_s3_client(walk, project)
+    walk.extra_env.update(s3_server.env())  # the reader's keys (and a MinIO user's endpoint)
     walk.block(remote)
+    for name in s3_server.env():
+        del walk.extra_env[name]
+    unstaged = subprocess.run(
+        ["git", "diff", "--name-only", "HEAD", "--", ".dvc", "pyproject.toml", "uv.lock"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert unstaged == "", f"step 4 left uncommitted: {unstaged}"
     model_md5 = lock_outs(project)["models/model.joblib"]
-    assert (tmp_path / "bucket" / "files" / "md5" / model_md5[:2] / model_md5[2:]).exists()
+    pushed = s3_server.keys(bucket[0], "dvc/files/md5/")
+    assert f"dvc/files/md5/{model_md5[:2]}/{model_md5[2:]}" in pushed
 
     walk.block(serve)  # ready on /readyz, then stopped with SIGTERM
     walk.block(label)
@@ -150,14 +178,14 @@ def _new_contract_tests_ran(junit) -> None:
     assert "failed" not in set().union(*outcome.values())
 
 
-def test_the_readme_and_its_pages(tmp_path):
+def test_the_readme_and_its_pages(tmp_path, s3_server):
     """The README's blocks, then the pipeline and serving pages' in the order a reader who
     follows the README's links meets them, in one clone."""
     project = clone(tmp_path / "project")
     walk = Walk(
         cwd=project,
         state=tmp_path,
-        substitutions={"s3://your-bucket/dvc": _bucket(tmp_path)},
+        substitutions={"s3://your-bucket/dvc": (bucket := _bucket_url(s3_server))[1]},
         covered=CI_RUNS_IT,
         servers=SERVE,
     )
@@ -188,14 +216,18 @@ def test_the_readme_and_its_pages(tmp_path):
     walk.block(back)
     data = project / "data" / "raw" / "mydata.parquet"  # "your own data"
     pd.read_csv(project / "data" / "raw" / "bikeshare_2011.csv.gz").to_parquet(data)
+    _without_the_s3_client(walk, project)
+    walk.extra_env.update(s3_server.env())
     walk.block(remote)
     assert (project / "data" / "raw" / "mydata.parquet.dvc").exists()
-    assert "dvc-s3" in (project / "uv.lock").read_text()
     log = subprocess.run(
         ["git", "show", "--stat", "HEAD"], cwd=project, capture_output=True, text=True
     )
-    assert "mydata.parquet.dvc" in log.stdout and "uv.lock" in log.stdout
-    assert any((tmp_path / "bucket" / "files" / "md5").rglob("*")), "pushed to the remote"
+    assert "mydata.parquet.dvc" in log.stdout and ".dvc/config" in log.stdout
+    data_md5 = yaml.safe_load((project / "data/raw/mydata.parquet.dvc").read_text())
+    data_md5 = data_md5["outs"][0]["md5"]
+    pushed = s3_server.keys(bucket[0], "dvc/files/md5/")
+    assert f"dvc/files/md5/{data_md5[:2]}/{data_md5[2:]}" in pushed, "data pushed to S3"
 
     assert walk.missed(README) == []
     assert walk.missed(PIPELINE) == []
