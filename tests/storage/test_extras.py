@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.project import ROOT
 from tests.workflows.act import uv_bin_dir
@@ -31,12 +32,20 @@ def test_every_backend_extra_is_locked():
         assert packages <= locked, packages - locked
 
 
+def _params_with_sink(path: Path, sink: str | None) -> None:
+    """The project's params.yaml (as is: its comments name s3:// and gs://), or with its
+    prediction log at ``sink``."""
+    if not sink:
+        shutil.copy(ROOT / "params.yaml", path)
+        return
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["serve"]["prediction_log"]["sink"] = sink
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def _sync_command(tmp_path, remote: str | None, sink: str | None, *args: str) -> str:
     shutil.copy(ROOT / "Makefile", tmp_path)
-    params = (ROOT / "params.yaml").read_text()
-    if sink:
-        params = params.replace("sink: data/production/prediction_logs", f"sink: {sink}")
-    (tmp_path / "params.yaml").write_text(params)
+    _params_with_sink(tmp_path / "params.yaml", sink)
     for name in ("uv.lock", "pyproject.toml"):
         (tmp_path / name).write_text("")
     (tmp_path / ".dvc").mkdir()
@@ -70,12 +79,11 @@ def test_the_image_gets_the_client_of_the_prediction_log_sink(tmp_path):
     """The Bento's requirements (`mlops build`) hold s3fs when the service logs to s3://."""
     from mlops_template.serving.bento import requirement_extras
 
-    params = (ROOT / "params.yaml").read_text()
-    assert requirement_extras(ROOT / "params.yaml") == [], "the template logs to a directory"
+    local = tmp_path / "local.yaml"
+    _params_with_sink(local, "data/production/prediction_logs")
+    assert requirement_extras(local) == [], "a directory needs no extra"
     s3_params = tmp_path / "params.yaml"
-    s3_params.write_text(
-        params.replace("sink: data/production/prediction_logs", "sink: s3://bucket/logs")
-    )
+    _params_with_sink(s3_params, "s3://bucket/logs")
     extras = requirement_extras(s3_params)
     assert extras == ["--extra", "s3"]
     uv = str(Path(uv_bin_dir()) / "uv")
