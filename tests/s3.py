@@ -4,9 +4,10 @@
 It requires credentials the way AWS does. moto only checks signatures once it has served
 ``INITIAL_NO_AUTH_ACTION_COUNT`` requests (an environment variable of the server; moto's
 default is "never"): the server starts with it set to the number of IAM requests that
-create a user, allow it S3 and give it an access key (``_SETUP``), made with no real keys.
-From then on every request must be signed with that key: no key, or a wrong one, is refused
-(``InvalidAccessKeyId`` / ``SignatureDoesNotMatch``), as on AWS.
+create two users (one allowed S3, one only to read it) and their access keys (``_SETUP``),
+made with no real keys. From then on every request must be signed with one of those keys:
+no key, or a wrong one, is refused (``InvalidAccessKeyId`` / ``SignatureDoesNotMatch``), and
+the reader's writes are denied, as on AWS.
 
 Clients talk to it exactly as to AWS, through the environment only (``S3Server.env``):
 ``AWS_ENDPOINT_URL`` (botocore reads it since 1.31, so boto3, aiobotocore, s3fs and dvc-s3
@@ -32,10 +33,19 @@ from pathlib import Path
 
 from tests.project import BIN
 
-# CreateUser, PutUserPolicy, CreateAccessKey: the requests moto serves unauthenticated.
-_SETUP = 3
+# CreateUser, PutUserPolicy, CreateAccessKey for two users (one may only read): the
+# requests moto serves unauthenticated.
+_SETUP = 6
 _ALLOW_S3 = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+)
+_READ_S3 = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*", "s3:Head*"], "Resource": "*"}
+        ],
+    }
 )
 
 
@@ -46,6 +56,7 @@ class S3Server:
     secret_access_key: str
     process: subprocess.Popen
     log: Path
+    read_only: tuple[str, str] = ("", "")  # a key that may read and list, not write
     buckets: list[str] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
@@ -148,10 +159,13 @@ def start(state: Path, timeout: float = 60, port: int | None = None, auth: bool 
         aws_access_key_id="setup",
         aws_secret_access_key="setup",
     )
-    iam.create_user(UserName="tests")
-    iam.put_user_policy(UserName="tests", PolicyName="s3", PolicyDocument=_ALLOW_S3)
-    key = iam.create_access_key(UserName="tests")["AccessKey"]
-    return S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process, log)
+    keys = {}
+    for user, policy in (("tests", _ALLOW_S3), ("reader", _READ_S3)):
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="s3", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
+    return S3Server(endpoint, *keys["tests"], process, log, read_only=keys["reader"])
 
 
 @contextmanager

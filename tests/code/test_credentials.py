@@ -51,7 +51,8 @@ def test_a_remote_without_its_credentials_stops_naming_the_secrets(
 ):
     """A remote on the S3 server (which, like AWS, refuses unsigned or wrongly signed
     requests) read with no keys or a wrong one stops `mlops repro`, naming the secrets to
-    set; only a fork PR (`--remote-optional`) goes on, from the repository's data."""
+    set; only a fork PR (`--remote-optional`) goes on, from the repository's data. A push
+    the storage refuses says to re-run it, and the re-run completes it."""
     project = clone(tmp_path / "project")
     use_cache(project, dvc_seed, tmp_path / "cache")
     url = f"s3://{s3_bucket}/dvc"
@@ -72,14 +73,27 @@ def test_a_remote_without_its_credentials_stops_naming_the_secrets(
     forked = _repro(project, endpoint, "--remote-optional")
     assert forked.returncode == 0, forked.stderr[-3000:]
     assert "the remote is optional here" in forked.stderr
+    # A push the storage refuses (here a key that may only read) names what to re-run ...
+    reader = {"AWS_ACCESS_KEY_ID": s3_server.read_only[0]}
+    reader["AWS_SECRET_ACCESS_KEY"] = s3_server.read_only[1]
+    refused = _repro(project, {**endpoint, **reader}, "--push")
+    assert refused.returncode == 1, refused.stderr[-3000:]
+    assert "Re-run `make repro-push` (it uploads only what the remote lacks)" in refused.stderr
+    # ... and re-running it with keys that may write completes it.
     pushed = _repro(project, s3_server.env(), "--push")
     assert pushed.returncode == 0, pushed.stderr[-3000:]
     assert s3_server.keys(s3_bucket, "dvc/files/md5/"), "pushed with the right keys"
 
 
 @pytest.mark.code
-def test_a_missing_client_is_named_with_its_extra():
+def test_a_missing_client_is_named_with_its_extra(monkeypatch):
+    import importlib.util
+
+    installed = {"dvc_s3"}
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: object() if name in installed else None
+    )
     told = what_to_set("gs://bucket/dvc", {})
     assert "GOOGLE_APPLICATION_CREDENTIALS_JSON not set" in told
-    assert "`uv sync --extra gs`" in told  # the gs extra is locked, not installed here
-    assert "uv sync" not in what_to_set("s3://bucket/dvc", {})  # the tests' s3 extra is
+    assert "`uv sync --extra gs`" in told
+    assert "uv sync" not in what_to_set("s3://bucket/dvc", {})

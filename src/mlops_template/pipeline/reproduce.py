@@ -66,4 +66,13 @@ def reproduce(push: bool = False, extra: Sequence[str] = (), remote_optional: bo
         return
     _dvc("repro", "--pull", *extra)
     if push:
-        _dvc("push", "--run-cache")
+        pushed = _dvc("push", "--run-cache", check=False)
+        if pushed.returncode != 0:
+            # dvc uploads each object whole and skips those the remote has: nothing pushed
+            # is half there, and running the push again completes it.
+            told = "; ".join(what_to_set(url) for url in urls.values())
+            raise RuntimeError(
+                f"`dvc push --run-cache` failed (exit {pushed.returncode}; dvc's message is "
+                "above): the outputs are reproduced but not all stored. Re-run `make "
+                f"repro-push` (it uploads only what the remote lacks) once fixed: {told}"
+            )
