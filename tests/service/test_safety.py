@@ -96,6 +96,17 @@ def test_prediction_log_outage_never_raises(tmp_path):
     assert logger.dropped == 1 and logger.written == 0
 
 
+def test_a_batch_parquet_cannot_hold_is_dropped_and_blocks_nothing(tmp_path):
+    """Kept for a retry, a batch that can never be written would hold up every later one."""
+    sink = str(tmp_path / "logs")
+    logger = PredictionLogger(sink, "v1", flush_rows=1, flush_seconds=0.1)
+    logger.log(pd.DataFrame({"hr": [1, "one"]}), [1.0, 2.0])  # int and str: no Parquet type
+    logger.log(pd.DataFrame({"hr": [3]}), [3.0])
+    logger.close()
+    assert logger.dropped == 2 and logger.written == 1
+    assert read_logs(sink)["prediction"].tolist() == [3.0]
+
+
 SAVER = """
 import sys, time
 from pathlib import Path

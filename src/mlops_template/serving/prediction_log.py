@@ -121,6 +121,14 @@ def read_logs(sink: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sort_values(LOGGED_AT, kind="stable")
 
 
+def _unreachable(err: BaseException) -> bool:
+    """The sink, not the batch, failed: an OS error (refused connection, denied, disk full;
+    s3fs raises these for S3's) or the storage client's own (botocore, aiohttp)."""
+    if isinstance(err, OSError):
+        return True
+    return type(err).__module__.split(".")[0] in {"botocore", "aiobotocore", "aiohttp"}
+
+
 class PredictionLogger:
     """Prediction logging that costs the request next to nothing.
 
@@ -258,21 +266,29 @@ class PredictionLogger:
     def _write_columns(
         self, columns: dict[str, list[Any]], predictions: list[Any], at: Any
     ) -> None:
-        self._write(self._table(columns, predictions, at), len(predictions))
+        self._write(lambda: self._table(columns, predictions, at), len(predictions))
 
     def _flush(self, batches: list[_Batch], count: int) -> None:
-        self._write(self._frame(batches), count)
+        self._write(lambda: self._frame(batches), count)
 
-    def _write(self, rows: Any, count: int) -> None:
-        """Write one batch; if the sink refuses it, keep it for the next wake (after those
-        kept before it, so the files keep their order), up to ``max_queue * 100`` rows."""
-        if self._unwritten:  # the sink is down: do not try this batch before older ones
-            self._keep(rows, count)
-            return
+    def _write(self, build: Any, count: int) -> None:
+        """Write one batch (``build()`` makes it); if the sink is unreachable, keep it for
+        the next wake (after those kept before it, so the files keep their order), up to
+        ``max_queue * 100`` rows. A batch that cannot be written at all (rows Parquet cannot
+        hold) is dropped and counted: kept, it would block every later batch."""
+        rows = None
         try:
+            rows = build()
+            if self._unwritten:  # the sink is down: not before the batches kept earlier
+                self._keep(rows, count)
+                return
             write_batch(self.sink, rows)
             self.written += count
-        except Exception:  # a logging outage must never take predictions down
+        except Exception as err:  # a logging outage must never take predictions down
+            if rows is None or not _unreachable(err):
+                log.exception("prediction log: dropped %d rows it cannot write", count)
+                self.dropped += count
+                return
             log.exception(
                 "prediction log: could not write %d rows to %s (kept, retried every %.0f s)",
                 count,
