@@ -18,8 +18,12 @@ UV_SYNC_FLAGS ?=
 
 .PHONY: help install run test test-fast lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
 
+# The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
+# Names are padded to the longest one, so every description starts in the same column.
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {n++; name[n] = $$1; text[n] = $$2; \
+	  gsub(/\$$\$$/, "$$", text[n]); if (length($$1) > width) width = length($$1)} \
+	  END {for (i = 1; i <= n; i++) printf "  \033[36m%-" width "s\033[0m %s\n", name[i], text[i]}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
