@@ -39,7 +39,8 @@ def test_descriptions_start_in_one_column_after_the_longest_name():
     lines = _help()
     width = max(len(name) for name in _documented())
     starts = {
-        line.index(text, 2 + len(name)) for line, (name, text) in zip(lines, _documented().items())
+        line.index(text, 2 + len(name))
+        for line, (name, text) in zip(lines, _documented().items(), strict=True)
     }
     assert starts == {2 + width + 1}, lines
 
