@@ -145,3 +145,45 @@ def test_uv_picks_the_declared_python_for_this_project():
         check=True,
     ).stdout.strip()
     assert version == declared()
+
+
+WINDOWS_ONLY = {"pywin32"}  # locked for Windows users; never installed on Linux
+
+
+def _linux_wheel_missing(package: dict, minor: int) -> bool:
+    """True when no wheel in uv.lock installs on CPython 3.<minor>, Linux x86_64."""
+    names = [w["url"].rsplit("/", 1)[-1] for w in package.get("wheels", [])]
+    if not names:
+        return False  # source-only packages in this lock are pure Python
+    return not any(
+        n.endswith("-none-any.whl")
+        or ("x86_64" in n and "manylinux" in n and ("-abi3-" in n or "py3-none-" in n))
+        or ("x86_64" in n and "manylinux" in n and f"-cp3{minor}-cp3{minor}-" in n)
+        for n in names
+    )
+
+
+def _applies(package: dict, minor: int) -> bool:
+    """Whether this locked version is the one Linux gets on 3.<minor> (numpy etc. fork)."""
+    from packaging.markers import Marker
+
+    markers = package.get("resolution-markers")
+    where = {"python_full_version": f"3.{minor}.0", "python_version": f"3.{minor}"}
+    where |= {"sys_platform": "linux", "platform_system": "Linux"}
+    return not markers or any(Marker(m).evaluate(where) for m in markers)
+
+
+def test_every_locked_package_has_a_wheel_for_every_allowed_python():
+    """The one check 3.14 gets here (no 3.14 interpreter on these machines): nothing in
+    uv.lock needs building from source on Linux x86_64, on 3.14 or on 3.11-3.13."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    allowed = SpecifierSet(lock["requires-python"].replace(" ", ""))
+    minors = [m for m in range(11, 20) if f"3.{m}.0" in allowed]
+    assert minors == [11, 12, 13, 14]
+    missing = {
+        (p["name"], p["version"], f"3.{m}")
+        for p in lock["package"]
+        for m in minors
+        if p["name"] not in WINDOWS_ONLY and _applies(p, m) and _linux_wheel_missing(p, m)
+    }
+    assert missing == set()
