@@ -16,10 +16,14 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
+.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
 
+# The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
+# Names are padded to the longest one, so every description starts in the same column.
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {n++; name[n] = $$1; text[n] = $$2; \
+	  gsub(/\$$\$$/, "$$", text[n]); if (length($$1) > width) width = length($$1)} \
+	  END {for (i = 1; i <= n; i++) printf "  \033[36m%-" width "s\033[0m %s\n", name[i], text[i]}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools
@@ -66,6 +70,18 @@ format: install ## apply ruff fixes and formatting
 
 test-code: install ## unit tests of the stages' cores (PR workflow)
 	$(RUN) pytest -m code $(PYTEST_ARGS)
+
+# The code tier on each Python in PYTHONS, every one in its own venv (.venvs/X.Y) synced from
+# the same uv.lock. PYENV_VERSION: where the Pythons come from pyenv, its shims answer only for
+# the version .python-version names; it lets uv find the others (ignored without pyenv).
+PYTHONS ?= 3.11 3.12 3.13
+test-pythons: | $(UV) ## the code tier under every Python in $$PYTHONS (3.11 3.12 3.13), one venv each
+	@failed=""; for v in $(PYTHONS); do \
+	  echo "== the code tier on Python $$v"; \
+	  PYENV_VERSION=$$v UV_PROJECT_ENVIRONMENT=.venvs/$$v $(UV) sync --frozen --quiet --python $$v $(UV_SYNC_FLAGS) \
+	    && .venvs/$$v/bin/python -m pytest -m code -q -p no:randomly -n 0 $(PYTEST_ARGS) \
+	    || failed="$$failed $$v"; \
+	done; if [ -n "$$failed" ]; then echo "the code tier failed on Python$$failed"; exit 1; fi
 
 test-data-model: install ## data-contract and model tests (PR workflow)
 	$(RUN) pytest -m "data or model" $(PYTEST_ARGS)

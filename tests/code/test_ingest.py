@@ -58,3 +58,12 @@ def test_wrong_types_are_not_coerced_away():
     raw = pd.DataFrame({"x": ["1.0", "hot"], "y": [1, 2]})
     out = ingest(raw, IngestParams(source="x.csv"))
     assert out["x"].tolist() == ["1.0", "hot"]
+
+
+def test_a_time_ns_cannot_hold_becomes_missing_for_validate_to_name():
+    """pandas 3 parses '3000-01-01' (at us resolution); at the contract's ns it is missing,
+    as pandas 2 made it, instead of an error at ingest or a second resolution."""
+    raw = pd.DataFrame({"ts": ["2020-01-01", "3000-01-01"], "v": [1, 2]})
+    out = ingest(raw, IngestParams(source="x.csv", time_column="ts"))
+    assert out["ts"].dtype == "datetime64[ns]"
+    assert out["ts"].isna().tolist() == [False, True]

@@ -55,7 +55,8 @@ class GroupMeanBaseline(BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         if self.table_ is None:
             return np.tile(self.prior_, (len(X), 1))
+        # a new array, not filled in place: under pandas 3's copy-on-write to_numpy() may
+        # return a read-only view of the table
         looked = self._lookup(X).to_numpy(dtype=float)
         missing = np.isnan(looked).any(axis=1)
-        looked[missing] = self.prior_
-        return looked
+        return np.where(missing[:, None], self.prior_, looked)

@@ -39,7 +39,9 @@ def ingest(raw: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
         frame = frame.drop(columns=[spec.day_of_year])
         frame.insert(0, params.time_column, stamp.astype("datetime64[ns]"))
     elif params.time_column is not None and params.time_column in frame.columns:
-        frame[params.time_column] = pd.to_datetime(frame[params.time_column], errors="coerce")
+        frame[params.time_column] = _nanoseconds(
+            pd.to_datetime(frame[params.time_column], errors="coerce")
+        )
     if params.history_until is not None and params.time_column in frame.columns:
         before = len(frame)
         frame = frame[~(frame[params.time_column] >= pd.Timestamp(params.history_until))]
@@ -55,6 +57,23 @@ def ingest(raw: pd.DataFrame, params: IngestParams) -> pd.DataFrame:
         if frame[name].dtype == object:
             frame[name] = frame[name].astype("string").astype(object)
     return frame.reset_index(drop=True)
+
+
+def _nanoseconds(stamps: pd.Series) -> pd.Series:
+    """Parsed times at the contract's resolution, datetime64[ns], whatever the input was.
+
+    pandas 3 infers the resolution from the input (seconds, ms or us for strings; pandas 2
+    always gave ns), and parquet stores the unit: the same rows parsed from a CSV and from a
+    timestamp_from spec would be written differently and validate against another dtype. A
+    time outside what ns can hold (1677-2262) becomes missing, as pandas 2's ``coerce`` made
+    it, so validate reports the rows with the column's rule.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(stamps):
+        return stamps  # e.g. mixed time zones: left for validate to name
+    lo, hi = pd.Timestamp.min, pd.Timestamp.max
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        lo, hi = lo.tz_localize("UTC"), hi.tz_localize("UTC")
+    return stamps.where((stamps >= lo) & (stamps <= hi)).dt.as_unit("ns")
 
 
 def with_feedback(

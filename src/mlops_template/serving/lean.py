@@ -389,7 +389,14 @@ def probe_frame(
             values = [options[i % len(options)] for i in rng.permutation(max(rows, len(options)))]
             values = values[:rows]
         frame[name] = values
-    base = pd.DataFrame(frame)
+    # object columns, as the service's records give: pandas 3 would infer its string dtype
+    # for the categories and turn None into NaN, and None is a value the copy must match on
+    base = pd.DataFrame(
+        {
+            name: pd.Series(v, dtype=None if name in numeric.values() else object)
+            for name, v in frame.items()
+        }
+    )
     probes = []
     for out, cuts in splits.items():
         if out not in numeric:
