@@ -101,14 +101,16 @@ class Result:
 
 
 def locked_versions(lock_text: str) -> dict[str, str]:
-    """Package name -> version in a uv.lock (the project itself is left out: it is ours)."""
+    """Package name -> version in a uv.lock (the project itself is left out: it is ours).
+    A package locked at two versions (one per Python range of a forked resolution) reads
+    "1.15.3, 1.18.1"."""
     lock = tomllib.loads(lock_text)
     ours = ({"editable": "."}, {"virtual": "."})
-    return {
-        p["name"]: p.get("version", "")
-        for p in lock.get("package", [])
-        if p.get("source") not in ours
-    }
+    versions: dict[str, list[str]] = {}
+    for p in lock.get("package", []):
+        if p.get("source") not in ours:
+            versions.setdefault(p["name"], []).append(p.get("version", ""))
+    return {name: ", ".join(sorted(set(v))) for name, v in versions.items()}
 
 
 def moved_packages(committed: str, upgraded: str) -> list[Move]:
