@@ -151,6 +151,17 @@ def _issues(state: Path) -> list[dict]:
     return json.loads((state / "issues.json").read_text())
 
 
+def test_the_report_says_whether_the_pipeline_reproduced_dvc_lock():
+    same, moved, unknown = _result(True), _result(True), _result(True)
+    same.lock_reproduced = True
+    moved.lock_reproduced, moved.changed_outputs = False, ["models/model.joblib"]
+    assert "reproduces the committed `dvc.lock` bit for bit" in markdown(same, None)
+    text = markdown(Result.from_json(moved.to_json()), None)
+    assert "does not reproduce `dvc.lock`: `models/model.joblib` changed" in text
+    silent = markdown(unknown, None)  # the pipeline did not finish: no claim either way
+    assert "bit for bit" not in silent and "does not reproduce" not in silent
+
+
 def test_one_issue_is_opened_updated_in_place_and_closed(gh, tmp_path):
     body = tmp_path / "body.md"
     body.write_text(markdown(_result(False), "https://example.test/run/1"))

@@ -72,6 +72,7 @@ class Result:
     steps: list[Step] = field(default_factory=list)
     suspects: list[Move] = field(default_factory=list)
     changed_outputs: list[str] = field(default_factory=list)  # dvc.lock outs that differ
+    lock_reproduced: bool | None = None  # None: the pipeline did not finish (or no dvc.lock)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +95,7 @@ class Result:
             steps=[Step(**s) for s in raw["steps"]],
             suspects=[Move(**m) for m in raw["suspects"]],
             changed_outputs=raw["changed_outputs"],
+            lock_reproduced=raw.get("lock_reproduced"),
         )
 
 
@@ -302,6 +304,7 @@ def run(root: Path, settings: Settings, uv: str = "uv") -> Result:
         result.changed_outputs = changed_outputs(
             committed_dvc_lock, (root / "dvc.lock").read_text()
         )
+        result.lock_reproduced = not result.changed_outputs
     return result
 
 
@@ -381,9 +384,12 @@ def markdown(result: Result | None, run_url: str | None) -> str:
     else:
         lines.append("No package moved: the lock file is already on the newest releases.")
     lines.append("")
-    if result.ok and result.changed_outputs:
+    if result.lock_reproduced:
+        lines.append("The pipeline reproduces the committed `dvc.lock` bit for bit.")
+        lines.append("")
+    elif result.lock_reproduced is False:
         lines.append(
-            "The pipeline passes but does not reproduce `dvc.lock`: "
+            "The pipeline runs but does not reproduce `dvc.lock`: "
             + ", ".join(f"`{p}`" for p in result.changed_outputs)
             + " changed. Expect the same in the Dependabot PR that brings these releases."
         )
