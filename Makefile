@@ -16,7 +16,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
+.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init canary canary-report
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -140,6 +140,12 @@ audit: install ## actionlint + zizmor (offline) on .github/workflows
 audit-online: install ## actionlint + zizmor with its online audits (needs GH_TOKEN)
 	$(RUN) actionlint
 	$(RUN) zizmor .github/workflows
+
+canary: install ## newest dependency releases (uv.lock untouched): dvc repro -f + tests; CANARY_UPGRADE/OVERRIDE/TESTS
+	UV="$(UV)" $(RUN) mlops canary
+
+canary-report: install ## the canary's result as the one GitHub issue (needs gh + GH_TOKEN) and the job summary
+	$(RUN) mlops canary-report
 
 bench: install ## run the benchmarks in benchmarks/ (slow; prints figures)
 	$(RUN) python -m benchmarks.pipeline

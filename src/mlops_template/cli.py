@@ -1,7 +1,7 @@
 """The ``mlops`` console script: one subcommand per pipeline stage and per workflow step.
 
 The commands live in ``mlops_template.commands``, one module per event that runs them
-(stages, pull_request, merge, nightly, own_data); this module
+(stages, pull_request, merge, nightly, own_data, dependencies); this module
 builds the parser, configures logging once and maps failures to exit codes.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from mlops_template.commands import (  # noqa: F401 (each module registers its commands)
     COMMANDS,
+    dependencies,
     merge,
     nightly,
     own_data,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         "merge",
         "nightly",
         "own_data",
+        "dependencies",
     ]  # `mlops --help` in workflow order
     ordered = sorted(
         COMMANDS.items(), key=lambda kv: groups.index(kv[1][0].__module__.rsplit(".", 1)[1])

@@ -277,3 +277,81 @@ def test_push_rules_need_contents_write_and_a_known_token(github):
     persist_credentials(work, "forged")
     forged = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
     assert forged.returncode == 1 and "Invalid username or token" in forged.stderr
+
+
+# --- gh issue (the dependency canary) -----------------------------------------------------
+
+ISSUES_WRITE = {
+    "kind": "github_actions",
+    "login": "github-actions[bot]",
+    "permissions": {"contents": "read", "issues": "write"},
+}
+
+
+def test_gh_issue_create_needs_the_flags_the_label_and_issues_write(github):
+    work, state, origin = github
+    write_state(state, tokens={**TOKENS, "issues": ISSUES_WRITE}, git_dir=origin)
+    body = work.parent / "body.md"
+    body.write_text("x\n")
+    create = ("issue", "create", "--title", "T", "--body-file", str(body))
+    no_body = _gh(work, state, "issue", "create", "--title", "T", token="issues")
+    assert no_body.returncode == 1
+    assert "must provide `--title` and `--body` when not running interactively" in no_body.stderr
+    unknown = _gh(work, state, *create, "--labels", "x", token="issues")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("unknown flag: --labels")
+    no_label = _gh(work, state, *create, "--label", "canary", token="issues")
+    assert no_label.returncode == 1
+    assert no_label.stderr.strip() == "could not add label: 'canary' not found"
+    refused = _gh(work, state, *create)  # GITHUB_TOKEN of ct's retrain job: no issues
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "GraphQL: Resource not accessible by integration (createIssue)"
+    )
+    assert _gh(work, state, "label", "create", "canary", token="issues").returncode == 0
+    _push_branch(work)
+    assert _create(work, state, token=APP_TOKEN).returncode == 0  # PR #1
+    made = _gh(work, state, *create, "-l", "canary", token="issues")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == f"https://github.com/{REPO}/issues/2", "numbers shared"
+
+
+def test_gh_issue_list_edit_close_comment_are_strict(github):
+    work, state, origin = github
+    write_state(state, tokens={**TOKENS, "issues": ISSUES_WRITE}, git_dir=origin)
+    body = work.parent / "body.md"
+    body.write_text("x\n")
+    _gh(work, state, "label", "create", "canary", token="issues")
+    _gh(work, state, "issue", "create", "-t", "T", "-F", str(body), "-l", "canary", token="issues")
+
+    def listed(*flags: str, token: str = "issues"):
+        return _gh(work, state, "issue", "list", *flags, token=token)
+
+    bad_field = listed("--label", "canary", "--json", "number,name")
+    assert bad_field.returncode == 1
+    assert bad_field.stderr.startswith('Unknown JSON field: "name"\nAvailable fields:\n')
+    bad_state = listed("--state", "opened", "--json", "number")
+    assert "valid values are {open|closed|all}" in bad_state.stderr
+    found = listed("--label", "canary", "--state", "open", "--json", "number,title,state")
+    assert json.loads(found.stdout) == [{"number": 1, "title": "T", "state": "OPEN"}]
+    assert json.loads(listed("--label", "other", "--json", "number").stdout) == []
+    assert listed("--json", "number", token=GITHUB_TOKEN).returncode == 1  # no issues: read
+
+    no_field = _gh(work, state, "issue", "edit", "1", token="issues")
+    assert "field to edit flag required when not running interactively" in no_field.stderr
+    edit = _gh(work, state, "issue", "edit", "1", "--title", "U", "-F", str(body), token="issues")
+    assert edit.returncode == 0, edit.stderr
+    missing = _gh(work, state, "issue", "close", "7", token="issues")
+    assert "Could not resolve to an issue or pull request with the number of 7." in (missing.stderr)
+    no_body = _gh(work, state, "issue", "comment", "1", token="issues")
+    assert "flags required when not running interactively" in no_body.stderr
+    closed = _gh(work, state, "issue", "close", "1", "--comment", "ok", token="issues")
+    assert closed.returncode == 0 and f"Closed issue {REPO}#1 (U)" in closed.stderr
+    again = _gh(work, state, "issue", "close", "1", token="issues")
+    assert again.returncode == 0 and "is already closed" in again.stderr
+    (issue,) = json.loads((state / "issues.json").read_text())
+    assert (issue["state"], issue["comments"], issue["edits"]) == ("closed", ["ok"], 1)
+
+    settings = json.loads((state / "settings.json").read_text())
+    (state / "settings.json").write_text(json.dumps({**settings, "has_issues": False}))
+    off = listed("--json", "number")
+    assert off.stderr.strip() == f"the '{REPO}' repository has disabled issues"
