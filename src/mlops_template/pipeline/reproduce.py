@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,11 @@ def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def remotes() -> list[str]:
-    proc = subprocess.run(["dvc", "remote", "list"], capture_output=True, text=True, check=True)
+def remotes(cwd: Path | None = None) -> list[str]:
+    """The DVC remotes configured in the project at ``cwd`` (default: the current one)."""
+    proc = subprocess.run(
+        ["dvc", "remote", "list"], cwd=cwd, capture_output=True, text=True, check=True
+    )
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
 
 
