@@ -86,7 +86,7 @@ containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VE
 	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
 	docker push --all-tags "$(IMAGE)"
 
-init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=col] [DROP="col ..."]
+init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=auto|col|none] [DROP="col ..."]
 	$(RUN) mlops init --data "$(DATA)" --target "$(TARGET)" --task "$(or $(TASK),auto)" $(if $(TIME_COLUMN),--time-column "$(TIME_COLUMN)") $(foreach c,$(DROP),--drop "$(c)")
 
 replay: install ## demo production stream: send the next period as prediction logs + labels
