@@ -156,10 +156,13 @@ def with_dvc_remote(box: Sandbox) -> Path:
     return remote
 
 
-def seed_production(box: Sandbox, rows, model, params, labelled: bool) -> dict[str, Path]:
+def seed_production(
+    box: Sandbox, rows, model, params, labelled: bool, arrived=None
+) -> dict[str, Path]:
     """Production data (``rows`` served by ``model``: prediction logs, and with ``labelled``
     their ground truth) in storage outside the repository, as a real deployment has it
-    (here a directory; s3:// in production), and params.yaml pointing at it on main."""
+    (here a directory; s3:// in production), and params.yaml pointing at it on main.
+    ``arrived``: when each row was served (default: its time column's value)."""
     sinks = {
         "logs": box.root / "production" / "logs",
         "labelled": box.root / "production" / "labelled",
@@ -173,7 +176,7 @@ def seed_production(box: Sandbox, rows, model, params, labelled: bool) -> dict[s
     )
     box.git("commit", "-qam", "Point the monitor at production storage")
     box.git("push", "-q", "origin", "main")
-    logs, truth = as_traffic(rows, model, "seeded", params.contract)
+    logs, truth = as_traffic(rows, model, "seeded", params.contract, arrived)
     for sink, frame in [(sinks["logs"], logs)] + ([(sinks["labelled"], truth)] if labelled else []):
         for day, part in frame.groupby(frame["logged_at"].dt.date):
             write_batch(str(sink), part, at=pd.Timestamp(day))
