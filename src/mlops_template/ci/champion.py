@@ -101,7 +101,7 @@ def _reproduce_model(ref: str, model_path: str, md5: str, remote_optional: bool 
             except RuntimeError as err:
                 if not remote_optional:
                     raise RuntimeError(
-                        f"{err}\nThe base's DVC remote could not be read: check the storage "
+                        f"{err}\nIf the base's DVC remote could not be read: check the storage "
                         "secrets reach this step (see src/mlops_template/credentials.py)"
                     ) from None
                 log.warning(
