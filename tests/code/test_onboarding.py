@@ -314,3 +314,30 @@ def test_init_warns_when_the_table_is_too_large_for_git(root, tmp_path, monkeypa
     monkeypatch.setattr(inference, "GIT_WARN_BYTES", 100)  # init's own table: a few KiB
     _init_here(root, tmp_path, monkeypatch, _frame())
     assert "`dvc add data/raw/mine.csv`" in capsys.readouterr().out
+
+
+def test_init_leaves_production_data_outside_the_project_alone(root, tmp_path, monkeypatch):
+    """The example's replayed stream (inside the project) is archived; a sink outside it is a
+    deployment's real data. Unscoped, pr.yml's test tier ran init on a project whose
+    params.yaml pointed at its production folder, and init moved the logs away."""
+    import yaml
+
+    outside = tmp_path.parent / f"{tmp_path.name}-production" / "logs"
+    outside.mkdir(parents=True)
+    (outside / "batch.parquet").write_bytes(b"logs")
+    project = tmp_path / "project"
+    project.mkdir()
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["serve"]["prediction_log"]["sink"] = str(outside)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (project / "data" / "production" / "labelled").mkdir(parents=True)  # the demo's, inside
+    (project / "dvc.yaml").write_text((root / "dvc.yaml").read_text())
+    data = tmp_path / "mine.csv"
+    _frame().to_csv(data, index=False)
+    monkeypatch.chdir(project)
+    from mlops_template.cli import main
+
+    assert main(["init", "--data", str(data), "--target", "y"]) == 0
+    assert (outside / "batch.parquet").read_bytes() == b"logs", "left where it was"
+    assert not (project / "data" / "production" / "labelled").exists(), "the demo's archived"
+    assert (project / "data" / "examples" / "production" / "labelled").is_dir()

@@ -532,7 +532,9 @@ def init_project(a: InitRequest, params: Params) -> str:
 
 def _archive_demo_stream(params: Any, archive: Any) -> None:
     """Move the local production data of the old contract (the example's replayed stream)
-    out of the monitor's way; remote sinks (s3://...) are the user's and stay untouched."""
+    out of the monitor's way; remote sinks (s3://...) are the user's and stay untouched, and
+    so does a local folder outside the project (a deployment's real logs: found when a test
+    tier ran init on a project whose sinks pointed at its production folder and moved it)."""
     import shutil
     from pathlib import Path
 
@@ -541,7 +543,11 @@ def _archive_demo_stream(params: Any, archive: Any) -> None:
         params.monitor.labelled_sink,
         params.stream.cursor,
     ]
+    here = Path.cwd().resolve()
     for sink in (Path(s) for s in local if "://" not in s):
+        if not sink.resolve().is_relative_to(here):
+            log.info("init: %s is outside the project: left as it is", sink)
+            continue
         if sink.exists():
             destination = archive / "production" / sink.name
             if destination.exists():
