@@ -12,6 +12,8 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 BASE_REF ?= origin/main
 REPORT_IMAGES ?= link
+# pr.yml sets DVC_REMOTE_OPTIONAL=true on fork PRs (no secrets): reproduce without the remote
+REMOTE_OPTIONAL = $(if $(filter true,$(DVC_REMOTE_OPTIONAL)),--remote-optional)
 MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
@@ -87,14 +89,14 @@ test-data-model: install ## data-contract and model tests (PR workflow)
 	$(RUN) pytest -m "data or model" $(PYTEST_ARGS)
 
 repro: install ## dvc repro, pulling data and run-cache first when a DVC remote is configured
-	$(RUN) mlops repro $(if $(filter true,$(DVC_REMOTE_OPTIONAL)),--remote-optional)
+	$(RUN) mlops repro $(REMOTE_OPTIONAL)
 
 report: install ## markdown report vs $$BASE_REF into reports/pr/ (and $$GITHUB_STEP_SUMMARY)
 	$(RUN) mlops report --base-ref "$(BASE_REF)" --out reports/pr/report.md \
-	  --plots-diff reports/pr/plots_diff --images "$(REPORT_IMAGES)" --title "Model report"
+	  --plots-diff reports/pr/plots_diff --images "$(REPORT_IMAGES)" --title "Model report" $(REMOTE_OPTIONAL)
 
 gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
-	$(RUN) mlops gate --base-ref "$(BASE_REF)"
+	$(RUN) mlops gate --base-ref "$(BASE_REF)" $(REMOTE_OPTIONAL)
 
 repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
 	$(RUN) mlops repro --push
@@ -115,7 +117,7 @@ containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VE
 	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
 	docker push --all-tags "$(IMAGE)"
 
-init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=col] [DROP="col ..."]
+init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=auto|col|none] [DROP="col ..."]
 	$(RUN) mlops init --data "$(DATA)" --target "$(TARGET)" --task "$(or $(TASK),auto)" $(if $(TIME_COLUMN),--time-column "$(TIME_COLUMN)") $(foreach c,$(DROP),--drop "$(c)")
 
 replay: install ## demo production stream: send the next period as prediction logs + labels

@@ -69,3 +69,24 @@ def month_rows(
     """The rows of ``frame`` whose ``column`` lies in [start, end), renumbered."""
     stamp = frame[column]
     return frame[(stamp >= start) & (stamp < end)].reset_index(drop=True)
+
+
+def drifting_weeks(
+    frame: pd.DataFrame,
+    keep: pd.Series,
+    weeks: int,
+    per_week: int,
+    start: str,
+    seed: int = 1,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Production traffic for a table without a time column: ``weeks * per_week`` rows
+    drawn (with replacement) from the rows where ``keep`` holds, a sub-population whose
+    features differ from the whole table's (drift inside the contract's ranges), and when
+    each arrived, spread uniformly over the weeks from ``start``, oldest first."""
+    import numpy as np
+
+    rows = frame[keep].sample(weeks * per_week, replace=True, random_state=seed)
+    rng = np.random.default_rng(seed)
+    seconds = np.sort(rng.uniform(0, weeks * 7 * 86_400, len(rows)))
+    arrived = pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")
+    return rows.reset_index(drop=True), pd.Series(arrived)

@@ -1,7 +1,7 @@
 """One credentials story for the DVC remote and production storage, the same in every workflow.
 
 The workflows pass the same four repository secrets as environment variables to every step
-that reads or writes remote storage, and each backend reads its own:
+that reads or writes remote storage (and to no other step), and each backend reads its own:
 
 | storage | secrets | read by |
 |---|---|---|
@@ -86,3 +86,25 @@ def export_google_key(environ: dict[str, str] | None = None) -> str | None:
         fh.write(text)
     env["GOOGLE_APPLICATION_CREDENTIALS"] = path
     return path
+
+
+# Which workflow steps need SECRETS, declared here and checked against the code and the
+# workflows by tests/workflows/test_storage_secrets.py: the functions that reach remote storage
+# (a DVC remote, the production sinks of params.yaml), and the `mlops` commands that call
+# one of them. A step gets the secrets exactly when its make target runs such a command.
+STORAGE_ACCESS = (
+    "mlops_template.pipeline.reproduce.reproduce",  # dvc pull / repro --pull / push
+    "mlops_template.ci.champion._reproduce_model",  # the base's `dvc repro --pull train`
+    "mlops_template.serving.prediction_log.read_logs",  # production sinks (fsspec)
+    "mlops_template.serving.prediction_log.write_batch",
+)
+STORAGE_COMMANDS = {
+    "repro": "dvc pull, repro --pull, push (--push)",
+    "gate": "re-scores the base's model: `dvc repro --pull train` in its worktree",
+    "report": "the gate's comparison, re-scoring the base's model the same way",
+    "monitor": "reads the prediction logs and labelled rows from the production sinks",
+    "retrain": "reads the labelled rows, then `dvc repro --pull` and `dvc push`",
+}
+# Reaches storage code, but never with credentials: the demo stream refuses a remote sink
+# (`mlops replay`), so it can never write into real production storage.
+LOCAL_ONLY = {"replay": "the demo stream writes only to local sinks"}

@@ -71,25 +71,33 @@ def test_no_production_data_yet_is_written_as_such(deployed, tmp_path, monkeypat
 def test_a_drifted_month_writes_reports_and_asks_for_retraining(
     deployed, params, model, tmp_path, monkeypatch
 ):
+    """The month after the model's training window is production: in every state the loop
+    leaves params.yaml in (the template's window ends with March; a retraining PR's, with
+    the month it learned), so this holds on `retrain/auto` too, where pr.yml runs it."""
     root, production, paths = deployed
     whole = params.ingest.model_copy(update={"history_until": None})
     year = ingest(storage.read_table(ROOT / params.ingest.source), whole)
-    _serve(root, month_rows(year, "2011-04-01", "2011-05-01"), model, params.contract)
+    start = pd.Timestamp(params.split.window.end)
+    end = start + pd.DateOffset(months=1)
+    month = month_rows(year, str(start), str(end))
+    assert len(month) > 500, f"the example data has no month after {start:%Y-%m-%d}"
+    _serve(root, month, model, params.contract)
     monkeypatch.chdir(ROOT)
     out = dataclasses.replace(paths, out_dir=tmp_path / "monitor")
     outcome = run_monitor(out, production)
     assert isinstance(outcome, MonitorOutcome)
-    assert outcome.now == pd.Timestamp("2011-05-01"), "the day after the last logged row"
+    assert outcome.now == end, "the day after the last logged row"
     assert outcome.decision.retrain, outcome.decision
-    assert outcome.new_labelled_rows == len(month_rows(year, "2011-04-01", "2011-05-01"))
+    assert outcome.new_labelled_rows == len(month)
     summary = json.loads((tmp_path / "monitor" / "summary.json").read_text())
     assert summary["verdict"] == "drift" and summary["retrain"] is True
     for name in ("drift", "quality"):
         assert (tmp_path / "monitor" / f"{name}.html").stat().st_size > 100_000
 
     # A corrupted labelled batch is not drift: the check stops naming the column and rule.
-    bad = month_rows(year, "2011-04-28", "2011-05-01").assign(hum=5.0)
+    last_days = end - pd.Timedelta(days=3)
+    bad = month_rows(year, str(last_days), str(end)).assign(hum=5.0)
     _, truth = as_traffic(bad, model, "a1", params.contract)
-    write_batch(str(root / "labelled"), truth, at=pd.Timestamp("2011-04-30"))
+    write_batch(str(root / "labelled"), truth, at=end - pd.Timedelta(days=1))
     with pytest.raises(ValueError, match=r"labelled rows in .* break the data contract"):
         run_monitor(out, production)

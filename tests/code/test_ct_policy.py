@@ -129,3 +129,17 @@ def test_ct_status_makes_silence_visible():
     assert level == "stale" and "60 days" in text
     failed = [{"createdAt": "2026-11-22T03:17:00Z", "conclusion": "failure", "url": "u"}]
     assert describe(failed, now, 8, "ct.yml")[0] == "stale"
+
+
+def test_without_a_time_column_retraining_records_how_far_the_feedback_reaches():
+    """No time column: the window cannot cut the table, so its end records the newest
+    logged_at retraining learned; the same rows are then no longer new (no second PR)."""
+    from mlops_template.contract import LOGGED_AT
+
+    logged = pd.to_datetime(["2026-01-05 10:00:00", "2026-01-09 23:59:59.5"], format="ISO8601")
+    rows = pd.DataFrame({"x": [1, 2], LOGGED_AT: logged})
+    moved = moved_window(TimeWindow(), rows, None, RetrainParams())
+    assert moved == {"split.window.end": "2026-01-09T23:59:59.500001"}
+    end = pd.Timestamp(moved["split.window.end"])
+    later = pd.Timestamp("2026-01-09 23:59:59.6")  # logged the same day, after: still new
+    assert not (logged >= end).any() and later >= end

@@ -242,3 +242,102 @@ def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target
         "window:                     # half-open [start, end): the first quarter of 2011;",
     ):
         assert pattern.search(_comments(old)[0]), old
+
+
+def _init_here(root, tmp_path, monkeypatch, frame, *extra: str):
+    """`mlops init` on ``frame`` (as mine.csv) in a copy of the project's params/dvc.yaml;
+    the loaded params and what init printed."""
+    from mlops_template.cli import main
+    from mlops_template.config import load_params
+
+    data = tmp_path / "mine.csv"
+    frame.to_csv(data, index=False)
+    for name in ("params.yaml", "dvc.yaml"):
+        (tmp_path / name).write_text((root / name).read_text())
+    monkeypatch.chdir(tmp_path)
+    command = ["--params", "params.yaml", "init", "--data", str(data), "--target", "y", *extra]
+    assert main(command) == 0
+    return load_params("params.yaml")
+
+
+def test_init_finds_the_time_column_says_so_and_how_to_override(
+    root, tmp_path, monkeypatch, capsys
+):
+    """`make init DATA= TARGET=` (the guide's step 2) without TIME_COLUMN: a column whose
+    every value is a date becomes the time axis, so continuous training can move a window."""
+    days = pd.date_range("2024-01-01", periods=300, freq="D")
+    frame = _frame(day=days.strftime("%Y-%m-%d"), month=RNG.choice(["May", "June"], 300))
+    params = _init_here(root, tmp_path, monkeypatch, frame)
+    assert params.contract.time_column == "day" and params.split.method == "time"
+    assert params.contract.columns["day"].dtype == "datetime"
+    out = capsys.readouterr().out
+    assert "time column: 'day' (detected" in out and "TIME_COLUMN=none" in out
+    params = _init_here(root, tmp_path, monkeypatch, frame, "--time-column", "none")
+    assert params.contract.time_column is None and params.split.method == "random"
+
+
+def test_init_without_a_time_column_says_what_continuous_training_does(
+    root, tmp_path, monkeypatch, capsys
+):
+    params = _init_here(root, tmp_path, monkeypatch, _frame(code=["A1"] * 150 + ["B2"] * 150))
+    assert params.contract.time_column is None and params.split.method == "random"
+    out = capsys.readouterr().out
+    assert "time column: none found" in out and "TIME_COLUMN=name" in out
+
+
+def test_detection_prefers_a_time_name_and_skips_labels_and_numbers():
+    from mlops_template.onboarding.inference import detect_time_column
+
+    frame = _frame(
+        opened=pd.date_range("2020-01-01", periods=300, freq="h").astype(str),
+        created_at=pd.date_range("2021-01-01", periods=300, freq="h"),
+        label=RNG.choice(["March", "April"], 300),
+        version=RNG.choice(["1.2", "2.0"], 300),
+    )
+    assert detect_time_column(frame, "y") == ("created_at", ["opened", "created_at"])
+    assert detect_time_column(_frame(), "y") == (None, [])
+
+
+def test_init_warns_when_the_table_is_too_large_for_git(root, tmp_path, monkeypatch, capsys):
+    """GitHub rejects a file over 100 MiB: init says to `dvc add` the table instead."""
+    from mlops_template.onboarding import inference
+
+    assert inference.GIT_WARN_BYTES == 50 * 1024 * 1024
+    small = tmp_path / "small.csv"
+    small.write_text("a\n1\n")
+    assert inference.git_size_warning(small) is None
+    big = tmp_path / "big.csv"
+    with big.open("wb") as fh:  # sparse: 60 MiB without writing them
+        fh.truncate(60 * 1024 * 1024)
+    text = inference.git_size_warning(big)
+    assert "60 MiB" in text and f"`dvc add {big}`" in text and "100 MiB" in text
+    monkeypatch.setattr(inference, "GIT_WARN_BYTES", 100)  # init's own table: a few KiB
+    _init_here(root, tmp_path, monkeypatch, _frame())
+    assert "`dvc add data/raw/mine.csv`" in capsys.readouterr().out
+
+
+def test_init_leaves_production_data_outside_the_project_alone(root, tmp_path, monkeypatch):
+    """The example's replayed stream (inside the project) is archived; a sink outside it is a
+    deployment's real data. Unscoped, pr.yml's test tier ran init on a project whose
+    params.yaml pointed at its production folder, and init moved the logs away."""
+    import yaml
+
+    outside = tmp_path.parent / f"{tmp_path.name}-production" / "logs"
+    outside.mkdir(parents=True)
+    (outside / "batch.parquet").write_bytes(b"logs")
+    project = tmp_path / "project"
+    project.mkdir()
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["serve"]["prediction_log"]["sink"] = str(outside)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (project / "data" / "production" / "labelled").mkdir(parents=True)  # the demo's, inside
+    (project / "dvc.yaml").write_text((root / "dvc.yaml").read_text())
+    data = tmp_path / "mine.csv"
+    _frame().to_csv(data, index=False)
+    monkeypatch.chdir(project)
+    from mlops_template.cli import main
+
+    assert main(["init", "--data", str(data), "--target", "y"]) == 0
+    assert (outside / "batch.parquet").read_bytes() == b"logs", "left where it was"
+    assert not (project / "data" / "production" / "labelled").exists(), "the demo's archived"
+    assert (project / "data" / "examples" / "production" / "labelled").is_dir()

@@ -86,3 +86,36 @@ def test_retrain_wrote_one_feedback_file_the_moved_window_and_the_pr_body(retrai
     assert again.returncode == 1, again.stdout + again.stderr
     assert "no labelled rows arrived since the training window's end" in again.stderr
     assert run(project, "git", "status", "--porcelain").stdout == "", "nothing written"
+
+
+def test_rescoring_reads_the_base_remote_with_credentials_or_rebuilds_on_a_fork(
+    retrained, tmp_path
+):
+    """Re-scoring the base pulls from the base's DVC remote, so the gate's step needs the
+    storage secrets: an unreadable remote (S3 without the dvc-s3 extra, as unreadable as a
+    bucket without its credentials) stops the gate saying so, and only a fork's PR
+    (`--remote-optional`, which pr.yml sets from DVC_REMOTE_OPTIONAL) rebuilds the base's
+    model from the repository instead."""
+    import shutil
+
+    project, newest = retrained
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    run(copy, "git", "checkout", "-q", "main")
+    dvc(copy, "remote", "add", "-d", "storage", "s3://no-such-bucket/dvc")
+    run(copy, "git", "commit", "-qam", "Add a DVC remote")
+    run(copy, "git", "checkout", "-q", "retrain/auto")
+    lock = yaml.safe_load(run(copy, "git", "show", "main:dvc.lock").stdout)
+    md5 = next(o["md5"] for o in lock["stages"]["train"]["outs"])
+    (project.parent / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink(missing_ok=True)
+
+    failed = run(copy, "mlops", "gate", "--base-ref", "main", check=False)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "dvc repro --pull train" in failed.stderr
+    assert "check the storage secrets reach this step" in failed.stderr, failed.stderr
+
+    forked = run(copy, "mlops", "gate", "--base-ref", "main", "--remote-optional", check=False)
+    log = forked.stdout + forked.stderr
+    assert forked.returncode == 0, log
+    assert "the remote is optional here" in log
+    assert f"mae: {newest['champion']['mae']:.4g} -> " in log

@@ -162,10 +162,13 @@ def with_dvc_remote(box: Sandbox, s3: S3Server) -> str:
     return url
 
 
-def seed_production(box: Sandbox, rows, model, params, labelled: bool, s3: S3Server) -> dict:
+def seed_production(
+    box: Sandbox, rows, model, params, labelled: bool, s3: S3Server, arrived=None
+) -> dict:
     """Production data (``rows`` served by ``model``: prediction logs, and with ``labelled``
     their ground truth) in object storage outside the repository, as a real deployment has
-    it (a bucket on the S3 server), and params.yaml pointing at it on main. The sinks' URLs."""
+    it (a bucket on the S3 server), and params.yaml pointing at it on main. The sinks' URLs.
+    ``arrived``: when each row was served (default: its time column's value)."""
     box.s3 = s3
     bucket = s3.bucket("production")
     sinks = {"logs": f"s3://{bucket}/logs", "labelled": f"s3://{bucket}/labelled"}
@@ -178,7 +181,7 @@ def seed_production(box: Sandbox, rows, model, params, labelled: bool, s3: S3Ser
     )
     box.git("commit", "-qam", "Point the monitor at production storage")
     box.git("push", "-q", "origin", "main")
-    logs, truth = as_traffic(rows, model, "seeded", params.contract)
+    logs, truth = as_traffic(rows, model, "seeded", params.contract, arrived)
     with s3_environment(s3):
         for sink, frame in [(sinks["logs"], logs)] + (
             [(sinks["labelled"], truth)] if labelled else []

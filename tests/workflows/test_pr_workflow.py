@@ -4,7 +4,10 @@ The scenarios assert what comes after the workflow's test tiers (`make test-code
 test-data-model`: validation, the gate, the comment), so they scope each tier to one module
 through PYTEST_ARGS, which `make` reads from the environment: the steps still run and must
 pass, and the full tiers are the tests this suite runs itself, on a fresh clone in CI. That
-saves ~25 s of pytest per scenario (~60 s of a worker on a 2x slower machine).
+saves ~25 s of pytest per scenario (~60 s of a worker on a 2x slower machine). The scoping
+is safe only because every tree here is the template's own plus a param or data edit: the
+states only the loop produces (a retraining PR's moved window) are tested with the tiers
+unscoped, every step as pr.yml says, in tests/workflows/test_loop.py.
 """
 
 from __future__ import annotations

@@ -88,24 +88,4 @@ def test_cd_tags_the_image_with_the_commit_it_built():
     assert not [s for s in image["steps"] if "setup-buildx-action" in s.get("uses", "")]
 
 
-# `make replay` (the demo stream) gets no secrets on purpose: it must never write into real
-# production storage, whatever the sinks point at.
-STORAGE_COMMANDS = ("make repro", "make repro-push", "make monitor", "make retrain")
-
-
-def test_every_step_that_touches_storage_gets_the_same_four_secrets():
-    """One credentials story (src/mlops_template/credentials.py) in pr, cd and ct alike."""
-    from mlops_template.credentials import SECRETS
-
-    seen = 0
-    for path in WORKFLOWS:
-        for name, job in _load(path).get("jobs", {}).items():
-            for step in job.get("steps", []):
-                env = step.get("env", {})
-                touches = any(step.get("run", "").startswith(c) for c in STORAGE_COMMANDS)
-                if touches or set(SECRETS) & set(env):
-                    seen += 1
-                    where = f"{path.name} {name}: {step.get('name')}"
-                    for secret in SECRETS:
-                        assert env.get(secret) == f"${{{{ secrets.{secret} }}}}", where
-    assert seen >= 6  # pr: repro; cd: repro-push; ct: repro, monitor, repro, retrain
+# Which steps get the storage secrets: tests/workflows/test_storage_secrets.py derives it.

@@ -18,8 +18,11 @@ and params.yaml files:
 
 The base's model comes from the local DVC cache when it is there, else from reproducing the
 base's ``train`` stage in a temporary git worktree that shares this repository's DVC cache
-(with the DVC remote's data and run-cache pulled when one is configured), running the base's
-own code.
+(with the DVC remote's data and run-cache pulled when the base configures one), running the
+base's own code. That pull reads storage, so the workflow steps that run the gate and the
+report get the storage secrets. A fork's pull request gets none (``remote_optional``, as for
+``mlops repro``): when the pull fails, the base's model is reproduced from the data in the
+repository instead.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def _cache_file(md5: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _reproduce_model(ref: str, model_path: str, md5: str) -> Path:
+def _reproduce_model(ref: str, model_path: str, md5: str, remote_optional: bool = False) -> Path:
     """The base's model file, made by the base's own pipeline in a temporary worktree."""
     from mlops_template.pipeline.reproduce import remotes
 
@@ -89,16 +92,25 @@ def _reproduce_model(ref: str, model_path: str, md5: str) -> Path:
             ["dvc", "cache", "dir"], capture_output=True, text=True, check=True
         ).stdout.strip()
         env = {**os.environ, "PYTHONPATH": str(tree / "src")}  # the base's code, not ours
-        steps = [["dvc", "config", "--local", "cache.dir", cache]]
-        pull = ["--pull"] if remotes() else []
-        steps.append(["dvc", "repro", *pull, "train"])
-        for step in steps:
-            proc = subprocess.run(step, cwd=tree, env=env, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise RuntimeError(
-                    f"reproducing {ref}'s model failed at `{' '.join(step)}`:\n"
-                    f"{(proc.stdout + proc.stderr)[-3000:]}"
+        _run(["dvc", "config", "--local", "cache.dir", cache], tree, env, ref)
+        if not remotes(cwd=tree):  # the base's own .dvc/config decides
+            _run(["dvc", "repro", "train"], tree, env, ref)
+        else:
+            try:
+                _run(["dvc", "repro", "--pull", "train"], tree, env, ref)
+            except RuntimeError as err:
+                if not remote_optional:
+                    raise RuntimeError(
+                        f"{err}\nIf the base's DVC remote could not be read: check the storage "
+                        "secrets reach this step (see src/mlops_template/credentials.py)"
+                    ) from None
+                log.warning(
+                    "pulling %s's model inputs from the DVC remote failed and the remote is "
+                    "optional here (a fork's pull request sees no secrets): reproducing it "
+                    "from the data in the repository",
+                    ref,
                 )
+                _run(["dvc", "repro", "train"], tree, env, ref)
         produced = tree / model_path
         got = hashlib.md5(produced.read_bytes()).hexdigest() if produced.exists() else None
         if got != md5:
@@ -113,7 +125,18 @@ def _reproduce_model(ref: str, model_path: str, md5: str) -> Path:
         revisions.git("worktree", "remove", "--force", str(tree), check=False)
 
 
-def base_metrics(ref: str, params: Params, metrics_path: str, lock: Path) -> Base:
+def _run(step: list[str], tree: Path, env: dict[str, str], ref: str) -> None:
+    proc = subprocess.run(step, cwd=tree, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"reproducing {ref}'s model failed at `{' '.join(step)}`:\n"
+            f"{(proc.stdout + proc.stderr)[-3000:]}"
+        )
+
+
+def base_metrics(
+    ref: str, params: Params, metrics_path: str, lock: Path, remote_optional: bool = False
+) -> Base:
     """The base side of the gate for ``ref`` (see the module docstring)."""
     if not revisions.exists(ref):
         return Base("none", None, f"{ref} does not exist (a repository's first commit?)")
@@ -139,7 +162,7 @@ def base_metrics(ref: str, params: Params, metrics_path: str, lock: Path) -> Bas
     if model is None:
         return Base("none", None, f"{ref}'s dvc.lock records no trained model")
     model_path, md5 = model
-    file = _cache_file(md5) or _reproduce_model(ref, model_path, md5)
+    file = _cache_file(md5) or _reproduce_model(ref, model_path, md5, remote_optional)
     from mlops_template.pipeline.evaluate import score
 
     test = storage.read_parquet(test_here[0])

@@ -56,12 +56,13 @@ class ReportRequest:
     dvc_file: Path = Path("dvc.yaml")
     params: Path = Path("params.yaml")
     lock: Path = Path("dvc.lock")
+    remote_optional: bool = False  # a fork's PR: re-score without the DVC remote if need be
 
 
 def build_report(a: ReportRequest, params: Params) -> str:
     where = locate(Path(a.dvc_file))
     current = storage.read_json(where.metrics)
-    compared = base_metrics(a.base_ref, params, where.metrics, a.lock)
+    compared = base_metrics(a.base_ref, params, where.metrics, a.lock, a.remote_optional)
     base = compared.metrics
     checks = all_checks(base, current, params.gate)
     exists = revisions.exists(a.base_ref)

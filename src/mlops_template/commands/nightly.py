@@ -56,6 +56,16 @@ def _replay(a: argparse.Namespace, params: Params) -> int:
         return 0
     if contract.time_column is None:
         raise ValueError("replay needs contract.time_column to cut the demo stream by time")
+    for key, sink in [
+        ("serve.prediction_log.sink", params.serve.prediction_log.sink),
+        ("monitor.labelled_sink", params.monitor.labelled_sink),
+    ]:
+        if "://" in sink:  # ct.yml gives this step no storage secrets (credentials.LOCAL_ONLY)
+            raise ValueError(
+                f"{key} is {sink}: the demo stream writes only to local folders, never into "
+                "production storage; set the repository variable CT_DEMO_STREAM=false once "
+                "the service logs there"
+            )
     whole = params.ingest.model_copy(update={"history_until": None})
     stream = ingest(storage.read_table(a.source or params.ingest.source), whole)
     stream = stream[stream[contract.time_column] >= pd.Timestamp(params.ingest.history_until)]

@@ -14,7 +14,11 @@ def _init_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="your table: .csv, .csv.gz or .parquet")
     p.add_argument("--target", required=True, help="the column to predict")
     p.add_argument("--task", choices=["auto", "regression", "classification"], default="auto")
-    p.add_argument("--time-column", default=None, help="timestamp column (time split, CT)")
+    p.add_argument(
+        "--time-column",
+        default="auto",
+        help="timestamp column (time split, CT); auto: detect it (default); none: no time axis",
+    )
     p.add_argument(
         "--drop",
         action="append",
@@ -38,7 +42,7 @@ def _init(a: argparse.Namespace, params: Params) -> int:
         data=Path(a.data),
         target=a.target,
         task=a.task,
-        time_column=a.time_column,
+        time_column=None if a.time_column == "none" else a.time_column,
         drop=tuple(a.drop),
         raw_dir=Path(a.raw_dir),
         archive_dir=Path(a.archive_dir),

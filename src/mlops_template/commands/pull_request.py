@@ -52,6 +52,11 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--dvc-file", default="dvc.yaml")
     p.add_argument("--lock", default="dvc.lock")
+    p.add_argument(
+        "--remote-optional",
+        action="store_true",
+        help="if the base's DVC remote cannot be read, re-score it without (fork PRs only)",
+    )
 
 
 @command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
@@ -62,7 +67,7 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
 
     path = locate(Path(a.dvc_file)).metrics
     current = storage.read_json(path)
-    base = base_metrics(a.base_ref, params, path, Path(a.lock))
+    base = base_metrics(a.base_ref, params, path, Path(a.lock), a.remote_optional)
     if base.metrics is None:
         log.info("gate: no base to compare with: %s", base.explanation)
     else:
@@ -113,6 +118,7 @@ def _report(a: argparse.Namespace, params: Params) -> int:
         dvc_file=Path(a.dvc_file),
         params=Path(a.params),
         lock=Path(a.lock),
+        remote_optional=a.remote_optional,
     )
     text = build_report(request, params)
     storage.write_bytes(text.encode(), a.out)

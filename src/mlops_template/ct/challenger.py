@@ -34,9 +34,17 @@ def feedback_name(rows: pd.DataFrame) -> str:
 
 
 def moved_window(
-    window: TimeWindow, rows: pd.DataFrame, time_column: str, params: RetrainParams
+    window: TimeWindow, rows: pd.DataFrame, time_column: str | None, params: RetrainParams
 ) -> dict[str, str]:
-    """The new [start, end) covering ``rows``: end at the day after the newest row."""
+    """The new [start, end) covering ``rows``: end at the day after the newest row.
+
+    Without a time column the window cannot cut the table (``split`` keeps every row and
+    splits at random), so its end only records how far the feedback reaches: just after the
+    newest row's ``logged_at``. The monitor and the next retraining count the labelled rows
+    logged from then on as new, so the same rows are never proposed twice."""
+    if time_column is None:
+        newest = rows[LOGGED_AT].max() + pd.Timedelta(microseconds=1)
+        return {"split.window.end": f"{newest:%Y-%m-%dT%H:%M:%S.%f}"}
     end = rows[time_column].max().normalize() + pd.Timedelta(days=1)
     start = window.start
     if params.window == "sliding" and params.keep_days:

@@ -121,10 +121,25 @@ def _task(contract: Contract, truth: pd.DataFrame) -> dict[str, Any]:
 
     if contract.task == "regression":
         return {"regression": [Regression(target=contract.target, prediction=PREDICTION)]}
-    kind = (
-        BinaryClassification if truth[contract.target].nunique() <= 2 else MulticlassClassification
-    )
-    return {"classification": [kind(target=contract.target, prediction_labels=PREDICTION)]}
+    if truth[contract.target].nunique() > 2:
+        return {
+            "classification": [
+                MulticlassClassification(target=contract.target, prediction_labels=PREDICTION)
+            ]
+        }
+    # Evidently's positive label defaults to 1, which string classes ("CH"/"MM") do not have
+    # (KeyError: 1 in its quality report); the project's is the last class, as in the
+    # pipeline's f1 (pipeline/metrics.py). The labels reach Evidently as text (see the caller).
+    spec = contract.columns.get(contract.target)
+    classes = list(getattr(spec, "categories", None) or truth[contract.target].unique())
+    positive = sorted(str(c) for c in classes)[-1]
+    return {
+        "classification": [
+            BinaryClassification(
+                target=contract.target, prediction_labels=PREDICTION, pos_label=positive
+            )
+        ]
+    }
 
 
 def _value_drifts(columns: list[str], policy: DriftPolicy) -> list[Any]:

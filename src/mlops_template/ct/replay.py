@@ -28,10 +28,19 @@ def next_period(
 
 
 def as_traffic(
-    rows: pd.DataFrame, model: Any, model_version: str, contract: Contract
+    rows: pd.DataFrame,
+    model: Any,
+    model_version: str,
+    contract: Contract,
+    arrived: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(prediction log, labelled rows) for ``rows``, both stamped with their arrival time."""
-    arrived = pd.to_datetime(rows[contract.time_column]).to_numpy()
+    """(prediction log, labelled rows) for ``rows``, both stamped with their arrival time:
+    ``arrived`` when given (a table without a time column), else the row's own time."""
+    if arrived is None:
+        if contract.time_column is None:
+            raise ValueError("rows without a time column need their arrival times (arrived=)")
+        arrived = rows[contract.time_column]
+    arrived = pd.to_datetime(pd.Series(arrived)).to_numpy()
     logs = rows[contract.features].reset_index(drop=True)
     logs[PREDICTION] = predictions(model, logs, contract)
     logs[VERSION] = model_version

@@ -46,8 +46,6 @@ class RetrainPaths:
 def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None) -> str:
     """Returns the idempotency key: base commit + new data + params + drift inputs."""
     contract = params.contract
-    if contract.time_column is None:
-        raise ValueError("retrain moves a time window: contract.time_column is required")
     labelled = production_rows(
         params.monitor.labelled_sink, "labelled rows", params, list(contract.columns)
     )
@@ -72,7 +70,11 @@ def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None
         challenger,
         {
             "newest, held out (new test split)": new_test,
-            "previous test split (the challenger trained on it)": old_test,
+            (
+                "previous test split (the challenger trained on it)"
+                if contract.time_column
+                else "previous test split (a new random split: partly trained on)"
+            ): old_test,
         },
         new_params.contract,
     )
@@ -99,11 +101,17 @@ def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None
         ),
         new_params,
     )
-    title = f"Retrain on production data up to {moved['split.window.end']}"
+    title = f"Retrain on production data up to {moved['split.window.end'][:10]}"
     body = (
         f"# {title}\n\n"
         f"Opened by the continuous-training workflow: {len(rows):,} labelled production rows "
-        f"added as `{target}`, training window moved to {moved}.\n\n"
+        f"added as `{target}`, "
+        + (
+            f"training window moved to {moved}.\n\n"
+            if contract.time_column
+            else "split at random with the rest (no time column); `split.window.end` records "
+            f"that rows logged before {moved['split.window.end']} are learned.\n\n"
+        )
         + render(comparison)
         + _drift_section(a.monitor_summary)
         + report

@@ -28,6 +28,54 @@ MAX_CLOSED_LEVELS = 50  # more levels: an open category (no closed set of allowe
 MAX_CLASSES_FOR_AUTO = 20  # an integer target with at most this many values is a class label
 MARGIN = 0.1  # ranges widened by 10% of the observed span on both sides
 MIN_ROWS = 100
+AUTO = "auto"  # --time-column default: find the time column; "none": the table has none
+# GitHub warns about a file over 50 MiB and rejects one over 100 MiB: a raw table that big
+# belongs in the DVC remote (`dvc add`), not in git.
+GIT_WARN_BYTES = 50 * 1024 * 1024
+_TIME_NAME = re.compile(r"(date|time|day|stamp|_at$|^at_)", re.IGNORECASE)
+
+
+def detect_time_column(frame: pd.DataFrame, target: str) -> tuple[str | None, list[str]]:
+    """(the chosen time column or None, every candidate): a column, other than the target,
+    already of a datetime type or of text whose every value parses as a date/time (with
+    digits in it, so category labels such as "May" are not taken for dates). A name such
+    as ``date``, ``created_at`` or ``timestamp`` wins among several; else the first."""
+    import warnings
+
+    found = []
+    for name in frame.columns:
+        series = frame[name]
+        if name == target or series.isna().any():
+            continue
+        if pd.api.types.is_datetime64_any_dtype(series):
+            found.append(name)
+            continue
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        text = series.astype(str)
+        if not text.str.contains(r"\d", regex=True).all():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not infer format": parsed one by one
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        if parsed.notna().all() and parsed.nunique() > 1:
+            found.append(name)
+    named = [c for c in found if _TIME_NAME.search(c)]
+    return ((named or found or [None])[0], found)
+
+
+def git_size_warning(path: Path) -> str | None:
+    """What to do instead of committing ``path`` when it is too large for GitHub."""
+    size = path.stat().st_size
+    if size <= GIT_WARN_BYTES:
+        return None
+    return (
+        f"warning: {path} is {size / 2**20:,.0f} MiB: GitHub rejects files over 100 MiB "
+        f"(and warns over 50). Do not commit it to git: `dvc add {path}`, then commit "
+        f"{path}.dvc and push the data to your DVC remote with `dvc push` "
+        "(docs/use-this-template.md, step 4)"
+    )
+
 
 Task = Literal["regression", "classification"]
 
@@ -401,7 +449,7 @@ class InitRequest:
     data: Path
     target: str
     task: Literal["auto", "regression", "classification"] = "auto"
-    time_column: str | None = None
+    time_column: str | None = AUTO  # AUTO: detect it; None: the table has no time axis
     drop: tuple[str, ...] = ()  # columns to leave out (ingest.drop_columns)
     raw_dir: Path = Path("data/raw")  # where the pipeline's input lives
     archive_dir: Path = Path("data/examples")  # where the example data goes
@@ -421,13 +469,27 @@ def init_project(a: InitRequest, params: Params) -> str:
         raise InitError(
             f"cannot read {source}: {err}. Give a .csv, .csv.gz or .parquet file"
         ) from None
-    if a.time_column is not None and a.time_column in frame.columns:
-        frame[a.time_column] = pd.to_datetime(frame[a.time_column], errors="coerce")
+    time_column, how = a.time_column, ""
+    if time_column == AUTO:
+        time_column, candidates = detect_time_column(frame, a.target)
+        others = [c for c in candidates if c != time_column]
+        how = (
+            f"time column: '{time_column}' (detected: every value is a date/time"
+            + (f"; also possible: {', '.join(others)}" if others else "")
+            + "): the split is by time and continuous training moves the window. Another: "
+            "TIME_COLUMN=name (mlops init --time-column name); none: TIME_COLUMN=none"
+            if time_column
+            else "time column: none found (no column holds dates/times): the split is random "
+            "and continuous training adds labelled production rows without moving a window "
+            "(docs/continuous-training.md). If a column holds times: TIME_COLUMN=name"
+        )
+    if time_column is not None and time_column in frame.columns:
+        frame[time_column] = pd.to_datetime(frame[time_column], errors="coerce")
     inferred = infer(
         frame,
         a.target,
         a.task,
-        a.time_column,
+        time_column,
         confirmed=params.contract.leakage_confirmed,
         drop=a.drop,
     )
@@ -435,9 +497,9 @@ def init_project(a: InitRequest, params: Params) -> str:
     target_file = raw_dir / source.name
     model_name = re.sub(r"[^a-z0-9_.-]+", "-", source.name.split(".")[0].lower()).strip("-")
     changes = params_changes(
-        inferred, str(target_file), a.target, a.time_column, model_name or "model", len(frame)
+        inferred, str(target_file), a.target, time_column, model_name or "model", len(frame)
     )
-    comments = params_comments(inferred, a.target, a.time_column, changes)
+    comments = params_comments(inferred, a.target, time_column, changes)
     text = params_file.render(a.params, changes, comments)  # validated before any file moves
     if source.resolve() != target_file.resolve():
         for old in raw_dir.glob("*"):
@@ -455,8 +517,13 @@ def init_project(a: InitRequest, params: Params) -> str:
         {"source": str(target_file), "dropped": inferred.dropped, "notes": inferred.notes},
         Path("reports") / "init.json",
     )
+    too_big = git_size_warning(target_file)
+    if too_big:
+        log.warning("init: %s", too_big)
     return (
         review(inferred, a.target)
+        + (f"\n{how}" if how else "")
+        + (f"\n{too_big}" if too_big else "")
         + f"\n\nparams.yaml rewritten for {target_file} ({len(frame):,} rows); "
         + (f"example data moved to {archive}/. " if archive.exists() else "")
         + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
@@ -465,7 +532,9 @@ def init_project(a: InitRequest, params: Params) -> str:
 
 def _archive_demo_stream(params: Any, archive: Any) -> None:
     """Move the local production data of the old contract (the example's replayed stream)
-    out of the monitor's way; remote sinks (s3://...) are the user's and stay untouched."""
+    out of the monitor's way; remote sinks (s3://...) are the user's and stay untouched, and
+    so does a local folder outside the project (a deployment's real logs: found when a test
+    tier ran init on a project whose sinks pointed at its production folder and moved it)."""
     import shutil
     from pathlib import Path
 
@@ -474,7 +543,11 @@ def _archive_demo_stream(params: Any, archive: Any) -> None:
         params.monitor.labelled_sink,
         params.stream.cursor,
     ]
+    here = Path.cwd().resolve()
     for sink in (Path(s) for s in local if "://" not in s):
+        if not sink.resolve().is_relative_to(here):
+            log.info("init: %s is outside the project: left as it is", sink)
+            continue
         if sink.exists():
             destination = archive / "production" / sink.name
             if destination.exists():

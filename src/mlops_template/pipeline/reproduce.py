@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from mlops_template.credentials import what_to_set
 
@@ -25,13 +26,16 @@ def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def remotes() -> list[str]:
-    return list(remote_urls())
+def remotes(cwd: Path | None = None) -> list[str]:
+    """The DVC remotes configured in the project at ``cwd`` (default: the current one)."""
+    return list(remote_urls(cwd))
 
 
-def remote_urls() -> dict[str, str]:
-    """Remote name -> URL (`dvc remote list`)."""
-    proc = subprocess.run(["dvc", "remote", "list"], capture_output=True, text=True, check=True)
+def remote_urls(cwd: Path | None = None) -> dict[str, str]:
+    """Remote name -> URL (`dvc remote list`) of the project at ``cwd``."""
+    proc = subprocess.run(
+        ["dvc", "remote", "list"], cwd=cwd, capture_output=True, text=True, check=True
+    )
     pairs = ([*line.split(maxsplit=1), ""] for line in proc.stdout.splitlines() if line.strip())
     return {pair[0]: pair[1].split()[0] if pair[1] else "" for pair in pairs}
 
