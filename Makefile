@@ -16,7 +16,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-data-model repro report gate audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
+.PHONY: help install run test test-fast lint format bench clean test-code test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,6 +64,10 @@ report: install ## markdown report vs $$BASE_REF into reports/pr/ (and $$GITHUB_
 
 gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
 	$(RUN) mlops gate --base-ref "$(BASE_REF)"
+
+# cd.yml on workflow_dispatch: the full-history checkout of the pushed commit, then `ref`.
+checkout-ref: install ## check out $$CHECKOUT_REF (tag, branch, SHA of any length); empty = stay
+	$(RUN) mlops checkout-ref --ref "$(CHECKOUT_REF)"
 
 repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
 	$(RUN) mlops repro --push
