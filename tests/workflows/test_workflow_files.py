@@ -1,5 +1,6 @@
-"""cd.yml read as GitHub reads it (no act): which commit each run builds and compares with.
-The whole workflow runs under act in tests/workflows/test_loop.py."""
+"""The workflows read as GitHub reads them (no act): which commit each cd.yml run builds and
+compares with, what may fail pr.yml's required check. The workflows run under act in
+tests/workflows/test_loop.py and the test_*_workflow.py files."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import yaml
 from tests.project import ROOT
 
 pytestmark = pytest.mark.workflows
-CD = ROOT / ".github" / "workflows" / "cd.yml"
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def _load(name: str) -> dict:
+    doc = yaml.safe_load((WORKFLOWS / name).read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))
+    return doc
 
 
 def _cd() -> dict:
-    doc = yaml.safe_load(CD.read_text())
-    doc["on"] = doc.pop(True, doc.get("on"))
-    return doc
+    return _load("cd.yml")
 
 
 def _evaluate(expression: str, context: dict[str, str]) -> str:
@@ -80,3 +85,16 @@ def test_concurrency_keeps_the_newest_merge_and_no_rebuild_displaces_it():
     assert of("push") != of("push", "refs/heads/other")
     assert of("workflow_dispatch") != of("push"), "a rebuild cannot cancel a pending merge"
     assert set(cd["on"]) == {"push", "workflow_dispatch"}
+
+
+def test_the_drift_check_status_cannot_fail_or_skip_the_gate():
+    """`make ct-status` calls the GitHub API; before the gate and fatal, any API error
+    failed the required check without running the gate. It runs after the gate (also when
+    the gate failed), and neither its failure nor gh's (a warning: tests/code/
+    test_ct_status.py) fails the job."""
+    (checks,) = [j for j in _load("pr.yml")["jobs"].values() if "make gate" in str(j)]
+    runs = [s.get("run") for s in checks["steps"]]
+    status = _step(checks, "make ct-status")
+    assert runs.index("make gate") < runs.index("make ct-status")
+    assert status["continue-on-error"] is True
+    assert status["if"] == "${{ !cancelled() }}"
