@@ -353,6 +353,10 @@ def _ct_status(a: argparse.Namespace, params: Params) -> int:
         level, text = describe(
             runs, dt.datetime.now(dt.UTC), params.monitor.max_silence_days, a.workflow
         )
-    sys.stdout.write((f"::warning title=Drift check::{text}" if level == "stale" else text) + "\n")
+    from mlops_template.step_files import annotation
+
+    sys.stdout.write(
+        (annotation("warning", "Drift check", text) if level == "stale" else text) + "\n"
+    )
     add_summary(a.summary, f"{'⚠️' if level == 'stale' else '✅'} {text}\n\n")
     return 1 if level == "stale" and a.strict else 0
