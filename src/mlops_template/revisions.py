@@ -50,3 +50,46 @@ def exists(ref: str) -> bool:
     if proc.returncode in (0, 1):
         return proc.returncode == 0
     raise ValueError(f"git cannot resolve {ref!r}: {proc.stderr.strip()}")
+
+
+# The event's `before` when a push created the branch (GitHub's push webhook payload).
+NO_COMMIT = "0" * 40
+
+
+def resolve(ref: str) -> str:
+    """The full SHA of the commit ``ref`` names: a tag, a branch (local or ``origin/<ref>``,
+    which is how actions/checkout leaves the other branches) or a commit SHA of any length.
+
+    actions/checkout's `ref` input takes a full SHA, a branch or a tag only: anything else,
+    an abbreviated SHA included, is looked up as a branch or tag name and fails with "A
+    branch or tag with the name '<ref>' could not be found" (actions/checkout v7.0.1
+    src/input-helper.ts: only ``^[0-9a-fA-F]{40}$`` or 64 hex digits is a commit;
+    src/ref-helper.ts getCheckoutInfo). A full-history checkout plus this accepts what
+    people copy from GitHub's pages: the seven-digit short SHA.
+    """
+    errors = []
+    for candidate in (ref, f"origin/{ref}", f"refs/tags/{ref}"):
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+        if proc.stderr.strip():
+            errors.append(proc.stderr.strip())  # e.g. "short object ID ... is ambiguous"
+    detail = f" (git: {'; '.join(errors)})" if errors else ""
+    raise ValueError(
+        f"ref {ref!r} names no commit in this repository: it is not a tag, a branch "
+        f"(origin/{ref}) or a commit SHA (full or abbreviated, at least 4 hex digits) in the "
+        "history of any branch or tag. A commit that only a deleted branch held cannot be "
+        f"rebuilt{detail}"
+    )
+
+
+def check_out(ref: str) -> str:
+    """Detach HEAD at the commit ``ref`` names (see ``resolve``); its full SHA."""
+    sha = resolve(ref)
+    git("checkout", "--quiet", "--detach", sha)
+    return sha

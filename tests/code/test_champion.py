@@ -76,3 +76,22 @@ def test_another_target_task_or_source_means_no_base(repo, params, key):
     _commit(repo, ours, "a" * 32, 20.0)  # head: ours
     base = base_metrics("HEAD~1", params, METRICS, Path("dvc.lock"))
     assert base.kind == "none" and key in base.explanation
+
+
+def test_a_push_of_two_commits_compares_with_before_not_the_intermediate_commit(repo, params):
+    """cd.yml's base is the push's `before`: after a two-commit push (or "Rebase and merge"
+    of a two-commit PR) HEAD~1 is the push's own first commit, not main as it was."""
+    ours = yaml.safe_load((ROOT / "params.yaml").read_text())
+    before = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    _commit(repo, ours, "a" * 32, 30.0)  # the push's first commit: a regression
+    _commit(repo, ours, "a" * 32, 29.0)  # its second commit: slightly better than the first
+    assert base_metrics(before, params, METRICS, Path("dvc.lock")).metrics == {"mae": 20.0}
+    assert base_metrics("HEAD~1", params, METRICS, Path("dvc.lock")).metrics == {"mae": 30.0}
+
+
+def test_a_push_that_created_the_branch_has_no_base_and_says_why(repo, params):
+    base = base_metrics("0" * 40, params, METRICS, Path("dvc.lock"))
+    assert base.kind == "none" and base.metrics is None
+    assert "this push created the branch" in base.explanation

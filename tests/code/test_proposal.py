@@ -26,6 +26,7 @@ from tests.workflows.github_state import (
     TOKENS,
     install_push_rules,
     persist_credentials,
+    pushes,
     write_state,
 )
 
@@ -97,9 +98,16 @@ class GitHub:
         )
 
     def token(self, token: str) -> None:
-        """ct.yml passes the same token to checkout (pushes) and to gh (GH_TOKEN)."""
+        """ct.yml passes the same token to checkout (pushes) and to gh (GH_TOKEN), and names
+        which one it is in CT_TOKEN."""
         persist_credentials(self.work, token)
         self.mp.setenv("GH_TOKEN", token)
+        kind = self.tokens[token]["kind"]
+        name = {"github_actions": "GITHUB_TOKEN", "app": "app", "pat": "CT_PR_TOKEN"}[kind]
+        self.mp.setenv("CT_TOKEN", name)
+
+    def pushes(self) -> list[dict]:
+        return pushes(self.root / "gh")
 
     def retrained(self, window: int, key: str) -> None:
         (self.work / "params.yaml").write_text(f"window: {window}\n")
@@ -205,6 +213,43 @@ def test_with_the_setting_on_or_an_app_token_the_pr_opens(github, capsys):
     assert "::warning" not in out and "created" in out
     (pr,) = github.prs()
     assert (pr["head"], pr["author"], pr["labels"]) == (BRANCH, "mlops-ct[bot]", ["retraining"])
+
+
+NO_CHECKS = "**Checks will not run on this push.**"
+
+
+def test_a_push_with_github_token_says_the_pr_has_no_checks_in_the_run_and_the_body(github, capsys):
+    """Once a retraining PR is open (the setting on, or opened by hand), every later push
+    with GITHUB_TOKEN starts no workflow: GitHub's push record says so, and the run and the
+    PR body must too, with the fix."""
+    github.setting(True)
+    github.token(GITHUB_TOKEN)
+    for key, result in [("key-1", "created"), ("key-2", "updated")]:
+        github.retrained(int(key[-1]), key)
+        code, out, summary = github.propose(capsys)
+        assert code == 0 and result in out
+        last = github.pushes()[-1]
+        assert last["ref"] == f"refs/heads/{BRANCH}" and last["new"] == github.branch_head()
+        assert (last["kind"], last["triggers_workflows"]) == ("github_actions", False)
+        (warning,) = [line for line in out.splitlines() if line.startswith("::warning ")]
+        assert warning.startswith("::warning title=Retraining PR without checks::")
+        assert "closes and reopens the PR" in warning and "CT_PR_TOKEN" in warning
+        assert "### ⚠️ Retraining PR without checks" in summary
+        (pr,) = github.prs()
+        assert NO_CHECKS in pr["body"] and "`CT_APP_CLIENT_ID`" in pr["body"]
+        assert pr["body"].startswith("# Retrain: drift in April\n\n> [!WARNING]")
+    committed = git(github.work, "show", f"{github.branch_head()}:reports/pr.md").stdout
+    assert NO_CHECKS not in committed, "the note is for GitHub, not the commit"
+
+
+def test_a_push_with_the_app_token_runs_the_checks_and_says_nothing(github, capsys):
+    github.token(APP_TOKEN)
+    for key in ("key-1", "key-2"):
+        github.retrained(int(key[-1]), key)
+        code, out, summary = github.propose(capsys)
+        assert code == 0 and "::warning" not in out and summary == ""
+        assert github.pushes()[-1]["triggers_workflows"] is True
+    assert NO_CHECKS not in github.prs()[0]["body"]
 
 
 def test_the_same_key_again_adds_no_commit_and_edits_the_one_pr(github, capsys):

@@ -29,10 +29,15 @@ def _docs() -> dict[str, dict]:
     return {d["kind"]: d for p in FILES for d in yaml.safe_load_all(p.read_text())}
 
 
-def test_every_manifest_validates_strictly():
-    result = _validate(*FILES)
+def test_every_manifest_validates_strictly(tmp_path):
+    """Each file, and what `kubectl kustomize` renders from them (the `images:` override
+    applied), in one validator run."""
+    docs = _rendered()
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all(docs))
+    result = _validate(*FILES, rendered)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("passed") + result.stderr.count("passed") == len(FILES)
+    assert result.stdout.count("passed") + result.stderr.count("passed") == len(FILES) + len(docs)
 
 
 def test_a_broken_manifest_is_rejected(tmp_path):
@@ -62,3 +67,31 @@ def test_deployment_probes_resources_and_wiring():
     assert docs["Service"]["spec"]["selector"].items() <= labels.items()
     assert docs["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == "predictor"
     assert docs["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def _rendered() -> list[dict]:
+    proc = subprocess.run(
+        ["kubectl", "kustomize", str(MANIFESTS)], capture_output=True, text=True, check=True
+    )
+    return list(yaml.safe_load_all(proc.stdout))
+
+
+def test_kustomize_sets_a_commit_tag_and_a_pull_secret_for_the_private_package():
+    """What `kubectl apply -k` deploys: the image tag comes from kustomization.yaml's
+    `images:` (the docs say to set it there) and is a commit, not the model version: a
+    code-only change rebuilds the same model under the same :<model version> tag, which an
+    IfNotPresent node never pulls again. A new GHCR package is private: the pods name the
+    pull secret the docs create."""
+    images = yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())["images"]
+    (entry,) = images
+    (deployment,) = [d for d in _rendered() if d["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == f"{entry['newName']}:{entry['newTag']}"
+    assert entry["newTag"] == "COMMIT_SHA" and "MODEL_VERSION" not in container["image"]
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert pod["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+    serving = (ROOT / "docs" / "serving.md").read_text()
+    assert "kubectl -n mlops create secret docker-registry ghcr-pull --docker-server=ghcr.io" in (
+        serving
+    )

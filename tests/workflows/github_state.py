@@ -54,11 +54,18 @@ def write_state(
 
 def install_push_rules(origin: Path, state: Path, repository: str) -> None:
     """GitHub's push rules as `origin`'s pre-receive hook, reading tokens from ``state``."""
-    hook = origin / "hooks" / "pre-receive"
-    hook.parent.mkdir(exist_ok=True)
-    shutil.copy2(PUSH_RULES, hook)
+    (origin / "hooks").mkdir(exist_ok=True)
+    for hook in ("pre-receive", "post-receive"):  # the rules; the record of what landed
+        shutil.copy2(PUSH_RULES, origin / "hooks" / hook)
     for key, value in [("standin.ghstate", str(state)), ("standin.repository", repository)]:
         subprocess.run(["git", "--git-dir", str(origin), "config", key, value], check=True)
+
+
+def pushes(state: Path) -> list[dict]:
+    """The pushes that landed, in order, with the token kind and whether GitHub would run
+    workflows for them (not for GITHUB_TOKEN's): standins/github/pre-receive."""
+    path = state / "pushes.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
 def persist_credentials(workspace: Path, token: str) -> None:

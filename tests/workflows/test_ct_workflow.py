@@ -95,6 +95,9 @@ def test_a_new_repository_warns_on_the_first_night_and_the_app_then_opens_the_on
     assert "Champion (main) vs challenger (retrained)" in pr["body"]
     assert "challenger ✅" in pr["body"] and "Drift check: 🟠 drift" in pr["body"]
     assert "retrain-key:" in pr["body"]
+    assert "Checks will not run on this push" not in pr["body"]
+    pushed = github_state.pushes(box.root / "gh")
+    assert [(p["kind"], p["triggers_workflows"]) for p in pushed[-1:]] == [("app", True)]
     head = _branch_head(box)
 
     again = _run(box, extra=APP)  # the same inputs: no new commit, one PR
@@ -140,7 +143,12 @@ def test_two_runs_at_once_leave_one_commit_and_one_pr(tmp_path, dvc_seed):
         results = list(pool.map(lambda i: _run(box, workspace=f"act-{i}"), range(2)))
     for result in results:
         _ok(result)
-    assert len(box.prs()) == 1
+    (pr,) = box.prs()
+    # the sandbox's runs fall back to GITHUB_TOKEN (no App): its push starts no workflow,
+    # and the PR body says so (ct.yml's CT_TOKEN names the token `make propose` used)
+    (push,) = [p for p in github_state.pushes(box.root / "gh") if p["ref"].endswith(BRANCH)]
+    assert (push["kind"], push["triggers_workflows"]) == ("github_actions", False)
+    assert "**Checks will not run on this push.**" in pr["body"]
     box.git("fetch", "-q", "origin", f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}")
     count = box.git("rev-list", "--count", f"main..origin/{BRANCH}").strip()
     assert count == "1", "one retraining commit on top of main"

@@ -65,14 +65,16 @@ def _new_repository(tmp_path: Path, seed: Path | None):
     return box
 
 
-def _cd(box, ref: str | None = None) -> tuple[str, dict[str, str]]:
-    """cd.yml on a push to main, or dispatched with `ref` (act skips nothing: the checkout
-    stand-in copies the sandbox, which the test puts at `ref` as the real checkout would)."""
+def _cd(box, before: str = "", ref: str | None = None) -> tuple[str, dict[str, str]]:
+    """cd.yml on a push to main that moved it from ``before`` (all zeros: the push created
+    it), or dispatched with `ref` (act skips nothing: the checkout stand-in copies the
+    sandbox at its HEAD, the event's commit, and resolves `ref` as actions/checkout does)."""
     if ref is None:
         event, payload = (
             "push",
             {
                 "ref": "refs/heads/main",
+                "before": before,
                 "after": box.git("rev-parse", "HEAD").strip(),
                 "repository": {
                     "full_name": "acme/churn",
@@ -153,11 +155,12 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     box = _new_repository(tmp_path, dvc_seed)
     template = box.git("rev-parse", "HEAD").strip()
 
-    # 1. The first push runs cd.yml: HEAD~1 does not exist, so the gate has no base and only
-    #    the margin over the naive baseline applies; the Bento holds this commit's model.
-    log, out = _cd(box)
+    # 1. The first push runs cd.yml: it created main (`before` is all zeros), so the gate has
+    #    no base and only the margin over the naive baseline applies; the Bento holds this
+    #    commit's model.
+    log, out = _cd(box, before="0" * 40)
     assert step_outcomes(log)["Quality gate against the previous commit"] == "success"
-    assert "gate: no base to compare with: HEAD~1 does not exist" in log
+    assert "gate: no base to compare with: this push created the branch" in log
     assert "## Bento built" in log and out["image"] == "ghcr.io/acme/churn"
     assert out["commit"] == template
     first = _bento_model(box, tmp_path / "store-1")
@@ -219,14 +222,20 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert "✅ **Quality gate passed**" in ours["body"]
     assert _comments_on(box, person) == [comment], "the person's PR keeps its own comment"
 
-    # 5. Merged (GitHub's merge commit): cd.yml compares with the previous main the same way
-    #    and builds the retrained model.
+    # 5. Merged (GitHub's merge commit) and pushed with a follow-up commit: one push of two
+    #    commits, so HEAD~1 is the merge itself (the same model). cd.yml compares with main
+    #    before the push (the event's `before`), the same way as the PR, and builds the
+    #    retrained model.
     box.git("checkout", "-q", "main")
+    before = box.git("rev-parse", "HEAD").strip()
     box.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{pr['number']}", BRANCH)
+    (box.repo / "NOTES.md").write_text("Retrained on April.\n")
+    box.git("add", "NOTES.md")
+    box.git("commit", "-qm", "Notes on the retraining")
     box.git("push", "-q", "origin", "main")
     merged = box.git("rev-parse", "HEAD").strip()
-    log, out = _cd(box)
-    assert "gate: comparing with HEAD~1's model re-scored on this revision's test split" in log
+    log, out = _cd(box, before=before)
+    assert f"gate: comparing with {before}'s model re-scored on this revision's test split" in log
     assert "gate: mae:" in log and "(improved" in log
     assert "gate: passed" in log and out["commit"] == merged
     model_md5 = yaml.safe_load(box.git("show", f"{merged}:dvc.lock"))["stages"]["train"]
@@ -252,11 +261,13 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert step_outcomes(log).get("Open or update the one retraining PR") is None
     assert box.git("ls-remote", "origin") == refs and box.prs() == prs
 
-    # 7. Rollback: cd.yml dispatched with the template's commit rebuilds its model, byte for
-    #    byte (the same version as step 1), and names that commit for the image tags.
+    # 7. Rollback: cd.yml dispatched with the template's short SHA, as GitHub's pages show
+    #    it (actions/checkout would refuse it: tests/code/test_checkout_ref.py), rebuilds its
+    #    model, byte for byte (the same version as step 1), and names that commit for the
+    #    image tags.
     head_image = box.registry_tags()[f"{image}:{merged}"]
-    box.git("checkout", "-q", template)
-    log, out = _cd(box, ref=template)
+    log, out = _cd(box, ref=template[:7])
+    assert f"checkout-ref: {template[:7]} is commit {template}" in log
     assert out["commit"] == template and out["model_version"] == first["version"]
     assert _bento_model(box, tmp_path / "store-3")["git_commit"] == template
     assert box.docker_builds()[-1] == built, "the old model's tags, not the head's"
@@ -280,7 +291,7 @@ def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time
     box.git("commit", "-qm", "Our data: orange juice purchases")
     box.git("push", "-q", "origin", "main")
 
-    log, out = _cd(box)
+    log, out = _cd(box, before=box.git("rev-parse", "HEAD~1").strip())
     assert "gate: no base to compare with:" in log
     assert "contract.target" in log.split("gate: no base to compare with:", 1)[1].splitlines()[0]
     assert out["commit"] == box.git("rev-parse", "HEAD").strip()

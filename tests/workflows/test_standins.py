@@ -18,6 +18,7 @@ from tests.workflows.github_state import (
     TOKENS,
     install_push_rules,
     persist_credentials,
+    pushes,
     write_state,
 )
 
@@ -277,6 +278,35 @@ def test_push_rules_need_contents_write_and_a_known_token(github):
     persist_credentials(work, "forged")
     forged = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
     assert forged.returncode == 1 and "Invalid username or token" in forged.stderr
+
+
+def test_push_rules_record_which_pushes_would_start_workflows(github):
+    """GitHub starts no workflow for a push made with GITHUB_TOKEN (standins/github/
+    pre-receive cites the docs); an App's, a PAT's or the owner's own push start them. Only
+    pushes that landed are recorded."""
+    work, state, _origin = github
+    _git(work, "checkout", "-q", "-b", "retrain/auto")
+    (work / "params.yaml").write_text("a: 2\n")
+    _git(work, "commit", "-qam", "retrain")
+    for token in (GITHUB_TOKEN, APP_TOKEN, PAT):
+        persist_credentials(work, token)
+        _git(work, "commit", "-q", "--allow-empty", "-m", token)
+        _git(work, "push", "-q", "origin", "HEAD:refs/heads/retrain/auto")
+    persist_credentials(work, "read-only")
+    assert _git(work, "push", "origin", "HEAD:refs/heads/other", check=False).returncode == 1
+    first, *by_token = pushes(state)
+    assert (first["kind"], first["ref"], first["triggers_workflows"]) == (
+        "user",
+        "refs/heads/main",
+        True,
+    )
+    assert [(p["kind"], p["triggers_workflows"]) for p in by_token] == [
+        ("github_actions", False),
+        ("app", True),
+        ("pat", True),
+    ]
+    head = _git(work, "rev-parse", "HEAD").stdout.strip()
+    assert by_token[-1]["new"] == head and by_token[0]["old"] == "0" * 40
 
 
 # --- gh issue (the dependency canary) -----------------------------------------------------

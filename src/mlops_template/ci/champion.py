@@ -7,10 +7,12 @@ challenger 45.85 MAE on May against the champion's 21.39 on March looked like a 
 while on May the champion scores 56.98). Three cases, decided from the two dvc.lock files
 and params.yaml files:
 
-- **no base**: the base revision does not exist (the first push of a repository made from
-  the template runs the merge workflow with ``HEAD~1``), has no metrics, or predicts
-  something else (target, task or raw data source changed, e.g. after ``mlops init``): the
-  per-metric checks have nothing to compare with; the naive-baseline margin still applies.
+- **no base**: the base revision does not exist (the merge workflow compares with the
+  push's ``before``, all zeros when the push created the branch, as the first push of a
+  repository made from the template does; a rebuild compares with ``HEAD~1``, absent in a
+  one-commit history), has no metrics, or predicts something else (target, task or raw
+  data source changed, e.g. after ``mlops init``): the per-metric checks have nothing to
+  compare with; the naive-baseline margin still applies.
 - **committed**: the test split's hash is the same on both sides: the base's committed
   metrics are on the same rows.
 - **re-scored**: the test split differs: the base's model is scored on this revision's test
@@ -138,6 +140,13 @@ def base_metrics(
     ref: str, params: Params, metrics_path: str, lock: Path, remote_optional: bool = False
 ) -> Base:
     """The base side of the gate for ``ref`` (see the module docstring)."""
+    if ref == revisions.NO_COMMIT:
+        return Base(
+            "none",
+            None,
+            "this push created the branch (the push event's `before` is all zeros): "
+            "there is no earlier state of it to compare with",
+        )
     if not revisions.exists(ref):
         return Base("none", None, f"{ref} does not exist (a repository's first commit?)")
     base_params = read_yaml(revisions.read_at(ref, "params.yaml") or "") or {}

@@ -235,3 +235,80 @@ def render(inputs: ReportInputs) -> str:
     out += [f"| {k} | `{v}` |" for k, v in inputs.versions.items()]
     out += ["", f"<!-- {WATERMARK} -->"]
     return "\n".join(out) + "\n"
+
+
+# GitHub refuses a PR comment or a PR body over 65,536 characters (HTTP 422 "body is too
+# long (maximum is 65536 characters)"; GraphQL: "Body is too long ..."): CML's comment then
+# fails and so does `gh pr create/edit`. Ours stop short of it, leaving room for what is
+# added on the way (CML's watermark line, the note `mlops propose` puts in the PR body).
+GITHUB_BODY_LIMIT = 65_536
+BODY_BUDGET = 60_000
+_MIN_ROWS = 20  # a table keeps at least this many rows (a metrics table is never cut)
+
+
+def _tables(lines: list[str]) -> list[tuple[int, int]]:
+    """(first body row, end) of each markdown table: header and separator excluded."""
+    found, i = [], 0
+    while i < len(lines):
+        if lines[i].startswith("|") and i + 1 < len(lines) and lines[i + 1].startswith("|-"):
+            end = i + 2
+            while end < len(lines) and lines[end].startswith("|"):
+                end += 1
+            found.append((i + 2, end))
+            i = end
+        else:
+            i += 1
+    return found
+
+
+def fit(text: str, where: str, limit: int = BODY_BUDGET) -> str:
+    """``text`` within ``limit`` characters for a GitHub comment or PR body.
+
+    What a reviewer must see stays whole: headings, the gate verdict, notes and every
+    table up to ``_MIN_ROWS`` rows (metrics, champion vs challenger). Only the longest
+    tables lose rows from their end (a params diff of every contract entry, a per-column
+    drift table), longest first, each followed by a line saying how many rows are left out
+    and ``where`` the full report is. Text that is still too long (no long table to cut) is
+    cut at a line, with the same pointer.
+    """
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    cut: dict[int, tuple[int, int]] = {}  # table start -> (kept end, original end)
+    excess = len(text) - limit
+    for start, end in sorted(_tables(lines), key=lambda t: t[0] - t[1]):  # most rows first
+        if excess <= 0:
+            break
+        excess += 300  # the pointer line this cut adds
+        keep_end = end
+        while keep_end - start > _MIN_ROWS and excess > 0:
+            keep_end -= 1
+            excess -= len(lines[keep_end]) + 1
+        if keep_end < end:
+            cut[start] = (keep_end, end)
+        else:
+            excess -= 300
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if i in cut:
+            keep_end, end = cut[i]
+            out += lines[i:keep_end]
+            out.append("")
+            out.append(
+                f"*… {end - keep_end:,} more rows not shown: GitHub caps a comment or pull "
+                f"request body at {GITHUB_BODY_LIMIT:,} characters. The full report is in "
+                f"{where}.*"
+            )
+            if end < len(lines) and lines[end].strip():
+                out.append("")
+            i = end
+        else:
+            out.append(lines[i])
+            i += 1
+    fitted = "\n".join(out)
+    if len(fitted) > limit:
+        pointer = f"\n\n*… cut here: the full report is in {where}.*\n"
+        head = fitted[: limit - len(pointer)]
+        fitted = head[: head.rfind("\n")] + pointer
+    return fitted

@@ -96,3 +96,26 @@ def _build(a: argparse.Namespace, params: Params) -> int:
         )
     sys.stdout.write(tag + "\n")
     return 0
+
+
+@command(
+    "checkout-ref",
+    "check out --ref (tag, branch or commit SHA of any length) for a rebuild; empty: nothing",
+    lambda p: p.add_argument("--ref", default="", help="what to rebuild (cd.yml's `ref` input)"),
+)
+def _checkout_ref(a: argparse.Namespace, params: Params) -> int:
+    """cd.yml checks out the pushed commit with full history and lets this pick `ref`:
+    actions/checkout would refuse an abbreviated SHA (see ``revisions.resolve``). An unknown
+    `ref` fails here, before anything is built, with what was tried."""
+    from mlops_template import revisions
+
+    ref = a.ref.strip()
+    if not ref:
+        log.info(
+            "checkout-ref: no ref given: building the checked-out commit %s",
+            revisions.commit_of("HEAD")[:12],
+        )
+        return 0
+    sha = revisions.check_out(ref)
+    log.info("checkout-ref: %s is commit %s: checked out to rebuild it", ref, sha)
+    return 0

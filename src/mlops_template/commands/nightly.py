@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,6 +180,35 @@ def _propose_args(p: argparse.ArgumentParser) -> None:
         help="https://github.com/OWNER/NAME, for links (default: from the Actions runner)",
     )
     p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+    p.add_argument(
+        "--token",
+        choices=["app", "CT_PR_TOKEN", "GITHUB_TOKEN", ""],
+        default=os.environ.get("CT_TOKEN", ""),
+        help="which token pushes and calls gh (ct.yml sets CT_TOKEN); empty: unknown (local)",
+    )
+
+
+FIX = (
+    "configure a GitHub App (variable `CT_APP_CLIENT_ID`, secret `CT_APP_PRIVATE_KEY`) or a "
+    "fine-grained token (secret `CT_PR_TOKEN`) with contents and pull-requests write: its "
+    "pushes and pull requests run the PR workflow"
+)
+
+
+def no_checks_note(branch: str) -> str:
+    """For the PR body when GITHUB_TOKEN pushed: GitHub starts no workflow for its pushes
+    ("events triggered by the GITHUB_TOKEN, with the exception of workflow_dispatch and
+    repository_dispatch, will not create a new workflow run": docs.github.com, Automatic
+    token authentication), so an open PR gets no `synchronize` run: its head has no checks
+    and the report comment describes an earlier commit, with nothing on the page saying so."""
+    return (
+        "> [!WARNING]\n"
+        "> **Checks will not run on this push.** The continuous-training workflow pushed "
+        f"`{branch}` with `GITHUB_TOKEN`, and GitHub starts no workflow for pushes made with "
+        "it: this head has no PR checks and any report comment describes an earlier commit, "
+        "until someone closes and reopens this pull request or pushes a commit to "
+        f"`{branch}`. To fix it for good, {FIX}.\n\n"
+    )
 
 
 def _not_permitted(proposal: Proposal, first: bool) -> tuple[str, str, str]:
@@ -254,12 +284,18 @@ def _propose(a: argparse.Namespace, params: Params) -> int:
     from mlops_template.ct.proposal import Proposal, PushFailed, propose
     from mlops_template.step_files import annotation
 
-    title_line = Path(a.body).read_text().splitlines()[0].lstrip("# ").strip()
+    body = Path(a.body).read_text()
+    title_line = body.splitlines()[0].lstrip("# ").strip()
+    body_file = a.body
+    if a.token == "GITHUB_TOKEN":  # the note goes to GitHub only, not into the commit
+        body_file = str(Path(tempfile.mkdtemp(prefix="propose-")) / "pr.md")
+        heading, _, rest = body.partition("\n\n")
+        Path(body_file).write_text(f"{heading}\n\n{no_checks_note(params.retrain.branch)}{rest}")
     proposal = Proposal(
         branch=params.retrain.branch,
         base=a.base,
         title=title_line,
-        body_file=a.body,
+        body_file=body_file,
         key=Path(a.key_file).read_text().strip(),
         paths=a.paths,
         labels=params.retrain.labels,
@@ -276,6 +312,15 @@ def _propose(a: argparse.Namespace, params: Params) -> int:
         )
         raise
     sys.stdout.write(f"{outcome.result}\n")
+    if outcome.result in ("created", "updated") and a.token == "GITHUB_TOKEN":
+        title = "Retraining PR without checks"
+        text = (
+            f"{proposal.branch} was pushed with GITHUB_TOKEN: GitHub runs no workflow for that "
+            "push, so the PR's head has no checks and its report comment is stale until "
+            f"someone closes and reopens the PR or pushes to the branch. To fix it, {FIX}."
+        )
+        sys.stdout.write(annotation("warning", title, text) + "\n")
+        add_summary(a.summary, f"### ⚠️ {title}\n\n{text}\n\n")
     if outcome.result != "not_permitted":
         return 0
     first = not outcome.branch_existed
@@ -295,13 +340,33 @@ def _propose(a: argparse.Namespace, params: Params) -> int:
     ),
 )
 def _ct_status(a: argparse.Namespace, params: Params) -> int:
+    """Informational in a PR's checks: a GitHub API error (``gh run list`` failing: an
+    outage, a rate limit, a token without ``actions: read``) is a warning that says the age
+    is unknown, never a pass that hides it, and never a failed required check."""
     import datetime as dt
 
     from mlops_template.ct.schedule import describe, last_runs
 
-    level, text = describe(
-        last_runs(a.workflow), dt.datetime.now(dt.UTC), params.monitor.max_silence_days, a.workflow
+    try:
+        runs = last_runs(a.workflow)
+    except RuntimeError as err:
+        level, text = (
+            "stale",
+            (
+                f"Could not read the last drift check ({a.workflow}) from GitHub, so its age is "
+                f"unknown: {err}. This does not affect this pull request's checks; see the "
+                "Actions tab for the ct workflow's runs."
+            ),
+        )
+        log.warning("ct-status: %s", text)
+    else:
+        level, text = describe(
+            runs, dt.datetime.now(dt.UTC), params.monitor.max_silence_days, a.workflow
+        )
+    from mlops_template.step_files import annotation
+
+    sys.stdout.write(
+        (annotation("warning", "Drift check", text) if level == "stale" else text) + "\n"
     )
-    sys.stdout.write((f"::warning title=Drift check::{text}" if level == "stale" else text) + "\n")
     add_summary(a.summary, f"{'⚠️' if level == 'stale' else '✅'} {text}\n\n")
     return 1 if level == "stale" and a.strict else 0

@@ -83,6 +83,11 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
     return 0
 
 
+# GitHub's cap on one step's job summary: 1 MiB ("Step summary upload limit"), far above a
+# comment's; a report that still exceeds it goes there shortened like the comment.
+SUMMARY_LIMIT = 1_000_000
+
+
 def _report_args(p: argparse.ArgumentParser) -> None:
     _gate_args(p)
     p.add_argument("--out", required=True, help="markdown file to write")
@@ -120,8 +125,24 @@ def _report(a: argparse.Namespace, params: Params) -> int:
         lock=Path(a.lock),
         remote_optional=a.remote_optional,
     )
+    from mlops_template.ci.markdown import fit
+
     text = build_report(request, params)
-    storage.write_bytes(text.encode(), a.out)
-    add_summary(a.summary, text)
+    full = Path(a.out).with_name(f"{Path(a.out).stem}-full.md")
+    artifact = (
+        f"[the workflow run's artifacts]({a.artifact_url})"
+        if a.artifact_url
+        else "the workflow run's artifacts"
+    )
+    shown = fit(text, f"`{full.name}` in {artifact} (artifact `pr-report`)")
+    if shown != text:
+        storage.write_bytes(text.encode(), full)
+        log.warning(
+            "report: %d characters, over GitHub's cap: shortened (full: %s)", len(text), full
+        )
+    else:
+        full.unlink(missing_ok=True)  # not left over from an earlier, longer report
+    storage.write_bytes(shown.encode(), a.out)
+    add_summary(a.summary, text if len(text) < SUMMARY_LIMIT else shown)
     log.info("report: %s%s", a.out, f" (and {a.summary})" if a.summary else "")
     return 0

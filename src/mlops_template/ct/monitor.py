@@ -130,7 +130,10 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "| column | test | score | threshold | drifted |",
         "|---|---|---:|---:|:---:|",
     ]
-    for c in [*newest["columns"], newest["prediction"], newest["target"]]:
+    # prediction and target, then the drifted columns: what a shortened table keeps
+    # (ci/markdown.py fit cuts long tables from the end)
+    columns = sorted(newest["columns"], key=lambda c: not c["drifted"])
+    for c in [newest["prediction"], newest["target"], *columns]:
         if c is not None:
             lines.append(
                 f"| {c['column']} | {c['method']} | {c['score']:.4g} | {c['threshold']:.4g} "

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlops_template import params_file, revisions, storage
+from mlops_template.ci.markdown import fit
 from mlops_template.ci.report import ReportRequest, build_report
 from mlops_template.config import Params, load_params
 from mlops_template.contract import LOGGED_AT
@@ -22,6 +23,14 @@ from mlops_template.ct.monitor import production_rows, summary_markdown
 from mlops_template.pipeline.reproduce import reproduce
 
 log = logging.getLogger(__name__)
+
+
+def pr_body(title: str, intro: str, sections: str, key: str, where: str) -> tuple[str, str]:
+    """(full, shown): the retraining PR's body, and the same within GitHub's cap on a PR
+    body (ci/markdown.py ``fit``: long tables such as a per-column drift table or a params
+    diff of every contract entry lose rows, with a pointer to ``where`` the full one is)."""
+    full = f"# {title}\n\n{intro}\n\n{sections}\n<!-- retrain-key: {key} -->\n"
+    return full, fit(full, where)
 
 
 def _drift_section(summary_path: Path) -> str:
@@ -102,21 +111,35 @@ def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None
         new_params,
     )
     title = f"Retrain on production data up to {moved['split.window.end'][:10]}"
-    body = (
-        f"# {title}\n\n"
+    intro = (
         f"Opened by the continuous-training workflow: {len(rows):,} labelled production rows "
         f"added as `{target}`, "
         + (
-            f"training window moved to {moved}.\n\n"
+            f"training window moved to {moved}."
             if contract.time_column
             else "split at random with the rest (no time column); `split.window.end` records "
-            f"that rows logged before {moved['split.window.end']} are learned.\n\n"
+            f"that rows logged before {moved['split.window.end']} are learned."
         )
-        + render(comparison)
-        + _drift_section(a.monitor_summary)
-        + report
-        + f"\n<!-- retrain-key: {key} -->\n"
     )
-    storage.write_bytes(body.encode(), out / "pr.md")
+    full = out / "pr-full.md"
+    body, shown = pr_body(
+        title,
+        intro,
+        render(comparison) + _drift_section(a.monitor_summary) + report,
+        key,
+        f"`{full}` on branch `{params.retrain.branch}` and in "
+        + (
+            f"[the workflow run's artifacts]({artifact_url})"
+            if artifact_url
+            else "the workflow run's artifacts"
+        )
+        + " (artifact `retrain-report`)",
+    )
+    if shown != body:
+        storage.write_bytes(body.encode(), full)
+        log.warning("retrain: PR body of %d characters shortened for GitHub", len(body))
+    else:
+        full.unlink(missing_ok=True)  # not left over from an earlier, longer run
+    storage.write_bytes(shown.encode(), out / "pr.md")
     storage.write_bytes(f"{key}\n".encode(), out / "key.txt")
     return key

@@ -1,0 +1,94 @@
+"""`mlops checkout-ref`: what cd.yml's rebuild accepts as `ref`, on a real git repository
+with a remote, as a full-history actions/checkout leaves it (other branches only as
+origin/<name>), and the checkout stand-in's refusal of the same abbreviated SHA."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlops_template.cli import main
+from tests.project import ROOT, env
+from tests.workflows.github_state import STANDINS
+
+pytestmark = pytest.mark.code
+CHECKOUT = STANDINS / "checkout" / "checkout"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env(), check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    """origin with main (3 commits), a tag v1 on the first, a branch `release` on the
+    second; `work` is a clone at main's head, as cd.yml's checkout on a dispatch."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _git(origin, "init", "-q", "-b", "main")
+    for i in range(3):
+        (origin / "f.txt").write_text(f"{i}\n")
+        _git(origin, "add", "f.txt")
+        _git(origin, "commit", "-qm", f"c{i}")
+    _git(origin, "tag", "v1", "HEAD~2")
+    _git(origin, "branch", "release", "HEAD~1")
+    work = tmp_path / "work"
+    _git(tmp_path, "clone", "-q", str(origin), str(work))
+    monkeypatch.chdir(work)
+    return origin, work
+
+
+def _checkout_ref(ref: str) -> int:
+    return main(["--params", str(ROOT / "params.yaml"), "checkout-ref", "--ref", ref])
+
+
+def test_a_short_sha_a_tag_and_a_branch_are_checked_out(runner):
+    origin, work = runner
+    first = _git(origin, "rev-parse", "HEAD~2")
+    for ref, expected in [
+        (first[:7], first),
+        ("v1", first),
+        ("release", _git(origin, "rev-parse", "release")),
+        (first, first),
+    ]:
+        assert _checkout_ref(ref) == 0, ref
+        assert _git(work, "rev-parse", "HEAD") == expected, ref
+
+
+def test_an_empty_ref_stays_at_the_pushed_commit(runner):
+    origin, work = runner
+    assert _checkout_ref("") == 0
+    assert _git(work, "rev-parse", "HEAD") == _git(origin, "rev-parse", "HEAD")
+
+
+def test_an_unknown_ref_fails_naming_it(runner, caplog):
+    _origin, work = runner
+    head = _git(work, "rev-parse", "HEAD")
+    assert _checkout_ref("deadbee") == 1
+    assert "ref 'deadbee' names no commit in this repository" in caplog.text
+    assert "commit SHA (full or abbreviated" in caplog.text
+    assert _git(work, "rev-parse", "HEAD") == head, "nothing moved"
+
+
+def _stand_in(work: Path, ref: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CHECKOUT), str(work), ref], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_checkout_stand_in_refuses_a_short_sha_like_actions_checkout(runner):
+    """actions/checkout v7.0.1 takes 40 hex digits as a commit and anything shorter as a
+    branch or tag name (see the stand-in's docstring): cd.yml must not pass it `ref`."""
+    origin, work = runner
+    first = _git(origin, "rev-parse", "HEAD~2")
+    short = _stand_in(work, first[:7])
+    assert short.returncode == 1
+    assert f"A branch or tag with the name '{first[:7]}' could not be found" in short.stdout
+    for ref, expected in [(first, first), ("v1", first), ("release", "origin/release")]:
+        assert _stand_in(work, ref).returncode == 0, ref
+        assert _git(work, "rev-parse", "HEAD") == _git(work, "rev-parse", expected)
+    assert _stand_in(work, "f" * 40).returncode == 1, "a commit the repository lacks"
