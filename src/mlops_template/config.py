@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mlops_template.contract import Contract
 
-
 METRICS = {
     "regression": ("mae", "rmse", "r2"),
     "classification": ("accuracy", "f1", "roc_auc", "log_loss"),

@@ -191,3 +191,29 @@ def test_gate_keys_are_typed_with_their_path(root, change, message):
     raw["gate"].update(change)
     with pytest.raises(ConfigError, match=message):
         parse_params(raw)
+
+
+def test_the_report_shows_champion_to_challenger_with_intervals_and_a_figure():
+    from mlops_template.ci.interval_plot import interval_figure
+    from mlops_template.ci.markdown import ReportInputs, render
+
+    checks = paired_checks(_rows(600, 10, 10, slice_shift=15), GATE, seed=1)
+    text = render(
+        ReportInputs(
+            title="T",
+            checks=checks,
+            current={},
+            base={},
+            params_diff=[],
+            validation=None,
+            base_label="main",
+            figures=["reports/pr/intervals.png"],
+        )
+    )
+    mae = checks[0]
+    assert f"| mae | {mae.base:.4g} → {mae.current:.4g} | {mae.delta:+.4g} [" in text
+    assert "| band=a | 300 |" in text and "❌ regressed |" in text
+    assert "| band=small | 60 |" in text
+    assert "❌ **Quality gate failed**: mae: " in text and "; mae on band=a (300 rows):" in text
+    png = interval_figure(checks)
+    assert png.startswith(b"\x89PNG") and png == interval_figure(checks), "same bytes"
