@@ -349,42 +349,59 @@ def _replace(check: MetricCheck, verdict: Verdict) -> MetricCheck:
 
 def paired_checks(rows: Rows, gate: GateParams, seed: int) -> list[MetricCheck]:
     """Every check of the gate on the rows (see the module docstring): gated metrics and
-    slices against the champion (when there is one), the floor against the naive baseline."""
-    checks: list[MetricCheck] = []
-    options = {"resamples": gate.resamples, "confidence": gate.confidence, "seed": seed}
+    slices against the champion (when there is one), the floor against the naive baseline.
+    One bootstrap serves them all: the same resamples for the three models."""
+    proper = _floor_metric(rows, gate)
+    floor_names = [proper, *(n for n in gate.metrics if n != proper)]
+    if rows.baseline.proba is None:  # labels only: no probability metric for the baseline
+        floor_names = [n for n in floor_names if n not in paired.NEEDS_PROBA]
+    comparisons = {f"floor:{n}": paired.Comparison(n) for n in floor_names}
+    masks: dict[str, np.ndarray] = {}
+    sides = [rows.baseline, rows.challenger]
     if rows.champion is not None:
-        identical = _same_answers(rows.champion, rows.challenger)
-        comparisons = {name: paired.Comparison(name) for name in gate.metrics}
+        sides.append(rows.champion)
+        comparisons.update({name: paired.Comparison(name) for name in gate.metrics})
         metric = slice_metric(rows, gate)
         masks = _slice_masks(rows)
         comparisons.update({k: paired.Comparison(metric, m) for k, m in masks.items()})
-        found = paired.compare_sides(
-            rows.truth, rows.champion, rows.challenger, comparisons, **options
+    found = paired.bootstrap(rows.truth, sides, comparisons, resamples=gate.resamples, seed=seed)
+
+    def interval(key: str, before: int, after: int) -> paired.Interval:
+        d = found[key]
+        low, high = paired.percentile(d.draws[after] - d.draws[before], gate.confidence)
+        points = d.points
+        return paired.Interval(
+            comparisons[key].metric, d.rows, float(points[before]), float(points[after]), low, high
         )
+
+    checks: list[MetricCheck] = []
+    if rows.champion is not None:
+        identical = _same_answers(rows.champion, rows.challenger)
         for name, rule in gate.metrics.items():
-            interval = found[name]
+            found_interval = interval(name, 2, 1)
             check = MetricCheck(
                 name,
-                interval.before,
-                interval.after,
+                found_interval.before,
+                found_interval.after,
                 rule.direction,
                 rule.tolerance,
                 "within noise",
-                low=interval.low,
-                high=interval.high,
-                rows=interval.rows,
+                low=found_interval.low,
+                high=found_interval.high,
+                rows=found_interval.rows,
                 scale=rule.scale,
             )
-            lo, hi = _worse(rule.direction, interval)
+            lo, hi = _worse(rule.direction, found_interval)
             checks.append(_replace(check, _paired_verdict(lo, hi, check.allowed, identical)))
         for key in masks:
-            checks.append(_slice_check(key, found[key], gate.slices, identical))
+            checks.append(_slice_check(key, interval(key, 2, 1), gate.slices, identical))
     else:
         checks += [
             MetricCheck(name, None, None, rule.direction, rule.tolerance, "no base")
             for name, rule in gate.metrics.items()
         ]
-    return [*checks, *paired_floor(rows, gate, seed)]
+    floor = {n: interval(f"floor:{n}", 0, 1) for n in floor_names}
+    return [*checks, *floor_checks(floor, proper, gate)]
 
 
 def _same_answers(a: paired.Side, b: paired.Side) -> bool:
@@ -395,31 +412,24 @@ def _same_answers(a: paired.Side, b: paired.Side) -> bool:
     return bool(same)
 
 
-def paired_floor(rows: Rows, gate: GateParams, seed: int) -> list[MetricCheck]:
+def _floor_metric(rows: Rows, gate: GateParams) -> str:
+    proper = gate.baseline_metric
+    if proper == "auto":
+        proper = "log_loss" if rows.truth.task == "classification" else "mae"
+    if rows.truth.task == "classification" and rows.baseline.proba is None:
+        proper = "accuracy" if proper == "log_loss" else proper  # a class the baseline never saw
+    return proper
+
+
+def floor_checks(
+    found: dict[str, paired.Interval], proper: str, gate: GateParams
+) -> list[MetricCheck]:
     """The floor: the model against the naive baseline's answers on the same rows. Fails
     when the improvement on the proper scoring rule is shown to fall short of
     ``gate.baseline_margin`` (relative to the baseline's value), or a gated metric is shown
     to be worse than the baseline's."""
-    proper = gate.baseline_metric
-    if proper == "auto":
-        proper = "log_loss" if rows.truth.task == "classification" else "mae"
-    if rows.truth.task == "classification" and (
-        rows.baseline.proba is None or rows.challenger.proba is None
-    ):
-        proper = "accuracy" if proper == "log_loss" else proper
-    names = [proper, *(n for n in gate.metrics if n != proper)]
-    found = paired.compare_sides(
-        rows.truth,
-        rows.baseline,
-        rows.challenger,
-        {n: paired.Comparison(n) for n in names},
-        resamples=gate.resamples,
-        confidence=gate.confidence,
-        seed=seed,
-    )
     checks = []
-    for name in names:
-        interval = found[name]
+    for name, interval in found.items():
         direction = "higher" if name in HIGHER_IS_BETTER else "lower"
         margin = gate.baseline_margin if name == proper else 0.0
         lo, hi = _worse(direction, interval)  # positive: the model is worse than the baseline
