@@ -229,10 +229,26 @@ def bootstrap(
     """Every named metric of every side on the same seeded resamples of the rows' units."""
     units = np.arange(truth.n) if truth.units is None else truth.units
     m = truth.n_units
-    columns: list[np.ndarray] = []
+    # Per-row statistic columns, each distinct one kept once (the row count, y and y^2
+    # repeat for every side and metric, |e| for every metric of a side): the product below
+    # costs units x distinct columns. `mapping` sends each plan's column to its distinct one.
+    distinct: list[np.ndarray] = []
+    seen: dict[int, list[int]] = {}
+    mapping: list[int] = []
     plans: dict[str, list[tuple[int, int, Reducer]]] = {}
     auc: dict[str, Comparison] = {}
-    width = 0
+
+    def keep(column: np.ndarray) -> None:
+        if truth.units is not None:  # sums per block, straight away
+            column = np.bincount(units, weights=column, minlength=m)
+        same = seen.setdefault(hash(column.tobytes()), [])
+        match = next((u for u in same if np.array_equal(distinct[u], column)), None)
+        if match is None:
+            match = len(distinct)
+            distinct.append(column)
+            same.append(match)
+        mapping.append(match)
+
     for key, comp in comparisons.items():
         if comp.metric == "roc_auc":
             auc[key] = comp
@@ -245,34 +261,13 @@ def bootstrap(
                 stats = np.full_like(stats, np.nan)
             else:
                 stats, reduce = additive(comp.metric, truth, side)
-            if comp.mask is not None:
-                stats = stats * comp.mask[:, None]
-            plans[key].append((width, stats.shape[1], reduce))
-            columns.append(stats)
-            width += stats.shape[1]
-    total = np.hstack(columns) if columns else np.zeros((truth.n, 0))
-    # The row count, y and y^2 repeat for every side and metric, |e| for every metric of a
-    # side: the product below costs rows x distinct columns, so each is summed once.
-    picks: list[int] = []
-    seen: dict[int, list[int]] = {}
-    mapping = np.empty(total.shape[1], dtype=np.int64)
-    for j in range(total.shape[1]):
-        same = seen.setdefault(hash(total[:, j].tobytes()), [])
-        match = next((u for u in same if np.array_equal(total[:, picks[u]], total[:, j])), None)
-        if match is None:
-            match = len(picks)
-            picks.append(j)
-            same.append(match)
-        mapping[j] = match
-    total = total[:, picks]
-    width = total.shape[1]
-    if truth.units is None:
-        per_unit = total
-    else:
-        order = np.argsort(units, kind="stable")
-        starts = np.flatnonzero(np.r_[True, np.diff(units[order]) != 0])
-        per_unit = np.add.reduceat(total[order], starts, axis=0)  # units are 0..m-1, all used
-    full = per_unit.sum(axis=0)[mapping]
+            plans[key].append((len(mapping), stats.shape[1], reduce))
+            for i in range(stats.shape[1]):
+                column = stats[:, i]
+                keep(column if comp.mask is None else column * comp.mask)
+    per_unit = np.column_stack(distinct) if distinct else np.zeros((m, 0))
+    index = np.asarray(mapping, dtype=np.int64)
+    full = per_unit.sum(axis=0)[index]
 
     def values(sums: np.ndarray, span: tuple[int, int, Reducer]) -> np.ndarray:
         start, size, reduce = span
@@ -287,7 +282,7 @@ def bootstrap(
 
     chunks: dict[str, list[np.ndarray]] = {key: [] for key in comparisons}
     for c in counts(m, resamples, seed):
-        sums = (c @ per_unit)[:, mapping]
+        sums = (c @ per_unit)[:, index]
         for key, spans in plans.items():
             chunks[key].append(np.stack([values(sums, span) for span in spans]))
         if auc:
