@@ -277,6 +277,12 @@ class RetrainParams(_Frozen):
     labels: tuple[str, ...] = ("retraining",)
 
 
+class ModelCardParams(_Frozen):
+    """The team's own words in ``reports/model_card.md`` (the rest is generated)."""
+
+    intended_use: str | None = None
+
+
 class Params(_Frozen):
     seed: int = Field(ge=0)
     ingest: IngestParams
@@ -289,6 +295,7 @@ class Params(_Frozen):
     stream: StreamParams = Field(default_factory=StreamParams)
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     retrain: RetrainParams = Field(default_factory=RetrainParams)
+    model_card: ModelCardParams = Field(default_factory=ModelCardParams)
 
     @model_validator(mode="after")
     def _cross_section(self) -> Params:

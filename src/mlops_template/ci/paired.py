@@ -22,6 +22,8 @@ How it is computed, and why it is fast:
   every resample are one matrix product ``C @ U`` where ``U`` holds those per-row
   statistics summed per unit; slices only mask rows out of ``U``. ROC AUC (not a sum) is
   computed from the row weights ``C[:, unit]`` with one sort of the scores.
+- **Large test sets.** Independent rows beyond ``MAX_UNITS`` (20,000) are resampled in
+  20,000 groups of consecutive rows; a time split at 1M rows has 10,000 blocks anyway.
 - **Percentile interval** of the difference at ``confidence`` (two-sided), so each side of
   the interval errs with probability (1 - confidence) / 2.
 """
@@ -39,6 +41,7 @@ REGRESSION_METRICS = ("mae", "rmse", "r2")
 CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
 NEEDS_PROBA = frozenset({"log_loss", "roc_auc"})
 _CHUNK_CELLS = 4_000_000  # resamples x units per chunk (~32 MB of float64)
+MAX_UNITS = 20_000  # independent rows beyond this are resampled in groups
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,11 @@ def bootstrap(
     seed: int = 0,
 ) -> dict[str, Draws]:
     """Every named metric of every side on the same seeded resamples of the rows' units."""
+    if truth.units is None and truth.n > MAX_UNITS:
+        # Independent rows, grouped into MAX_UNITS groups of consecutive rows: the groups are
+        # independent too, so resampling them estimates the same variance, at 1M rows 50x
+        # cheaper than resampling rows (at most a few seconds instead of minutes).
+        truth = Truth(truth.y, truth.task, truth.classes, np.arange(truth.n) * MAX_UNITS // truth.n)
     units = np.arange(truth.n) if truth.units is None else truth.units
     m = truth.n_units
     # Per-row statistic columns, each distinct one kept once (the row count, y and y^2
