@@ -99,7 +99,7 @@ def main() -> None:
                 p, b = statistics.median(paired), statistics.median(point)
                 split = "time (blocks)" if blocks else "random (rows)"
                 print(
-                    f"| {task} | {split} | {n:,} | {p:.2f} | {b:.3f} | {p / b:.0f}x |", flush=True
+                    f"| {task} | {split} | {n:,} | {p:.2f} | {b:.3f} | {p / b:.1f}x |", flush=True
                 )
 
 
