@@ -180,7 +180,7 @@ def render(inputs: CardInputs) -> str:
         "",
         "- Trained and tested on the rows above only: inputs outside the contract's ranges "
         "are refused by the service, and a later period may behave differently (drift is "
-        "monitored, see docs/monitoring.md).",
+        "monitored, see docs/continuous-training.md).",
         "- Features confirmed as known at prediction time although they nearly determine the "
         f"target (leakage): {', '.join(c.leakage_confirmed) or 'none'}.",
         f"- Decision threshold: {_fmt(threshold)} ({selection.get('threshold_rule', '–')})."
