@@ -105,6 +105,12 @@ def _interval_cell(c: MetricCheck) -> str:
     return "–" if c.delta is None else f"{c.delta:+.4g} {c.interval_text()}".strip()
 
 
+def _sides(c: MetricCheck) -> str:
+    if c.reference != "base":  # the floor: the naive baseline's value -> the model's
+        return f"{c.reference} {_num(c.base)} → model {_num(c.current)}"
+    return f"{_num(c.base)} → {_num(c.current)}"
+
+
 def _tolerance_cell(c: MetricCheck) -> str:
     if c.reference != "base":
         return "not worse" if c.tolerance == 0 else f"{c.tolerance:.0%} better"
@@ -123,7 +129,7 @@ def paired_tables(checks: Sequence[MetricCheck], base_label: str, confidence: st
     for c in overall:
         better = "↓" if c.direction == "lower" else "↑"
         lines.append(
-            f"| {c.name} | {_num(c.base)} → {_num(c.current)} | {_interval_cell(c)} | {better} "
+            f"| {c.name} | {_sides(c)} | {_interval_cell(c)} | {better} "
             f"| {_tolerance_cell(c)} | {_ICON[c.verdict]} {c.verdict} |"
         )
     if slices:
