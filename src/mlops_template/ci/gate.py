@@ -13,9 +13,10 @@ metric's units, ``gate.metrics.<name>.scale``):
 - **within tolerance**: worse with confidence, but not shown to be worse than the tolerance;
 - **within noise**: the interval holds zero: no change shown either way;
 - **improved**: better with confidence; **unchanged**: the same answers on every row;
-- **too small to tell** (slices only): fewer than ``gate.slices.min_rows`` test rows, or an
-  interval wider than ``gate.slices.max_width`` tolerances, and no regression shown. It is
-  reported as such, never as a pass of that slice.
+- **too small to tell** (slices only): fewer than ``gate.slices.min_rows`` test rows (the
+  bootstrap is not trusted there, whatever it shows), or an interval wider than
+  ``gate.slices.max_width`` tolerances without a regression shown. It is reported as such,
+  never as a pass of that slice.
 
 The floor over the naive baseline gets the same treatment: the model fails when its
 improvement over the baseline's answers on the same rows is shown, with confidence, to be
