@@ -81,11 +81,12 @@ def time_blocks(order_key: np.ndarray, block_length: int | None = None) -> np.nd
     return rank // length
 
 
-def counts(n_units: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
+def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Iterator[np.ndarray]:
     """Bootstrap draw counts per unit, ``(chunk, n_units)`` at a time (seeded): each
-    resample draws ``n_units`` units with replacement."""
+    resample draws ``n_units`` units with replacement. ``row_width``: the chunk is also
+    expanded to that many rows (ROC AUC's row weights), so it is sized for both."""
     rng = np.random.default_rng(seed)
-    chunk = max(1, min(resamples, _CHUNK_CELLS // max(n_units, 1)))
+    chunk = max(1, min(resamples, _CHUNK_CELLS // max(n_units, row_width, 1)))
     done = 0
     while done < resamples:
         k = min(chunk, resamples - done)
@@ -160,12 +161,16 @@ def additive(metric: str, truth: Truth, side: Side) -> tuple[np.ndarray, Reducer
     raise ValueError(f"gate: no paired bootstrap for classification metric '{metric}'")
 
 
-def weighted_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """ROC AUC under row weights ``(r, n)``: the weighted share of (positive, negative)
-    pairs ranked right, ties counting half (what sklearn's roc_auc_score gives at weight 1)."""
+def _auc_prep(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The scores' order and tie groups, computed once per model (not per resample)."""
     order = np.argsort(score, kind="stable")
-    s, pos = score[order], positive[order]
+    s = score[order]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return order, starts, positive[order]
+
+
+def _auc_prepped(prep: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray:
+    order, starts, pos = prep
     w = weights[:, order]
     wp = np.add.reduceat(w * pos, starts, axis=1)
     wn = np.add.reduceat(w * ~pos, starts, axis=1)
@@ -174,14 +179,25 @@ def weighted_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -
     return _safe_div((wp * (below + 0.5 * wn)).sum(axis=1), pairs)
 
 
-def auc_on_weights(truth: Truth, side: Side, weights: np.ndarray) -> np.ndarray:
-    if side.proba is None:
-        raise ValueError("gate: roc_auc needs class probabilities")
+def weighted_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC under row weights ``(r, n)``: the weighted share of (positive, negative)
+    pairs ranked right, ties counting half (what sklearn's roc_auc_score gives at weight 1)."""
+    return _auc_prepped(_auc_prep(score, positive), weights)
+
+
+def _auc_preps(truth: Truth, side: Side) -> list[tuple[np.ndarray, ...]]:
     classes = list(truth.classes)
     if len(classes) == 2:
-        return weighted_auc(side.proba[:, 1], truth.y == classes[1], weights)
-    per = [weighted_auc(side.proba[:, i], truth.y == c, weights) for i, c in enumerate(classes)]
-    return np.mean(per, axis=0)
+        return [_auc_prep(side.proba[:, 1], truth.y == classes[1])]
+    return [_auc_prep(side.proba[:, i], truth.y == c) for i, c in enumerate(classes)]
+
+
+def auc_on_weights(truth: Truth, side: Side, weights: np.ndarray, preps=None) -> np.ndarray:
+    """ROC AUC (binary; one-vs-rest macro average for more classes) under row weights."""
+    if side.proba is None:
+        raise ValueError("gate: roc_auc needs class probabilities")
+    preps = preps if preps is not None else _auc_preps(truth, side)
+    return np.mean([_auc_prepped(prep, weights) for prep in preps], axis=0)
 
 
 # --- the comparison -------------------------------------------------------------------
@@ -281,22 +297,31 @@ def bootstrap(
         start, size, reduce = span
         return reduce(sums[..., start : start + size])
 
+    preps = [None if side.proba is None else _auc_preps(truth, side) for side in sides]
+
     def aucs(comp: Comparison, weights: np.ndarray) -> np.ndarray:
         w = weights if comp.mask is None else weights * comp.mask
         nan = np.full(len(w), np.nan)
         return np.stack(
-            [nan if side.proba is None else auc_on_weights(truth, side, w) for side in sides]
+            [
+                nan if prep is None else auc_on_weights(truth, side, w, prep)
+                for side, prep in zip(sides, preps, strict=True)
+            ]
         )
 
     chunks: dict[str, list[np.ndarray]] = {key: [] for key in comparisons}
-    for c in counts(m, resamples, seed):
+    for c in counts(m, resamples, seed, truth.n if auc else 0):
         sums = (c @ per_unit)[:, index]
         for key, spans in plans.items():
             chunks[key].append(np.stack([values(sums, span) for span in spans]))
         if auc:
             weights = c[:, units]
+            done: dict[int, np.ndarray] = {}  # the same mask (e.g. all rows) computed once
             for key, comp in auc.items():
-                chunks[key].append(aucs(comp, weights))
+                tag = 0 if comp.mask is None else id(comp.mask)
+                if tag not in done:
+                    done[tag] = aucs(comp, weights)
+                chunks[key].append(done[tag])
     out: dict[str, Draws] = {}
     for key, comp in comparisons.items():
         if key in plans:
