@@ -159,7 +159,10 @@ def test_the_same_answers_are_unchanged_and_the_floor_is_paired():
     floor = [c for c in checks if c.reference == "naive baseline"]
     assert floor[0].name == "mae vs naive baseline" and floor[0].verdict == "improved"
     useless = Rows(rows.truth, None, rows.baseline, rows.baseline, {})
-    assert [c.verdict for c in paired_checks(useless, GATE, 1) if c.failed] == ["regressed"]
+    checks = paired_checks(useless, GATE, 1)
+    assert [c.verdict for c in checks if c.failed] == ["regressed"]
+    assert checks[0].describe() == "mae: no base to compare with", "the first push"
+    assert all(c.describe() for c in checks)
 
 
 def test_an_absolute_tolerance_is_in_the_metrics_units():

@@ -105,6 +105,8 @@ class MetricCheck:
             return f"{self.name}: missing from the model's or the {self.reference}'s metrics"
         if self.verdict == "missing":
             return f"{self.name}: missing from the pull request's metrics"
+        if self.verdict == "no base" and self.current is None:  # the paired gate: no champion
+            return f"{self.name}: no base to compare with"
         if self.verdict == "no base":
             return f"{self.name}: {self.current:.4g} (no base value to compare)"
         worse = "higher" if self.direction == "lower" else "lower"
