@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mlops_template.contract import Contract
 
+METRICS = {
+    "regression": ("mae", "rmse", "r2"),
+    "classification": ("accuracy", "f1", "roc_auc", "log_loss"),
+}
+
 
 class ConfigError(ValueError):
     """``params.yaml`` is missing, unreadable or does not match the expected shape."""
@@ -130,9 +135,28 @@ class EvaluateParams(_Frozen):
     importance_max_rows: int = Field(default=5000, ge=100)
 
 
+Scale = Literal["relative", "absolute"]
+
+
 class GateMetric(_Frozen):
     direction: Literal["lower", "higher"]
-    tolerance: float = Field(ge=0, description="relative regression allowed vs the base branch")
+    tolerance: float = Field(ge=0, description="the smallest regression that matters")
+    scale: Scale = "relative"
+    """``relative``: a share of the champion's value (0.05: 5% worse); ``absolute``: in the
+    metric's own units (0.5 MAE)."""
+
+
+class SliceGate(_Frozen):
+    """The paired comparison per slice of ``evaluate.slices`` (and per class of a
+    classification target), on one metric."""
+
+    metric: Literal["auto", "mae", "rmse", "log_loss", "accuracy"] = "auto"
+    """``auto``: the proper scoring rule (``gate.baseline_metric``'s choice)."""
+    tolerance: float = Field(default=0.1, ge=0)
+    scale: Scale = "relative"
+    min_rows: int = Field(default=30, ge=2, description="fewer test rows: too small to tell")
+    max_width: float = Field(default=4.0, gt=0)
+    """An interval wider than ``max_width`` tolerances is too small to tell, not a pass."""
 
 
 class GateParams(_Frozen):
@@ -143,6 +167,12 @@ class GateParams(_Frozen):
     baseline_metric: Literal["auto", "mae", "rmse", "log_loss"] = "auto"
     """The proper scoring rule the margin applies to, always checked even when not gated;
     ``auto``: log_loss for classification, mae for regression."""
+    confidence: float = Field(default=0.95, ge=0.5, lt=1)
+    """Two-sided level of the paired bootstrap intervals (ci/paired.py)."""
+    resamples: int = Field(default=1000, ge=100)
+    block_length: int | None = Field(default=None, ge=1)
+    """Time split: test rows per resampled block; null: ceil(n ** (1/3))."""
+    slices: SliceGate = Field(default_factory=SliceGate)
 
 
 class BatchingParams(_Frozen):
@@ -247,6 +277,12 @@ class RetrainParams(_Frozen):
     labels: tuple[str, ...] = ("retraining",)
 
 
+class ModelCardParams(_Frozen):
+    """The team's own words in ``reports/model_card.md`` (the rest is generated)."""
+
+    intended_use: str | None = None
+
+
 class Params(_Frozen):
     seed: int = Field(ge=0)
     ingest: IngestParams
@@ -259,6 +295,7 @@ class Params(_Frozen):
     stream: StreamParams = Field(default_factory=StreamParams)
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     retrain: RetrainParams = Field(default_factory=RetrainParams)
+    model_card: ModelCardParams = Field(default_factory=ModelCardParams)
 
     @model_validator(mode="after")
     def _cross_section(self) -> Params:
@@ -267,6 +304,13 @@ class Params(_Frozen):
         for spec in self.evaluate.slices:
             if spec.column not in self.contract.columns:
                 raise ValueError(f"evaluate.slices: '{spec.column}' is not a contract column")
+        known = METRICS[self.contract.task]
+        for name in self.gate.metrics:
+            if name not in known:
+                raise ValueError(
+                    f"gate.metrics.{name}: not a {self.contract.task} metric "
+                    f"(one of {', '.join(known)})"
+                )
         for col in self.evaluate.baseline.group_by:
             if col not in self.contract.features:
                 raise ValueError(f"evaluate.baseline.group_by: '{col}' is not a feature")

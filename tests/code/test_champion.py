@@ -95,3 +95,23 @@ def test_a_push_that_created_the_branch_has_no_base_and_says_why(repo, params):
     base = base_metrics("0" * 40, params, METRICS, Path("dvc.lock"))
     assert base.kind == "none" and base.metrics is None
     assert "this push created the branch" in base.explanation
+
+
+def test_the_champions_committed_answers_are_used_only_for_the_same_rows(repo, params):
+    """The paired gate reads a regression champion's committed predictions.csv only when
+    its rows are this test split's (same count, same actual values in order)."""
+    import numpy as np
+
+    from mlops_template.ci.champion import _committed_side
+
+    plots = repo / "reports" / "plots"
+    plots.mkdir(parents=True)
+    (plots / "predictions.csv").write_text("actual,predicted,residual\n3,2.5,0.5\n4,4.25,-0.25\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "predictions")
+    path = "reports/plots/predictions.csv"
+    side = _committed_side("HEAD", path, np.array([3, 4]))
+    assert side is not None and list(side.predicted) == [2.5, 4.25]
+    assert _committed_side("HEAD", path, np.array([4, 3])) is None, "other rows"
+    assert _committed_side("HEAD", path, np.array([3, 4, 5])) is None, "other count"
+    assert _committed_side("HEAD~1", path, np.array([3, 4])) is None, "not committed there"

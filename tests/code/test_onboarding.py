@@ -83,6 +83,7 @@ def test_wide_table_of_120_columns_gives_valid_params(root):
     params = parse_params(raw)
     assert len(params.contract.features) == 120 and params.split.method == "random"
     assert params.contract.task == "classification"
+    assert params.model_card.intended_use is None, "the example's words are not the new table's"
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,17 @@ os.environ.setdefault("MLOPS_PREDICTION_LOG", "off")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 
+def _card(model, path, train_test, params) -> str:
+    """The model card of this model, as the pipeline's model_card stage writes it."""
+    from mlops_template.pipeline.model_card import CardInputs, md5_of, render
+
+    train, test = train_test
+    inputs = CardInputs(params, model, train, test, {}, {}, [], {"model.joblib": md5_of(path)})
+    return render(inputs)
+
+
 @pytest.fixture(scope="session")
-def saved_model(model, params, tmp_path_factory) -> tuple[str, Path]:
+def saved_model(model, params, train_test, tmp_path_factory) -> tuple[str, Path]:
     """(tag, file) of the model trained on the real data, saved with lineage."""
     from mlops_template import storage
     from mlops_template.serving import model_store
@@ -32,6 +41,7 @@ def saved_model(model, params, tmp_path_factory) -> tuple[str, Path]:
         data={"data/raw/x": "abc"},
         params={"seed": params.seed},
         metrics={"mae": 1.0},
+        model_card=_card(model, path, train_test, params),
     )
     tag = model_store.save(path, params.serve.model_name, lineage)
     os.environ["MLOPS_MODEL_TAG"] = tag

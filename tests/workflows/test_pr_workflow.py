@@ -62,7 +62,9 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     (comment,) = box.comments()
     body = comment["body"]
     assert "✅ **Quality gate passed**" in body
-    assert "| mae | 19.74 | 19.08 |" in body and "✅ improved" in body
+    assert "| mae | 19.74 → 19.08 |" in body, "champion -> challenger with the interval"
+    assert "| hr_band=night |" in body, "each slice compared too"
+    assert "intervals.png" in body
     assert "| `train.hyperparams.max_leaf_nodes` | 15 | 7 |" in body
     assert "pass the data contract" in body
     assert "xychart-beta" in body and "feature_importance.png" in body
@@ -76,6 +78,7 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     assert "Quality gate passed" in log, "the report is also written to the job summary"
     figures = {p.name for p in (box.artifacts / "pr-report" / "figures").iterdir()}
     assert {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"} <= figures
+    assert (box.artifacts / "pr-report" / "pr" / "intervals.png").exists()
     assert (box.artifacts / "pr-report" / "pr" / "plots_diff" / "index.html").exists()
 
     # A second push to the same PR makes the model worse: the gate fails naming the metrics,
@@ -86,7 +89,7 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     assert result.returncode != 0
     assert step_outcomes(log).get("Quality gate against the base branch") == "failure"
     assert "gate: FAILED on mae, rmse, r2" in log
-    assert "mae: 19.74 -> 26.08 (regressed" in log
+    assert "mae: 19.74 -> 26.08, difference +6.34" in log and "(regressed;" in log
     (comment,) = box.comments()
     assert comment["updates"] == 1
     assert "❌ **Quality gate failed**" in comment["body"]

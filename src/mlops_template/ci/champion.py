@@ -39,9 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 
 from mlops_template import revisions, storage
+from mlops_template.ci.paired import Side, Truth, time_blocks
 from mlops_template.config import Params, read_yaml
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class Base:
     kind: Kind
     metrics: dict[str, Any] | None
     explanation: str
+    model_file: Path | None = None  # the base's model, when it was needed already
 
 
 def _outs(lock: dict, stage: str) -> dict[str, str]:
@@ -184,4 +187,118 @@ def base_metrics(
         {k: v for k, v in scored.items() if v is not None},
         f"{ref}'s model re-scored on this revision's test split ({len(test):,} rows), "
         "because the test split changed",
+        model_file=file,
     )
+
+
+# --- row-level answers for the paired gate (ci/gate.py paired_checks) -------------------
+
+
+def side_of(model: Any, frame: Any, contract: Any) -> Any:
+    """A model's answers on ``frame``: regression values at the precision evaluate writes
+    them (4 decimals, so a committed predictions.csv and a live model agree), or class
+    labels with probabilities."""
+    X = frame[contract.features]
+    if contract.task == "regression":
+        return Side(np.round(np.asarray(model.predict(X), dtype=float), 4))
+    return Side(np.asarray(model.predict(X), dtype=object), np.asarray(model.predict_proba(X)))
+
+
+def _committed_side(ref: str, csv_path: str, y: Any) -> Any:
+    """A regression champion's answers from its committed predictions.csv, when they are
+    for these rows (same length, same actual values in the same order); else None."""
+    import io
+
+    import pandas as pd
+
+    text = revisions.read_at(ref, csv_path)
+    if not text:
+        return None
+    table = pd.read_csv(io.StringIO(text))
+    if {"actual", "predicted"} - set(table.columns) or len(table) != len(y):
+        return None
+    if not np.allclose(table["actual"].to_numpy(dtype=float), np.asarray(y, dtype=float)):
+        return None
+    return Side(np.round(table["predicted"].to_numpy(dtype=float), 4))
+
+
+def gate_rows(
+    ref: str,
+    base: Base,
+    params: Params,
+    lock: Path,
+    predictions_csv: str | None,
+    remote_optional: bool = False,
+) -> Any:
+    """Everything the paired gate compares, on this revision's test rows (paths from
+    ``dvc.lock``): truth, champion (the base's model: its committed predictions when the
+    test split is the same, else the model from the DVC cache or reproduced), challenger,
+    the naive baseline fitted on the training rows, and the slice labels."""
+    from mlops_template.ci.gate import Rows
+    from mlops_template.pipeline.baseline import GroupMeanBaseline
+    from mlops_template.pipeline.evaluate import slice_labels
+
+    contract = params.contract
+    ours = yaml.safe_load(lock.read_text()) or {}
+    split_outs, train_outs = _outs(ours, "split"), _outs(ours, "train")
+    test_out, train_out = _pick(split_outs, "test"), _pick(split_outs, "train")
+    model_out = _pick(train_outs, "model")
+    if test_out is None or train_out is None or model_out is None:
+        raise ValueError(f"{lock}: cannot tell the test split, training split and model apart")
+    test, train = storage.read_parquet(test_out[0]), storage.read_parquet(train_out[0])
+    model = storage.read_model(model_out[0])
+    y = test[contract.target].to_numpy()
+    challenger = side_of(model, test, contract)
+    classes = None if contract.task == "regression" else np.asarray(model.classes_)
+    units = None
+    if params.split.method == "time" and contract.time_column is not None:
+        stamps = test[contract.time_column].to_numpy()
+        units = time_blocks(stamps, params.gate.block_length)
+    truth = Truth(
+        y if contract.task == "regression" else y.astype(object), contract.task, classes, units
+    )
+    naive = GroupMeanBaseline(params.evaluate.baseline.group_by, contract.task).fit(
+        train[contract.features], train[contract.target]
+    )
+    if contract.task == "regression":
+        baseline = Side(np.round(naive.predict(test[contract.features]), 4))
+    elif set(naive.classes_) == set(classes):
+        order = [list(naive.classes_).index(c) for c in classes]
+        proba = naive.predict_proba(test[contract.features])[:, order]
+        baseline = Side(naive.predict(test[contract.features]), proba)
+    else:  # a class missing from the training rows: labels only
+        baseline = Side(naive.predict(test[contract.features]), None)
+    slices = {spec.name: slice_labels(test, spec).to_numpy() for spec in params.evaluate.slices}
+    champion = None
+    if base.kind != "none":
+        champion = _champion_side(
+            ref, base, lock, model_out, test, predictions_csv, challenger, contract, remote_optional
+        )
+    return Rows(truth, champion, challenger, baseline, slices)
+
+
+def _champion_side(
+    ref: str,
+    base: Base,
+    lock: Path,
+    model_out: tuple[str, str],
+    test: Any,
+    predictions_csv: str | None,
+    challenger: Any,
+    contract: Any,
+    remote_optional: bool = False,
+) -> Any:
+    base_lock = yaml.safe_load(revisions.read_at(ref, str(lock)) or "") or {}
+    theirs = _pick(_outs(base_lock, "train"), "model")
+    if base.model_file is None and theirs is not None and theirs[1] == model_out[1]:
+        return challenger  # the same model file: the same answers
+    if base.model_file is None and contract.task == "regression" and predictions_csv:
+        side = _committed_side(ref, predictions_csv, test[contract.target])
+        if side is not None:
+            return side
+    file = base.model_file
+    if file is None:
+        if theirs is None:
+            raise ValueError(f"{ref}'s dvc.lock records no trained model to compare with")
+        file = _cache_file(theirs[1]) or _reproduce_model(ref, *theirs, remote_optional)
+    return side_of(storage.read_model(file), test, contract)

@@ -1,6 +1,31 @@
-"""The quality gate: the pull request's metrics against the base branch's, per metric.
+"""The quality gate: the pull request's model against the base branch's (the champion).
 
-Tolerances are relative and direction-aware (``lower`` or ``higher`` is better), so a
+The gate proper is ``paired_checks``: both models' answers on the same test rows, each
+gated metric's difference with a paired-bootstrap confidence interval (ci/paired.py),
+overall, per slice of ``evaluate.slices`` and per class of a classification target. With
+``worse`` the difference signed so that positive is a regression and ``tolerance`` the
+smallest regression that matters (relative to the champion's value, or absolute in the
+metric's units, ``gate.metrics.<name>.scale``):
+
+- **regressed** (fails): the interval's better bound is still worse than the tolerance,
+  i.e. a regression larger than the tolerance is shown with confidence (one-sided error
+  rate (1 - confidence) / 2 for a change that regresses by exactly the tolerance);
+- **within tolerance**: worse with confidence, but not shown to be worse than the tolerance;
+- **within noise**: the interval holds zero: no change shown either way;
+- **improved**: better with confidence; **unchanged**: the same answers on every row;
+- **too small to tell** (slices only): fewer than ``gate.slices.min_rows`` test rows (the
+  bootstrap is not trusted there, whatever it shows), or an interval wider than
+  ``gate.slices.max_width`` tolerances without a regression shown. It is reported as such,
+  never as a pass of that slice.
+
+The floor over the naive baseline gets the same treatment: the model fails when its
+improvement over the baseline's answers on the same rows is shown, with confidence, to be
+smaller than ``gate.baseline_margin`` (proper scoring rule), or below zero (gated metrics).
+
+The point checks further down (``compare``, ``baseline_checks``) judge committed metrics
+without the rows; the model tests use them on the metrics files.
+
+Point tolerances are relative and direction-aware (``lower`` or ``higher`` is better), so a
 0.05 tolerance on MAE lets it grow by at most 5% before the gate fails. The model must also
 keep beating the naive baseline by ``gate.baseline_margin`` on a proper scoring rule
 (always checked) and be no worse than it on any gated metric.
@@ -8,14 +33,27 @@ keep beating the naive baseline by ``gate.baseline_margin`` on a proper scoring 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mlops_template.config import GateParams
+import numpy as np
+
+from mlops_template.ci import paired
+from mlops_template.config import GateParams, SliceGate
 
 HIGHER_IS_BETTER = frozenset({"accuracy", "f1", "roc_auc", "r2"})
 
-Verdict = Literal["improved", "unchanged", "within tolerance", "regressed", "no base", "missing"]
+Verdict = Literal[
+    "improved",
+    "unchanged",
+    "within tolerance",
+    "within noise",
+    "too small to tell",
+    "regressed",
+    "no base",
+    "missing",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +65,28 @@ class MetricCheck:
     tolerance: float
     verdict: Verdict
     reference: str = "base"
+    low: float | None = None  # paired interval of current - base (None: point check)
+    high: float | None = None
+    rows: int | None = None
+    scale: str = "relative"
+    slice: str | None = None  # "hr_band=night", "class=MM": a slice's check
+
+    @property
+    def allowed(self) -> float | None:
+        """The tolerance in the metric's units."""
+        if self.scale == "absolute" or self.base is None:
+            return self.tolerance
+        return self.tolerance * abs(self.base) if self.base != 0 else self.tolerance
+
+    def interval_text(self) -> str:
+        if self.low is None or self.high is None or math.isnan(self.low):
+            return ""
+        return f"[{self.low:+.4g}, {self.high:+.4g}]"
+
+    def tolerance_text(self) -> str:
+        if self.scale == "absolute":
+            return f"{self.tolerance:.4g}"
+        return f"{self.tolerance:.0%}"
 
     @property
     def delta(self) -> float | None:
@@ -39,10 +99,14 @@ class MetricCheck:
         return self.verdict in ("regressed", "missing")
 
     def describe(self) -> str:
+        if self.low is not None:
+            return self._describe_paired()
         if self.verdict == "missing" and self.reference != "base":
             return f"{self.name}: missing from the model's or the {self.reference}'s metrics"
         if self.verdict == "missing":
             return f"{self.name}: missing from the pull request's metrics"
+        if self.verdict == "no base" and self.current is None:  # the paired gate: no champion
+            return f"{self.name}: no base to compare with"
         if self.verdict == "no base":
             return f"{self.name}: {self.current:.4g} (no base value to compare)"
         worse = "higher" if self.direction == "lower" else "lower"
@@ -59,6 +123,21 @@ class MetricCheck:
         return (
             f"{self.name}: {self.base:.4g} -> {self.current:.4g} ({self.verdict}; "
             f"{worse} is worse, tolerance {self.tolerance:.0%})"
+        )
+
+    def _describe_paired(self) -> str:
+        where = f" on {self.slice} ({self.rows:,} rows)" if self.slice else ""
+        if self.reference != "base":
+            need = "not worse" if self.tolerance == 0 else f"{self.tolerance_text()} better"
+            return (
+                f"{self.name}{where}: model {self.current:.4g}, {self.reference} "
+                f"{self.base:.4g}, difference {self.delta:+.4g} {self.interval_text()} "
+                f"({self.verdict}; must be {need})"
+            )
+        return (
+            f"{self.name}{where}: {self.base:.4g} -> {self.current:.4g}, difference "
+            f"{self.delta:+.4g} {self.interval_text()} ({self.verdict}; tolerance "
+            f"{self.tolerance_text()} = {self.allowed:.4g})"
         )
 
 
@@ -174,3 +253,209 @@ def all_checks(
 ) -> list[MetricCheck]:
     """Every check the gate applies: each gated metric vs the base, and the baseline floor."""
     return [*compare(base, current, gate), *baseline_checks(current, gate)]
+
+
+# --- the paired gate ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What the paired gate compares: the test rows' truth, the champion's answers (None:
+    no base), the challenger's and the naive baseline's, and each slice's label per row."""
+
+    truth: paired.Truth
+    champion: paired.Side | None
+    challenger: paired.Side
+    baseline: paired.Side
+    slices: dict[str, np.ndarray]
+
+
+def _paired_verdict(
+    worse_low: float, worse_high: float, allowed: float, identical: bool
+) -> Verdict:
+    if identical:
+        return "unchanged"
+    if worse_low > allowed:
+        return "regressed"
+    if worse_high < 0:
+        return "improved"
+    if worse_low > 0:
+        return "within tolerance"
+    return "within noise"
+
+
+def _worse(direction: str, interval: paired.Interval) -> tuple[float, float]:
+    """The interval of the regression (positive: worse), from ``after - before``."""
+    if direction == "lower":
+        return interval.low, interval.high
+    return -interval.high, -interval.low
+
+
+def slice_metric(rows: Rows, gate: GateParams) -> str:
+    if gate.slices.metric != "auto":
+        return gate.slices.metric
+    task = rows.truth.task
+    proper = gate.baseline_metric
+    if proper == "auto":
+        return "log_loss" if task == "classification" else "mae"
+    return proper
+
+
+def _slice_masks(rows: Rows) -> dict[str, np.ndarray]:
+    masks: dict[str, np.ndarray] = {}
+    for name, labels in rows.slices.items():
+        for label in sorted(set(labels.tolist()), key=str):
+            masks[f"{name}={label}"] = labels == label
+    if rows.truth.task == "classification" and rows.truth.classes is not None:
+        for c in rows.truth.classes:
+            masks[f"class={c}"] = rows.truth.y == c
+    return masks
+
+
+def _slice_check(
+    key: str, interval: paired.Interval, rule: SliceGate, identical: bool
+) -> MetricCheck:
+    direction = "higher" if interval.metric in HIGHER_IS_BETTER else "lower"
+    check = MetricCheck(
+        interval.metric,
+        interval.before,
+        interval.after,
+        direction,
+        rule.tolerance,
+        "within noise",
+        low=interval.low,
+        high=interval.high,
+        rows=interval.rows,
+        scale=rule.scale,
+        slice=key,
+    )
+    lo, hi = _worse(direction, interval)
+    allowed = check.allowed or 0.0
+    verdict = _paired_verdict(lo, hi, allowed, identical)
+    small = (
+        interval.rows < rule.min_rows
+        or math.isnan(lo)
+        or (hi - lo) > rule.max_width * max(allowed, 1e-12)
+    )
+    if small and verdict != "regressed" and not identical:
+        verdict = "too small to tell"
+    if interval.rows < rule.min_rows and not identical:
+        verdict = "too small to tell"  # too few rows for the bootstrap to be trusted
+    return _replace(check, verdict)
+
+
+def _replace(check: MetricCheck, verdict: Verdict) -> MetricCheck:
+    from dataclasses import replace
+
+    return replace(check, verdict=verdict)
+
+
+def paired_checks(rows: Rows, gate: GateParams, seed: int) -> list[MetricCheck]:
+    """Every check of the gate on the rows (see the module docstring): gated metrics and
+    slices against the champion (when there is one), the floor against the naive baseline.
+    One bootstrap serves them all: the same resamples for the three models."""
+    proper = _floor_metric(rows, gate)
+    floor_names = [proper, *(n for n in gate.metrics if n != proper)]
+    if rows.baseline.proba is None:  # labels only: no probability metric for the baseline
+        floor_names = [n for n in floor_names if n not in paired.NEEDS_PROBA]
+    comparisons = {f"floor:{n}": paired.Comparison(n) for n in floor_names}
+    masks: dict[str, np.ndarray] = {}
+    sides = [rows.baseline, rows.challenger]
+    if rows.champion is not None:
+        sides.append(rows.champion)
+        comparisons.update({name: paired.Comparison(name) for name in gate.metrics})
+        metric = slice_metric(rows, gate)
+        masks = _slice_masks(rows)
+        comparisons.update({k: paired.Comparison(metric, m) for k, m in masks.items()})
+    found = paired.bootstrap(rows.truth, sides, comparisons, resamples=gate.resamples, seed=seed)
+
+    def interval(key: str, before: int, after: int) -> paired.Interval:
+        d = found[key]
+        low, high = paired.percentile(d.draws[after] - d.draws[before], gate.confidence)
+        points = d.points
+        return paired.Interval(
+            comparisons[key].metric, d.rows, float(points[before]), float(points[after]), low, high
+        )
+
+    checks: list[MetricCheck] = []
+    if rows.champion is not None:
+        identical = _same_answers(rows.champion, rows.challenger)
+        for name, rule in gate.metrics.items():
+            found_interval = interval(name, 2, 1)
+            check = MetricCheck(
+                name,
+                found_interval.before,
+                found_interval.after,
+                rule.direction,
+                rule.tolerance,
+                "within noise",
+                low=found_interval.low,
+                high=found_interval.high,
+                rows=found_interval.rows,
+                scale=rule.scale,
+            )
+            lo, hi = _worse(rule.direction, found_interval)
+            checks.append(_replace(check, _paired_verdict(lo, hi, check.allowed, identical)))
+        for key in masks:
+            checks.append(_slice_check(key, interval(key, 2, 1), gate.slices, identical))
+    else:
+        checks += [
+            MetricCheck(name, None, None, rule.direction, rule.tolerance, "no base")
+            for name, rule in gate.metrics.items()
+        ]
+    floor = {n: interval(f"floor:{n}", 0, 1) for n in floor_names}
+    return [*checks, *floor_checks(floor, proper, gate)]
+
+
+def _same_answers(a: paired.Side, b: paired.Side) -> bool:
+    same = np.array_equal(np.asarray(a.predicted), np.asarray(b.predicted))
+    if a.proba is not None or b.proba is not None:
+        same = same and a.proba is not None and b.proba is not None
+        same = same and np.array_equal(a.proba, b.proba)
+    return bool(same)
+
+
+def _floor_metric(rows: Rows, gate: GateParams) -> str:
+    proper = gate.baseline_metric
+    if proper == "auto":
+        proper = "log_loss" if rows.truth.task == "classification" else "mae"
+    if rows.truth.task == "classification" and rows.baseline.proba is None:
+        proper = "accuracy" if proper == "log_loss" else proper  # a class the baseline never saw
+    return proper
+
+
+def floor_checks(
+    found: dict[str, paired.Interval], proper: str, gate: GateParams
+) -> list[MetricCheck]:
+    """The floor: the model against the naive baseline's answers on the same rows. Fails
+    when the improvement on the proper scoring rule is shown to fall short of
+    ``gate.baseline_margin`` (relative to the baseline's value), or a gated metric is shown
+    to be worse than the baseline's."""
+    checks = []
+    for name, interval in found.items():
+        direction = "higher" if name in HIGHER_IS_BETTER else "lower"
+        margin = gate.baseline_margin if name == proper else 0.0
+        lo, hi = _worse(direction, interval)  # positive: the model is worse than the baseline
+        need = margin * abs(interval.before) if interval.before != 0 else margin
+        # improvement = -worse: fail when even its best bound (-lo) falls short of `need`
+        if math.isnan(lo) or -lo < need:
+            verdict: Verdict = "regressed"
+        elif -hi >= need:
+            verdict = "improved"
+        else:
+            verdict = "within noise"
+        checks.append(
+            MetricCheck(
+                f"{name} vs naive baseline",
+                interval.before,
+                interval.after,
+                direction,
+                margin,
+                verdict,
+                reference="naive baseline",
+                low=interval.low,
+                high=interval.high,
+                rows=interval.rows,
+            )
+        )
+    return checks

@@ -19,6 +19,8 @@ _ICON = {
     "improved": "✅",
     "unchanged": "✅",
     "within tolerance": "🟡",
+    "within noise": "✅",
+    "too small to tell": "❔",
     "regressed": "❌",
     "no base": "➖",
     "missing": "❌",
@@ -43,6 +45,7 @@ class ReportInputs:
     base_label: str = "base"
     plots_diff: str | None = None
     notes: Sequence[str] = ()
+    confidence: str = "95%"
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -92,6 +95,58 @@ def _metrics_table(inputs: ReportInputs) -> list[str]:
             f"| {c.name} | {_num(c.base)} | {_num(c.current)} | {_delta(c)} | {better} "
             f"| {_ICON[c.verdict]} {c.verdict} (tol. {c.tolerance:.0%}) |"
         )
+    return lines
+
+
+# --- the paired gate's tables (checks with an interval; ci/gate.py paired_checks) ---------
+
+
+def _interval_cell(c: MetricCheck) -> str:
+    return "–" if c.delta is None else f"{c.delta:+.4g} {c.interval_text()}".strip()
+
+
+def _sides(c: MetricCheck) -> str:
+    if c.reference != "base":  # the floor: the naive baseline's value -> the model's
+        return f"{c.reference} {_num(c.base)} → model {_num(c.current)}"
+    return f"{_num(c.base)} → {_num(c.current)}"
+
+
+def _tolerance_cell(c: MetricCheck) -> str:
+    if c.reference != "base":
+        return "not worse" if c.tolerance == 0 else f"{c.tolerance:.0%} better"
+    return f"{c.tolerance_text()} (= {_num(c.allowed)})"
+
+
+def paired_tables(checks: Sequence[MetricCheck], base_label: str, confidence: str) -> list[str]:
+    """Each metric and each slice as champion -> challenger with the paired interval."""
+    overall = [c for c in checks if c.slice is None]
+    slices = [c for c in checks if c.slice is not None]
+    head = (
+        f"| check | {base_label} → this change | difference [{confidence} interval] "
+        "| better | tolerance | verdict |"
+    )
+    lines = [head, "|---|---|---|:---:|---|---|"]
+    for c in overall:
+        better = "↓" if c.direction == "lower" else "↑"
+        lines.append(
+            f"| {c.name} | {_sides(c)} | {_interval_cell(c)} | {better} "
+            f"| {_tolerance_cell(c)} | {_ICON[c.verdict]} {c.verdict} |"
+        )
+    if slices:
+        lines += [
+            "",
+            f"Slices ({slices[0].name}; a slice fails only when its interval shows a "
+            "regression beyond the tolerance):",
+            "",
+            f"| slice | rows | {base_label} → this change | difference [{confidence} interval] "
+            "| tolerance | verdict |",
+            "|---|---:|---|---|---|---|",
+        ]
+        for c in slices:
+            lines.append(
+                f"| {c.slice} | {c.rows:,} | {_num(c.base)} → {_num(c.current)} "
+                f"| {_interval_cell(c)} | {_tolerance_cell(c)} | {_ICON[c.verdict]} {c.verdict} |"
+            )
     return lines
 
 
@@ -207,7 +262,13 @@ def render(inputs: ReportInputs) -> str:
         if failed
         else "✅ **Quality gate passed**"
     )
-    out = [f"## {inputs.title}", "", verdict, "", "### Metrics", "", *_metrics_table(inputs), ""]
+    paired = any(c.low is not None for c in inputs.checks)
+    table = (
+        paired_tables(inputs.checks, inputs.base_label, inputs.confidence)
+        if paired
+        else _metrics_table(inputs)
+    )
+    out = [f"## {inputs.title}", "", verdict, "", "### Metrics", "", *table, ""]
     choice = model_choice(inputs.current.get("model_selection"))
     if choice:
         out += ["### Model choice", "", *choice, ""]

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_template import revisions, storage
-from mlops_template.ci.champion import base_metrics
-from mlops_template.ci.gate import all_checks
+from mlops_template.ci.champion import Base, base_metrics, gate_rows
+from mlops_template.ci.gate import MetricCheck, paired_checks
 from mlops_template.ci.markdown import ReportInputs, params_diff, render
 from mlops_template.config import Params, read_yaml
 from mlops_template.outputs import locate, lock_versions
@@ -64,7 +64,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
     current = storage.read_json(where.metrics)
     compared = base_metrics(a.base_ref, params, where.metrics, a.lock, a.remote_optional)
     base = compared.metrics
-    checks = all_checks(base, current, params.gate)
+    checks = _paired(a, params, compared, where.plots_dir)
     exists = revisions.exists(a.base_ref)
     base_text = revisions.read_at(a.base_ref, "params.yaml") if exists else None
     base_params = None if base_text is None else read_yaml(base_text)
@@ -75,6 +75,9 @@ def build_report(a: ReportRequest, params: Params) -> str:
         else []
     )
     out = a.out
+    plot = _interval_png(checks, out)
+    if plot:
+        figures.append(plot)
     if a.images == "local" and out:
         # `cml comment --publish` resolves image paths relative to the markdown file's folder
         # (cml 0.20.6 src/cml.js commentCreate: path.resolve(path.dirname(markdownFile), url))
@@ -111,5 +114,27 @@ def build_report(a: ReportRequest, params: Params) -> str:
         versions=versions,
         base_label=f"{a.base_ref} (re-scored)" if compared.kind == "rescored" else a.base_ref,
         notes=notes,
+        confidence=f"{params.gate.confidence:.0%}",
     )
     return render(inputs)
+
+
+# --- the paired gate in the report (the same checks as `mlops gate`) --------------------
+
+
+def _paired(a: ReportRequest, params: Params, compared: Base, plots_dir: str | None):
+    csv_path = f"{plots_dir}/predictions.csv" if plots_dir else None
+    rows = gate_rows(a.base_ref, compared, params, a.lock, csv_path, a.remote_optional)
+    return paired_checks(rows, params.gate, params.seed)
+
+
+def _interval_png(checks: list[MetricCheck], out: Path | None) -> str | None:
+    """The intervals' figure next to the report (reports/pr/intervals.png), or None."""
+    from mlops_template.ci.interval_plot import interval_figure
+
+    png = interval_figure(checks)
+    if png is None or out is None:
+        return None
+    path = Path(out).parent / "intervals.png"
+    storage.write_bytes(png, path)
+    return str(path)

@@ -17,6 +17,7 @@ def _save_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="models/model.joblib")
     p.add_argument("--lock", default="dvc.lock")
     p.add_argument("--dvc-file", default="dvc.yaml")
+    p.add_argument("--model-card", default="reports/model_card.md")
 
 
 @command(
@@ -32,12 +33,15 @@ def _save_model(a: argparse.Namespace, params: Params) -> int:
     from mlops_template.serving.model_tag import model_md5
 
     metrics_path = locate(Path(a.dvc_file)).metrics
+    commit = revisions.commit_of("HEAD")
+    card = Path(a.model_card)
     lineage = model_store.Lineage(
-        git_commit=revisions.commit_of("HEAD"),
+        git_commit=commit,
         model_md5=model_md5(Path(a.lock), a.model),
         data={k: v for k, v in lock_versions(Path(a.lock)).items() if k != a.model},
         params=read_yaml(Path(a.params).read_text()),
         metrics=storage.read_json(metrics_path) if metrics_path else {},
+        model_card=card.read_text() + f"\nCommit: `{commit}`.\n" if card.exists() else "",
     )
     tag = model_store.save(Path(a.model), params.serve.model_name, lineage)  # md5 checked first
     # The service's startup check, run here too: CD stops before a Bento that would not start.

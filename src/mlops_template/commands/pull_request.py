@@ -61,21 +61,23 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
 
 @command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
 def _gate(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.ci.champion import base_metrics
-    from mlops_template.ci.gate import all_checks
+    from mlops_template.ci.champion import base_metrics, gate_rows
+    from mlops_template.ci.gate import paired_checks
     from mlops_template.outputs import locate
 
-    path = locate(Path(a.dvc_file)).metrics
-    current = storage.read_json(path)
+    where = locate(Path(a.dvc_file))
+    path = where.metrics
     base = base_metrics(a.base_ref, params, path, Path(a.lock), a.remote_optional)
     if base.metrics is None:
         log.info("gate: no base to compare with: %s", base.explanation)
     else:
         log.info("gate: comparing with %s", base.explanation)
-    checks = all_checks(base.metrics, current, params.gate)
+    csv = f"{where.plots_dir}/predictions.csv" if where.plots_dir else None
+    rows = gate_rows(a.base_ref, base, params, Path(a.lock), csv, a.remote_optional)
+    checks = paired_checks(rows, params.gate, params.seed)
     for check in checks:
         (log.error if check.failed else log.info)("gate: %s", check.describe())
-    failed = [c.name for c in checks if c.failed]
+    failed = [f"{c.name} on {c.slice}" if c.slice else c.name for c in checks if c.failed]
     if failed:
         log.error("gate: FAILED on %s", ", ".join(failed))
         return 1

@@ -151,3 +151,44 @@ def _evaluate(a: argparse.Namespace, params: Params) -> int:
         storage.write_bytes(png, Path(a.figures_dir) / name)
     log.info("evaluate: %s", {k: v for k, v in result.metrics.items() if not isinstance(v, dict)})
     return 0
+
+
+@command(
+    "model-card",
+    "reports/model_card.md: the model described from itself, its evaluation and params",
+    lambda p: (
+        [
+            p.add_argument(name, required=True)
+            for name in (
+                "--model",
+                "--train",
+                "--test",
+                "--metrics",
+                "--slices",
+                "--importance",
+                "--out",
+            )
+        ]
+        + [p.add_argument("--source", required=True, help="the raw data file (hashed)")]
+    ),
+)
+def _model_card(a: argparse.Namespace, params: Params) -> int:
+    import csv
+
+    from mlops_template.pipeline.model_card import CardInputs, md5_of, render
+
+    with open(a.importance) as fh:
+        importance = [(r["feature"], float(r["importance"])) for r in csv.DictReader(fh)]
+    inputs = CardInputs(
+        params=params,
+        model=storage.read_model(a.model),
+        train=storage.read_parquet(a.train),
+        test=storage.read_parquet(a.test),
+        metrics=storage.read_json(a.metrics),
+        slices=storage.read_json(a.slices),
+        importance=importance,
+        hashes={path: md5_of(path) for path in (a.source, a.train, a.test, a.model)},
+    )
+    storage.write_bytes(render(inputs).encode(), a.out)
+    log.info("model-card: %s", a.out)
+    return 0

@@ -329,6 +329,7 @@ def params_changes(
         "gate.metrics": gate,
         "serve.model_name": model_name,
         "monitor.quality.metric": "mae" if regression else "f1",
+        "model_card.intended_use": None,  # the example's words do not describe the new table
     }
 
 

@@ -39,7 +39,7 @@ def score(model: Any, frame: pd.DataFrame, contract: Contract) -> dict[str, floa
     return classification_metrics(y, model.predict(X), proba, np.asarray(model.classes_))
 
 
-def _slice_labels(frame: pd.DataFrame, spec: SliceSpec) -> pd.Series:
+def slice_labels(frame: pd.DataFrame, spec: SliceSpec) -> pd.Series:
     values = frame[spec.column]
     if spec.bins is None:
         return values.astype(str)
@@ -53,7 +53,7 @@ def _slices(
     out: dict[str, dict[str, dict[str, Any]]] = {}
     y = frame[contract.target].to_numpy()
     for spec in params.slices:
-        labels = _slice_labels(frame, spec).to_numpy()
+        labels = slice_labels(frame, spec).to_numpy()
         groups: dict[str, dict[str, Any]] = {}
         for label in sorted(set(labels), key=str):
             mask = labels == label

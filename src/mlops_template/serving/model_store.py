@@ -51,6 +51,7 @@ class Lineage:
     data: dict[str, str]
     params: dict[str, Any]
     metrics: dict[str, Any]
+    model_card: str = ""  # reports/model_card.md, with the commit added (save-model)
 
     @property
     def version(self) -> str:
@@ -84,6 +85,7 @@ def save(model_file: Path, name: str, lineage: Lineage) -> str:
             "data": json.dumps(lineage.data, sort_keys=True),
             "params": json.dumps(lineage.params, sort_keys=True, default=str),
             "metrics": json.dumps(lineage.metrics, sort_keys=True),
+            "model_card": lineage.model_card,
         }
         with bentoml.models.create(
             tag, labels={"source": "dvc", "git_commit": lineage.git_commit[:12]}, metadata=metadata

@@ -1,0 +1,365 @@
+"""Paired bootstrap: how much a metric moved between two models scored on the same rows,
+with a confidence interval, overall and per slice.
+
+A point difference says nothing about noise: on a 414-row test set the bundled example's
+MAE moves 19.74 -> 21.05 (+6.6%) when nothing but the seed changes, and on a 100,000-row
+test set a 4% regression is certain. Resampling the *rows* (both models on the same
+resampled rows, hence "paired") gives the distribution of the difference itself: the shared
+part of the two models' errors (hard rows, a noisy week) cancels, which makes the interval
+far narrower than two independent intervals would.
+
+How it is computed, and why it is fast:
+
+- **Units.** With a random split the rows are independent and each row is a unit. With a
+  split by time, neighbouring hours share weather and events, so resampling single rows
+  would understate the noise: rows are sorted by the time column and cut into contiguous
+  blocks of ``block_length`` rows (default ``ceil(n ** (1/3))``, the usual order for block
+  bootstraps), and whole blocks are resampled (a non-overlapping block bootstrap).
+- **Counts, not copies.** A resample is a vector of counts (how often each unit was drawn),
+  ``C`` with one row per resample. Every metric here except ROC AUC is a function of a few
+  sums over rows (MAE: sum |e| and the row count; RMSE: sum e^2; R^2: sum e^2, sum y,
+  sum y^2; log loss, accuracy; f1: true/false positives and false negatives), so the sums of
+  every resample are one matrix product ``C @ U`` where ``U`` holds those per-row
+  statistics summed per unit; slices only mask rows out of ``U``. ROC AUC (not a sum) is
+  computed from the row weights ``C[:, unit]`` with one sort of the scores.
+- **Large test sets.** Independent rows beyond ``MAX_UNITS`` (20,000) are resampled in
+  20,000 groups of consecutive rows; a time split at 1M rows has 10,000 blocks anyway.
+- **Percentile interval** of the difference at ``confidence`` (two-sided), so each side of
+  the interval errs with probability (1 - confidence) / 2.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+HIGHER_IS_BETTER = frozenset({"accuracy", "f1", "roc_auc", "r2"})
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
+NEEDS_PROBA = frozenset({"log_loss", "roc_auc"})
+_CHUNK_CELLS = 4_000_000  # resamples x units per chunk (~32 MB of float64)
+MAX_UNITS = 20_000  # independent rows beyond this are resampled in groups
+
+
+@dataclass(frozen=True)
+class Side:
+    """One model's answers on the test rows: regression values, or classification labels
+    with class probabilities (columns in ``classes`` order)."""
+
+    predicted: np.ndarray
+    proba: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The test rows' true values and what the resampling needs to know about them."""
+
+    y: np.ndarray
+    task: str
+    classes: np.ndarray | None = None
+    units: np.ndarray | None = None  # unit (block) id of each row; None: each row its own
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_units(self) -> int:
+        return self.n if self.units is None else int(self.units.max()) + 1
+
+
+def time_blocks(order_key: np.ndarray, block_length: int | None = None) -> np.ndarray:
+    """Block id per row: rows sorted by ``order_key`` (the time column), cut into contiguous
+    blocks of ``block_length`` rows (default ``ceil(n ** (1/3))``)."""
+    n = len(order_key)
+    length = block_length or max(1, math.ceil(n ** (1 / 3)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(order_key, kind="stable")] = np.arange(n)
+    return rank // length
+
+
+def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Iterator[np.ndarray]:
+    """Bootstrap draw counts per unit, ``(chunk, n_units)`` at a time (seeded): each
+    resample draws ``n_units`` units with replacement. ``row_width``: the chunk is also
+    expanded to that many rows (ROC AUC's row weights), so it is sized for both."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(resamples, _CHUNK_CELLS // max(n_units, row_width, 1)))
+    done = 0
+    while done < resamples:
+        k = min(chunk, resamples - done)
+        # 32-bit draws: several times faster to generate than 64-bit ones at 1M units
+        draws = rng.integers(0, n_units, size=(k, n_units), dtype=np.int32)
+        flat = (draws + np.arange(k, dtype=np.int64)[:, None] * n_units).ravel()
+        yield np.bincount(flat, minlength=k * n_units).reshape(k, n_units).astype(np.float64)
+        done += k
+
+
+# --- metrics as functions of per-row sums --------------------------------------------
+
+
+Reducer = Callable[[np.ndarray], np.ndarray]
+
+
+def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _true_proba(truth: Truth, side: Side) -> np.ndarray:
+    index = np.searchsorted(truth.classes, truth.y, sorter=np.argsort(truth.classes))
+    order = np.argsort(truth.classes)[index]
+    return side.proba[np.arange(truth.n), order]
+
+
+def additive(metric: str, truth: Truth, side: Side) -> tuple[np.ndarray, Reducer]:
+    """Per-row statistics (n x k) whose column sums determine ``metric``, and the function
+    of those sums (any leading shape) giving the metric."""
+    one = np.ones(truth.n)
+    if truth.task == "regression":
+        y = truth.y.astype(float)
+        e = y - side.predicted.astype(float)
+        if metric == "mae":
+            return np.column_stack([one, np.abs(e)]), lambda s: _safe_div(s[..., 1], s[..., 0])
+        if metric == "rmse":
+            return np.column_stack([one, e * e]), lambda s: np.sqrt(_safe_div(s[..., 1], s[..., 0]))
+        if metric == "r2":
+
+            def r2(s: np.ndarray) -> np.ndarray:
+                total = s[..., 3] - _safe_div(s[..., 2] ** 2, s[..., 0])
+                return 1 - _safe_div(s[..., 1], total)
+
+            return np.column_stack([one, e * e, y, y * y]), r2
+        raise ValueError(f"gate: no paired bootstrap for regression metric '{metric}'")
+    if metric == "accuracy":
+        right = (np.asarray(side.predicted, dtype=object) == truth.y).astype(float)
+        return np.column_stack([one, right]), lambda s: _safe_div(s[..., 1], s[..., 0])
+    if metric == "log_loss":
+        if side.proba is None:
+            raise ValueError("gate: log_loss needs class probabilities")
+        loss = -np.log(np.clip(_true_proba(truth, side), 1e-15, 1))
+        return np.column_stack([one, loss]), lambda s: _safe_div(s[..., 1], s[..., 0])
+    if metric == "f1":
+        classes = list(truth.classes)
+        predicted = np.asarray(side.predicted, dtype=object)
+        targets = classes[-1:] if len(classes) == 2 else classes
+        cols = []
+        for c in targets:
+            t, p = truth.y == c, predicted == c
+            cols += [(t & p).astype(float), (~t & p).astype(float), (t & ~p).astype(float)]
+
+        def f1(s: np.ndarray) -> np.ndarray:
+            per = []
+            for i in range(len(targets)):
+                tp, fp, fn = s[..., 3 * i], s[..., 3 * i + 1], s[..., 3 * i + 2]
+                per.append(np.nan_to_num(_safe_div(2 * tp, 2 * tp + fp + fn)))
+            return np.mean(per, axis=0)
+
+        return np.column_stack(cols), f1
+    raise ValueError(f"gate: no paired bootstrap for classification metric '{metric}'")
+
+
+def _auc_prep(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The scores' order and tie groups, computed once per model (not per resample)."""
+    order = np.argsort(score, kind="stable")
+    s = score[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return order, starts, positive[order]
+
+
+def _auc_prepped(prep: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray:
+    order, starts, pos = prep
+    w = weights[:, order]
+    wp = np.add.reduceat(w * pos, starts, axis=1)
+    wn = np.add.reduceat(w * ~pos, starts, axis=1)
+    below = np.cumsum(wn, axis=1) - wn
+    pairs = wp.sum(axis=1) * wn.sum(axis=1)
+    return _safe_div((wp * (below + 0.5 * wn)).sum(axis=1), pairs)
+
+
+def weighted_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC under row weights ``(r, n)``: the weighted share of (positive, negative)
+    pairs ranked right, ties counting half (what sklearn's roc_auc_score gives at weight 1)."""
+    return _auc_prepped(_auc_prep(score, positive), weights)
+
+
+def _auc_preps(truth: Truth, side: Side) -> list[tuple[np.ndarray, ...]]:
+    classes = list(truth.classes)
+    if len(classes) == 2:
+        return [_auc_prep(side.proba[:, 1], truth.y == classes[1])]
+    return [_auc_prep(side.proba[:, i], truth.y == c) for i, c in enumerate(classes)]
+
+
+def auc_on_weights(truth: Truth, side: Side, weights: np.ndarray, preps=None) -> np.ndarray:
+    """ROC AUC (binary; one-vs-rest macro average for more classes) under row weights."""
+    if side.proba is None:
+        raise ValueError("gate: roc_auc needs class probabilities")
+    preps = preps if preps is not None else _auc_preps(truth, side)
+    return np.mean([_auc_prepped(prep, weights) for prep in preps], axis=0)
+
+
+# --- the comparison -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Interval:
+    """``after - before`` of one metric on one set of rows, with its bootstrap interval."""
+
+    metric: str
+    rows: int
+    before: float
+    after: float
+    low: float
+    high: float
+
+    @property
+    def difference(self) -> float:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What to compare: a metric on a subset of rows (``mask``: None for all rows)."""
+
+    metric: str
+    mask: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Draws:
+    """One metric of each side on all rows (``points``) and on every resample (``draws``,
+    one row per side, the same resamples for every side: paired)."""
+
+    rows: int
+    points: np.ndarray
+    draws: np.ndarray
+
+
+def bootstrap(
+    truth: Truth,
+    sides: list[Side],
+    comparisons: Mapping[str, Comparison],
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, Draws]:
+    """Every named metric of every side on the same seeded resamples of the rows' units."""
+    if truth.units is None and truth.n > MAX_UNITS:
+        # Independent rows, grouped into MAX_UNITS groups of consecutive rows: the groups are
+        # independent too, so resampling them estimates the same variance, at 1M rows 50x
+        # cheaper than resampling rows (at most a few seconds instead of minutes).
+        truth = Truth(truth.y, truth.task, truth.classes, np.arange(truth.n) * MAX_UNITS // truth.n)
+    units = np.arange(truth.n) if truth.units is None else truth.units
+    m = truth.n_units
+    # Per-row statistic columns, each distinct one kept once (the row count, y and y^2
+    # repeat for every side and metric, |e| for every metric of a side): the product below
+    # costs units x distinct columns. `mapping` sends each plan's column to its distinct one.
+    distinct: list[np.ndarray] = []
+    seen: dict[int, list[int]] = {}
+    mapping: list[int] = []
+    plans: dict[str, list[tuple[int, int, Reducer]]] = {}
+    auc: dict[str, Comparison] = {}
+
+    def keep(column: np.ndarray) -> None:
+        if truth.units is not None:  # sums per block, straight away
+            column = np.bincount(units, weights=column, minlength=m)
+        same = seen.setdefault(hash(column.tobytes()), [])
+        match = next((u for u in same if np.array_equal(distinct[u], column)), None)
+        if match is None:
+            match = len(distinct)
+            distinct.append(column)
+            same.append(match)
+        mapping.append(match)
+
+    for key, comp in comparisons.items():
+        if comp.metric == "roc_auc":
+            auc[key] = comp
+            continue
+        plans[key] = []
+        for side in sides:
+            if side.proba is None and comp.metric in NEEDS_PROBA:  # labels only: NaN
+                probe = Side(side.predicted, np.full((truth.n, len(truth.classes)), 0.5))
+                stats, reduce = additive(comp.metric, truth, probe)
+                stats = np.full_like(stats, np.nan)
+            else:
+                stats, reduce = additive(comp.metric, truth, side)
+            plans[key].append((len(mapping), stats.shape[1], reduce))
+            for i in range(stats.shape[1]):
+                column = stats[:, i]
+                keep(column if comp.mask is None else column * comp.mask)
+    per_unit = np.column_stack(distinct) if distinct else np.zeros((m, 0))
+    index = np.asarray(mapping, dtype=np.int64)
+    full = per_unit.sum(axis=0)[index]
+
+    def values(sums: np.ndarray, span: tuple[int, int, Reducer]) -> np.ndarray:
+        start, size, reduce = span
+        return reduce(sums[..., start : start + size])
+
+    preps = [None if side.proba is None else _auc_preps(truth, side) for side in sides]
+
+    def aucs(comp: Comparison, weights: np.ndarray) -> np.ndarray:
+        w = weights if comp.mask is None else weights * comp.mask
+        nan = np.full(len(w), np.nan)
+        return np.stack(
+            [
+                nan if prep is None else auc_on_weights(truth, side, w, prep)
+                for side, prep in zip(sides, preps, strict=True)
+            ]
+        )
+
+    chunks: dict[str, list[np.ndarray]] = {key: [] for key in comparisons}
+    for c in counts(m, resamples, seed, truth.n if auc else 0):
+        sums = (c @ per_unit)[:, index]
+        for key, spans in plans.items():
+            chunks[key].append(np.stack([values(sums, span) for span in spans]))
+        if auc:
+            weights = c[:, units]
+            done: dict[int, np.ndarray] = {}  # the same mask (e.g. all rows) computed once
+            for key, comp in auc.items():
+                tag = 0 if comp.mask is None else id(comp.mask)
+                if tag not in done:
+                    done[tag] = aucs(comp, weights)
+                chunks[key].append(done[tag])
+    out: dict[str, Draws] = {}
+    for key, comp in comparisons.items():
+        if key in plans:
+            points = np.array([float(values(full, span)) for span in plans[key]])
+        else:
+            points = aucs(comp, np.ones((1, truth.n)))[:, 0]
+        rows = truth.n if comp.mask is None else int(np.count_nonzero(comp.mask))
+        out[key] = Draws(rows, points, np.concatenate(chunks[key], axis=1))
+    return out
+
+
+def percentile(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The two-sided percentile interval of the finite ``values`` (NaN when there are none:
+    e.g. a slice no resample reached)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return math.nan, math.nan
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(finite, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def compare_sides(
+    truth: Truth,
+    before: Side,
+    after: Side,
+    comparisons: Mapping[str, Comparison],
+    *,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Interval]:
+    """Paired bootstrap of ``after - before`` for every named comparison."""
+    found = bootstrap(truth, [before, after], comparisons, resamples=resamples, seed=seed)
+    out: dict[str, Interval] = {}
+    for key, d in found.items():
+        low, high = percentile(d.draws[1] - d.draws[0], confidence)
+        out[key] = Interval(
+            comparisons[key].metric, d.rows, float(d.points[0]), float(d.points[1]), low, high
+        )
+    return out

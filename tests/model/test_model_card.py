@@ -1,0 +1,55 @@
+"""reports/model_card.md is the committed model's card: generated, and true to that model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from mlops_template import storage
+from mlops_template.pipeline.model_card import GENERATED, CardInputs, md5_of, render
+from tests.project import ROOT
+
+pytestmark = pytest.mark.model
+CARD = ROOT / "reports" / "model_card.md"
+
+
+def _lock_out(stage: str, word: str) -> tuple[str, str]:
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    (found,) = [o for o in lock["stages"][stage]["outs"] if word in o["path"]]
+    return found["path"], found["md5"]
+
+
+def test_the_committed_card_describes_the_committed_model(params):
+    text = CARD.read_text()
+    assert text.startswith(GENERATED), "generated, never hand-edited"
+    model_path, model_md5 = _lock_out("train", "model")
+    assert f"| {model_path} | `{model_md5}` |" in text, "lineage: the model in dvc.lock"
+    _, test_md5 = _lock_out("split", "test")
+    assert f"`{test_md5}`" in text
+    metrics = storage.read_json(ROOT / "reports" / "metrics.json")
+    for name in params.gate.metrics:
+        row = re.search(rf"^\| {name} \| ([^|]+) \| \[", text, re.M)
+        assert row and float(row.group(1)) == pytest.approx(metrics[name], rel=1e-3), name
+    assert f"Test rows: {metrics['n_test']:,}" in text
+    assert f"Training rows: {metrics['n_train']:,}" in text
+    if params.model_card.intended_use:
+        assert params.model_card.intended_use.strip() in text
+
+
+def test_the_card_is_rendered_from_the_model_it_describes(model, train_test, params, tmp_path):
+    """In-process: the card's intervals hold its own point metrics, and the params' own
+    words or the placeholder are there."""
+    path = tmp_path / "model.joblib"
+    storage.write_model(model, path)
+    inputs = CardInputs(params, model, *train_test, {}, {}, [], {"m": md5_of(path)})
+    text = render(inputs)
+    assert text == render(inputs), "deterministic"
+    for row in re.finditer(r"^\| (\w+) \| ([-\d.e]+) \| \[([-\d.e]+), ([-\d.e]+)\] \|", text, re.M):
+        value, low, high = (float(row.group(i)) for i in (2, 3, 4))
+        assert low <= value <= high, row.group(0)
+    blank = params.model_copy(
+        update={"model_card": params.model_card.model_copy(update={"intended_use": None})}
+    )
+    assert "Not written yet" in render(CardInputs(blank, model, *train_test, {}, {}, [], {}))
