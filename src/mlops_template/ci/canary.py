@@ -130,7 +130,8 @@ def moved_packages(committed: str, upgraded: str) -> list[Move]:
 
 def first_error(output: str) -> str:
     """The line a person needs first: the first exception line (a traceback's last line or
-    pytest's short summary), else the first ERROR/FAILED line, else the last line."""
+    pytest's short summary), else the first ERROR/FAILED line, else uv's `error:` line with
+    the `cause:` under it (a resolution that fails), else the last line."""
     lines = [x.rstrip() for x in output.splitlines() if x.strip()]
     for line in lines:
         m = _EXCEPTION.match(line.strip())
@@ -140,9 +141,12 @@ def first_error(output: str) -> str:
         m = _SUMMARY.match(line.strip())
         if m:
             return line.strip()
-    for line in lines:
+    for i, line in enumerate(lines):
         if line.lstrip().startswith("ERROR"):
             return line.strip()
+        if line.startswith("error: "):  # uv's: "error: No solution found ...", then its cause
+            cause = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            return f"{line.strip()} {cause}" if cause.startswith("cause:") else line.strip()
     return lines[-1].strip() if lines else ""
 
 
