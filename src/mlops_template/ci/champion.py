@@ -245,6 +245,12 @@ def gate_rows(
     model_out = _pick(train_outs, "model")
     if test_out is None or train_out is None or model_out is None:
         raise ValueError(f"{lock}: cannot tell the test split, training split and model apart")
+    missing = [o[0] for o in (test_out, train_out, model_out) if not Path(o[0]).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"the paired comparison reads this revision's pipeline outputs: {', '.join(missing)} "
+            "missing (run `make repro` first)"
+        )
     test, train = storage.read_parquet(test_out[0]), storage.read_parquet(train_out[0])
     model = storage.read_model(model_out[0])
     y = test[contract.target].to_numpy()

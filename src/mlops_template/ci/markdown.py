@@ -46,6 +46,9 @@ class ReportInputs:
     plots_diff: str | None = None
     notes: Sequence[str] = ()
     confidence: str = "95%"
+    # why the paired comparison could not run (the checks are then the point comparison,
+    # shown for reference; `mlops gate` fails with the same error)
+    paired_error: str | None = None
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -258,7 +261,10 @@ def model_choice(selection: Mapping[str, Any] | None) -> list[str]:
 def render(inputs: ReportInputs) -> str:
     failed = [c for c in inputs.checks if c.failed]
     verdict = (
-        "❌ **Quality gate failed**: " + "; ".join(c.describe() for c in failed)
+        "❌ **Quality gate could not run**: the paired comparison failed: "
+        f"{inputs.paired_error}. The point metrics below are for reference only."
+        if inputs.paired_error
+        else "❌ **Quality gate failed**: " + "; ".join(c.describe() for c in failed)
         if failed
         else "✅ **Quality gate passed**"
     )

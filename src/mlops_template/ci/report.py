@@ -13,7 +13,7 @@ from typing import Literal
 
 from mlops_template import revisions, storage
 from mlops_template.ci.champion import Base, base_metrics, gate_rows
-from mlops_template.ci.gate import MetricCheck, paired_checks
+from mlops_template.ci.gate import MetricCheck, all_checks, paired_checks
 from mlops_template.ci.markdown import ReportInputs, params_diff, render
 from mlops_template.config import Params, read_yaml
 from mlops_template.outputs import locate, lock_versions
@@ -64,7 +64,13 @@ def build_report(a: ReportRequest, params: Params) -> str:
     current = storage.read_json(where.metrics)
     compared = base_metrics(a.base_ref, params, where.metrics, a.lock, a.remote_optional)
     base = compared.metrics
-    checks = _paired(a, params, compared, where.plots_dir)
+    paired_error = None
+    try:
+        checks = _paired(a, params, compared, where.plots_dir)
+    except (OSError, KeyError, ValueError) as err:  # the report still shows what it can
+        log.error("report: the paired comparison failed: %s", err)
+        paired_error = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+        checks = all_checks(base, current, params.gate)
     exists = revisions.exists(a.base_ref)
     base_text = revisions.read_at(a.base_ref, "params.yaml") if exists else None
     base_params = None if base_text is None else read_yaml(base_text)
@@ -115,6 +121,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
         base_label=f"{a.base_ref} (re-scored)" if compared.kind == "rescored" else a.base_ref,
         notes=notes,
         confidence=f"{params.gate.confidence:.0%}",
+        paired_error=paired_error,
     )
     return render(inputs)
 
