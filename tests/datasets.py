@@ -50,6 +50,7 @@ def classification_params(name: str, frame: pd.DataFrame, source: str) -> dict[s
         "split": {"method": "random", "test_size": 0.25},
         "train": {
             "estimator": "hist_gradient_boosting",
+            "loss": "auto",
             "hyperparams": {"max_iter": 100, "learning_rate": 0.1},
         },
         "evaluate": {"importance_repeats": 3},
@@ -60,6 +61,9 @@ def classification_params(name: str, frame: pd.DataFrame, source: str) -> dict[s
                 "log_loss": {"direction": "lower", "tolerance": 0.05},
             },
         },
+        # the model_card stage reads these keys by name (dvc.yaml): DVC needs them present
+        "model_card": {"intended_use": None},
+        "serve": {"model_name": f"{name.replace('_', '-')}-classifier"},
     }
 
 

@@ -43,7 +43,10 @@ def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained):
     assert result.returncode == 0, log
     assert "main's model re-scored on this revision's test split" in log
     champion, challenger = newest["champion"]["mae"], newest["challenger"]["mae"]
-    assert f"mae: {champion:.4g} -> {challenger:.4g} (improved" in log, log
+    (line,) = [
+        x for x in log.splitlines() if f"gate: mae: {champion:.4g} -> {challenger:.4g}," in x
+    ]
+    assert "(improved" in line, log
 
 
 def test_without_main_model_in_the_cache_it_is_reproduced_from_main(retrained):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -69,10 +71,24 @@ def test_deployment_probes_resources_and_wiring():
     assert docs["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
+def _real_kubectl() -> str:
+    """The machine's kubectl, never the stand-in of tests/workflows/standins/bin (which a
+    walkthrough puts first on PATH and which only does `apply -k`)."""
+    standins = (ROOT / "tests" / "workflows" / "standins" / "bin").resolve()
+    path = os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).resolve() != standins
+    )
+    found = shutil.which("kubectl", path=path)
+    if found is None:
+        pytest.fail("kubectl is not installed (it renders the kustomization: `kubectl kustomize`)")
+    return found
+
+
 def _rendered() -> list[dict]:
     proc = subprocess.run(
-        ["kubectl", "kustomize", str(MANIFESTS)], capture_output=True, text=True, check=True
+        [_real_kubectl(), "kustomize", str(MANIFESTS)], capture_output=True, text=True
     )
+    assert proc.returncode == 0, proc.stderr
     return list(yaml.safe_load_all(proc.stdout))
 
 

@@ -23,7 +23,12 @@ if _SPEC:
         if event != _event or os.path.exists(_marker):
             return
         argv = sys.argv
-        if len(argv) < 2 or os.path.basename(argv[0]) != "mlops" or argv[1] != _stage:
+        # the stage's name in dvc.yaml, its command's with "-" (model_card: `mlops model-card`)
+        if (
+            len(argv) < 2
+            or os.path.basename(argv[0]) != "mlops"
+            or argv[1] != _stage.replace("_", "-")
+        ):
             return
         path = os.path.abspath(str(args[1] if event == "os.rename" else args[0]))
         if not path.startswith(_cwd):
