@@ -72,11 +72,12 @@ def test_deployment_probes_resources_and_wiring():
 
 
 def _real_kubectl() -> str:
-    """The machine's kubectl, never the stand-in of tests/workflows/standins/bin (which a
-    walkthrough puts first on PATH and which only does `apply -k`)."""
-    standins = (ROOT / "tests" / "workflows" / "standins" / "bin").resolve()
+    """The machine's kubectl, never a stand-in of tests/workflows/standins/bin (which a
+    walkthrough puts first on PATH, this project's or the template's it was made from, and
+    which only does `apply -k`)."""
+    standins = ("tests", "workflows", "standins", "bin")
     path = os.pathsep.join(
-        p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).resolve() != standins
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).parts[-4:] != standins
     )
     found = shutil.which("kubectl", path=path)
     if found is None:
