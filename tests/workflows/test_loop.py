@@ -54,7 +54,10 @@ def _log(result) -> str:
 
 def _ok(result) -> str:
     log = _log(result)
-    assert result.returncode == 0, log[-8000:]
+    if result.returncode != 0:  # what failed, wherever it is in the log, then the log's end
+        marks = ("❌", "Failure - ", "FAILED", "ERROR", "Error:", "error:", "gate:")
+        failed = [x for x in log.splitlines() if any(m in x for m in marks)]
+        raise AssertionError("\n".join(failed[-60:]) + "\n---\n" + log[-6000:])
     return log
 
 
