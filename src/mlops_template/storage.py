@@ -7,6 +7,7 @@ to a sibling temporary file which is fsync'ed and then atomically renamed over t
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -32,6 +33,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def md5_of(path: str | Path) -> str:
+    """The file's md5, as dvc.lock records it (read in 1 MiB chunks)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def write_bytes(data: bytes, target: str | Path) -> None:
