@@ -56,11 +56,16 @@ run: install ## reproduce the whole pipeline (dvc repro) and print the headline 
 	$(RUN) dvc repro
 	$(RUN) mlops summary
 
+# The suites cache bytecode even where PYTHONDONTWRITEBYTECODE is set (this machine's CI sets
+# it): each pytest worker and each Python the tests start would otherwise compile pandas,
+# scikit-learn, DVC and BentoML from source (tests/project.py env() says what that costs).
+TESTENV := env -u PYTHONDONTWRITEBYTECODE
+
 test: install lint ## lint, then the whole suite on every core; prints the 25 slowest tests
-	$(RUN) pytest -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
+	$(TESTENV) $(RUN) pytest -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 test-fast: install ## the inner loop: every test not marked slow, on every core
-	$(RUN) pytest -m "not slow" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(TESTENV) $(RUN) pytest -m "not slow" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
 	$(RUN) ruff check src tests benchmarks
@@ -81,7 +86,7 @@ test-pythons: | $(UV) ## the code tier under every Python in $$PYTHONS (3.11 3.1
 	@failed=""; for v in $(PYTHONS); do \
 	  echo "== the code tier on Python $$v"; \
 	  PYENV_VERSION=$$v UV_PROJECT_ENVIRONMENT=.venvs/$$v $(UV) sync --frozen --quiet --python $$v $(UV_SYNC_FLAGS) \
-	    && .venvs/$$v/bin/python -m pytest -m code -q -p no:randomly -n 0 $(PYTEST_ARGS) \
+	    && $(TESTENV) .venvs/$$v/bin/python -m pytest -m code -q -p no:randomly -n 0 $(PYTEST_ARGS) \
 	    || failed="$$failed $$v"; \
 	done; if [ -n "$$failed" ]; then echo "the code tier failed on Python$$failed"; exit 1; fi
 

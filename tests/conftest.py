@@ -24,12 +24,39 @@ EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
 def pytest_collection_modifyitems(config, items):
     """Tests that pin the example data's columns and figures only apply while the project
     still uses it; after `mlops init`, the contract-driven tests guard the new data."""
+    _longest_first(items)
     if load_params(ROOT / "params.yaml").ingest.source == EXAMPLE_SOURCE:
         return
     skip = pytest.mark.skip(reason="about the bundled example data; this project uses its own")
     for item in items:
         if "example" in item.keywords:
             item.add_marker(skip)
+
+
+# The suite's single longest test (~11 min alone on 2 cores): everything else must fit beside
+# it on the other worker, so it has to start first.
+CRITICAL = "tests/workflows/test_loop.py::test_from_use_this_template_to_a_quiet_night"
+_SLOW_ORDER = ("workflows", "docs", "pipeline")  # act runs, walkthroughs, dvc runs; then rest
+
+
+def _longest_first(items: list) -> None:
+    """Order the collection for pytest-xdist's `worksteal` (what `make test` uses), which
+    hands each of the 2 workers one contiguous half of it and later steals from the tail of
+    the busier queue. The first half starts with the loop, then fast tests; the second with
+    the other slow tests, heaviest kinds first: both workers start on long work at once, and
+    what is left to steal at the end is short. In file order the loop could start minutes
+    late and become the suite's tail. Selection and outcomes are unchanged."""
+    first = [i for i in items if i.nodeid == CRITICAL]
+    rest = [i for i in items if i.nodeid != CRITICAL]
+
+    def kind(item) -> int:
+        where = item.nodeid.split("/")[1] if "/" in item.nodeid else ""
+        return next((n for n, k in enumerate(_SLOW_ORDER) if k in (where, *item.keywords)), 3)
+
+    slow = sorted((i for i in rest if "slow" in i.keywords), key=kind)
+    fast = [i for i in rest if "slow" not in i.keywords]
+    room = max(0, len(items) // 2 - len(first))
+    items[:] = first + fast[:room] + slow + fast[room:]
 
 
 @pytest.fixture(scope="session")

@@ -102,6 +102,22 @@ def test_the_committed_lock_and_pyproject_are_restored_when_the_resolution_fails
     assert {p: (tmp_path / p).read_bytes() for p in before} == before
 
 
+def test_when_nothing_moves_nothing_else_runs_and_the_files_are_untouched(tmp_path):
+    """Every package already at its newest allowed release (evidently is pinned exactly):
+    the real `uv lock` resolves the committed lock again, so there is no other environment
+    to install, reproduce or test."""
+    for name in ("pyproject.toml", "uv.lock", "README.md"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    before = {p: (tmp_path / p).read_bytes() for p in ("pyproject.toml", "uv.lock")}
+    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    result = run(tmp_path, Settings(upgrade="--upgrade-package evidently"), uv=uv)
+    assert result.ok and result.moved == [], result.failed
+    assert [s.name for s in result.steps] == ["resolve the newest releases"]
+    assert not (tmp_path / "build" / "canary" / "venv").exists(), "nothing installed"
+    assert "No package moved" in markdown(result, None)
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+
+
 def _result(ok: bool) -> Result:
     tests = Step("tests", "pytest", ok, 3.0)
     if not ok:

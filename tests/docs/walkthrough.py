@@ -40,6 +40,7 @@ class Ran:
     returncode: int
     output: str
     errors: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Walk:
             assert self.cwd.is_dir(), f"{command.doc}: `{command.text}`: no such directory"
             self.ran[command.text] = Ran(text, 0, "")
             return
+        started = time.monotonic()
         proc = subprocess.run(
             ["bash", "-c", text],
             cwd=self.cwd,
@@ -116,7 +118,11 @@ class Walk:
         assert proc.returncode in allowed, (
             f"{command.doc}: `{command.text}` exited {proc.returncode}\n{output[-6000:]}"
         )
-        self.ran[command.text] = Ran(text, proc.returncode, proc.stdout, proc.stderr)
+        took = time.monotonic() - started
+        self.ran[command.text] = Ran(text, proc.returncode, proc.stdout, proc.stderr, took)
+        if os.environ.get("WALK_LOG"):  # where a walkthrough's time goes
+            with open(os.environ["WALK_LOG"], "a") as log:
+                log.write(f"{took:7.1f} s  {command.doc}: {text}\n")
 
     def _serve(self, command: Command) -> subprocess.Popen:
         lock_path = Path(tempfile.gettempdir()) / "mlops-template-docs-port.lock"

@@ -284,7 +284,7 @@ def act(
     run_env["XDG_CACHE_HOME"] = str(box.root / workspace)
     run_env.pop("VIRTUAL_ENV", None)
     run_env["PATH"] = f"{STANDINS / 'bin'}{os.pathsep}{run_env.get('PATH', '')}"  # gh
-    return subprocess.run(
+    result = subprocess.run(
         args,
         cwd=box.repo,
         env=run_env,
@@ -293,6 +293,12 @@ def act(
         timeout=timeout,
         check=False,
     )
+    keep = os.environ.get("ACT_LOG_DIR")  # every act run's log, for reading where time goes
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        name = f"{box.root.name}-{workflow}-{uuid.uuid4().hex[:6]}.log"
+        (Path(keep) / name).write_text(result.stdout + result.stderr)
+    return result
 
 
 _GO_DURATION = re.compile(r"([\d.]+)(h|ms|µs|ns|m|s)")

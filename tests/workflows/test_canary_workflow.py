@@ -5,7 +5,8 @@ Real: `uv lock` against PyPI, the upgraded install, `dvc repro -f`, pytest. Whic
 are "newest" moves every day, so the test chooses the upgrade through the workflow's
 inputs: pandas forced to 3.1 over pyproject's range (evidently 0.7.23 then fails to import:
 `infer_dtype_from_object` is gone from pandas 3.1), then evidently alone upgraded within its
-exact pin `==0.7.23` (nothing can move: the clean run, the same on every day). The test
+exact pin `==0.7.23` (nothing can move: the clean run, the same on every day, which then has
+nothing to install or run beyond the resolution). The test
 tier is the one drift test that imports evidently, the cheapest scope that still sees the
 break.
 Stand-ins: `gh` (issues, labels; GitHub's side in a file) and the actions of standins/."""
@@ -79,4 +80,6 @@ def test_a_bad_upgrade_opens_the_one_issue_and_a_clean_run_closes_it(tmp_path):
     (comment,) = issue["comments"]
     assert comment.startswith("The dependency canary passes again.")
     assert "No package moved" in comment
+    steps = json.loads((box.artifacts / "canary-result" / "result.json").read_text())["steps"]
+    assert [s["name"] for s in steps] == ["resolve the newest releases"], "nothing else to run"
     assert (box.repo / "uv.lock").read_text() == committed

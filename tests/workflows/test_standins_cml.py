@@ -13,7 +13,8 @@ import pytest
 
 from tests.project import BIN, clone, env, run
 
-pytestmark = pytest.mark.code
+# The harness's stand-ins, not the product: in `make test`, not in pr.yml's unit tier.
+pytestmark = pytest.mark.workflows
 CML = Path(__file__).parent / "standins" / "bin" / "cml"
 
 

@@ -14,7 +14,8 @@ import pytest
 from tests.project import BIN, ROOT
 from tests.workflows.github_state import STANDINS
 
-pytestmark = pytest.mark.code
+# The harness's stand-ins, not the product: in `make test`, not in pr.yml's unit tier.
+pytestmark = pytest.mark.workflows
 DOCKER = STANDINS / "bin" / "docker"
 
 

@@ -269,7 +269,7 @@ def run(root: Path, settings: Settings, uv: str = "uv") -> Result:
         upgraded = lock.read_text()
         (out / "uv.lock.upgraded").write_text(upgraded)
         result.moved = moved_packages(committed_lock, upgraded)
-        if step.ok:
+        if step.ok and result.moved:
             step, _ = _timed(
                 "install them",
                 [uv, "sync", "--frozen"],
@@ -281,7 +281,10 @@ def run(root: Path, settings: Settings, uv: str = "uv") -> Result:
     finally:
         lock.write_text(committed_lock)
         pyproject.write_text(committed_pyproject)
-    if not result.ok:
+    if not result.ok or not result.moved:
+        # Nothing moved: the environment would be the committed lock's, which every PR's
+        # checks already run; a second install, `dvc repro -f` and the tests would only
+        # repeat them (about a minute of the runner's time a week).
         return result
 
     bin_dir = venv / "bin"
@@ -386,7 +389,10 @@ def markdown(result: Result | None, run_url: str | None) -> str:
         lines.append("")
         lines += [f"- {m.describe()}" for m in result.moved]
     else:
-        lines.append("No package moved: the lock file is already on the newest releases.")
+        lines.append(
+            "No package moved: the lock file is already on the newest releases, the ones "
+            "every pull request's checks run on, so nothing else was run."
+        )
     lines.append("")
     if result.lock_reproduced:
         lines.append("The pipeline reproduces the committed `dvc.lock` bit for bit.")
