@@ -3,8 +3,8 @@
 One sandbox is the new repository: a bare `origin` holding a single commit (what "Use this
 template" makes), GitHub's push rules as its pre-receive hook, the Actions setting "Allow
 GitHub Actions to create and approve pull requests" off (a new repository's default), and
-the GitHub App of the README's setup configured for continuous training (a new repository
-without it is tests/workflows/test_ct_workflow.py's first-night test). act runs each
+the GitHub App of the README's setup configured for continuous training after the first
+night, which warns without it. act runs each
 workflow with `--no-skip-checkout`, so the checkout stand-in runs and the retraining job's
 pushes authenticate as its token. Each workflow consumes what the previous one left in
 git, the DVC cache, the PR state and the artifacts; nothing is handed over by the test
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -193,18 +194,36 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
 
     # 3. Deployed, the service logs to production storage; the person points the monitor at
     #    it and sets CT_DEMO_STREAM=false (a commit on main, whose cd run would rebuild the
-    #    same model: not run here). April's traffic arrives there, labelled. The nightly
-    #    run finds it drifted: exactly one retraining PR, opened with the App's token (so
-    #    pr.yml runs on it, see ct.yml).
+    #    same model: not run here). April's traffic arrives there, labelled. The first night
+    #    finds it drifted before the App of the README's setup exists: GITHUB_TOKEN may not
+    #    open a PR in a new repository (the setting is off), so the branch is pushed and
+    #    the run warns with the link to open it by hand.
     seed_production(box, _month(box, params, "2011-04"), model, params, True, s3_server)
+    log = _ct(box, *PRODUCTION)
+    assert [p for p in box.prs() if p["head"] == BRANCH] == [], "GITHUB_TOKEN may not open it"
+    assert "Retraining PR not opened: repository setting" in log
+    assert f"https://github.com/acme/churn/compare/main...{BRANCH}?expand=1" in log
+    unproposed = _branch_head(box)
+    assert unproposed is not None, "the retrained branch is pushed all the same"
+    #    The person follows the warning and configures the App, while main moves on. The
+    #    next night rebuilds the branch on top of the new main: exactly one retraining PR,
+    #    opened with the App's token (so pr.yml runs on it, see ct.yml).
+    (box.repo / "NOTES.md").write_text("The CT App is set up.\n")
+    box.git("add", "NOTES.md")
+    box.git("commit", "-qm", "Notes on the CT App")
+    box.git("push", "-q", "origin", "main")
     main = box.git("rev-parse", "HEAD").strip()
     log = _ct(box, *PRODUCTION, *APP)
+    assert _branch_head(box) != unproposed, "rebuilt on top of the new main"
+    pushed = github_state.pushes(box.root / "gh")
+    assert [(p["kind"], p["triggers_workflows"]) for p in pushed[-1:]] == [("app", True)]
     (pr,) = [p for p in box.prs() if p["head"] == BRANCH]
     assert pr["number"] == person + 1
     assert pr["head"] == BRANCH and pr["base"] == "main" and pr["labels"] == ["retraining"]
     assert pr["author"] == github_state.TOKENS[github_state.APP_TOKEN]["login"]
     assert "Champion (main) vs challenger (retrained)" in pr["body"]
     assert "challenger ✅" in pr["body"] and "Drift check: 🟠 drift" in pr["body"]
+    assert "retrain-key:" in pr["body"] and "Checks will not run on this push" not in pr["body"]
     box.git("fetch", "-q", "origin")
     retrained = box.git("rev-parse", f"origin/{BRANCH}").strip()
     assert box.git("rev-parse", f"{retrained}~1").strip() == main, "one commit on main"
@@ -252,6 +271,11 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert json.loads(second["params"])["split"]["window"]["end"] == "2011-05-01"
     committed = json.loads(box.git("show", "HEAD:reports/metrics.json"))
     assert json.loads(second["metrics"])["mae"] == pytest.approx(committed["mae"])
+    card = box.git("show", f"{merged}:reports/model_card.md")
+    with tarfile.open(box.artifacts / "bento" / "bento.bento") as bento:
+        shipped = bento.extractfile("./src/reports/model_card.md").read().decode()
+    assert shipped == card and model_md5 in card, "the Bento carries the new model's card"
+    assert second["model_card"].startswith(card), "and its model's metadata (/metadata)"
 
     # 6. The next night: production still holds the traffic the model has just learned and
     #    nothing newer: no drift, no retraining, no PR touched, no new commit on any branch.
