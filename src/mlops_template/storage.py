@@ -36,12 +36,15 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 def md5_of(path: str | Path) -> str:
-    """The file's md5, as dvc.lock records it (read in 1 MiB chunks)."""
-    digest = hashlib.md5(usedforsecurity=False)
+    """The file's md5, as dvc.lock records it."""
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
+
+
+def sha256_of(path: str | Path) -> str:
+    """The file's SHA-256 (the model store's integrity check)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_bytes(data: bytes, target: str | Path) -> None:

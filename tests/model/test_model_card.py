@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from mlops_template import storage
-from mlops_template.pipeline.model_card import GENERATED, CardInputs, md5_of, render
+from mlops_template.pipeline.model_card import GENERATED, CardInputs, render
+from mlops_template.storage import md5_of
 from tests.project import ROOT
 
 pytestmark = pytest.mark.model

@@ -20,7 +20,8 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 def _card(model, path, train_test, params) -> str:
     """The model card of this model, as the pipeline's model_card stage writes it."""
-    from mlops_template.pipeline.model_card import CardInputs, md5_of, render
+    from mlops_template.pipeline.model_card import CardInputs, render
+    from mlops_template.storage import md5_of
 
     train, test = train_test
     inputs = CardInputs(params, model, train, test, {}, {}, [], {"model.joblib": md5_of(path)})

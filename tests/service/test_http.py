@@ -58,7 +58,7 @@ def test_metadata_serves_the_model_card_of_the_served_model(
 
 
 def _md5(path):
-    from mlops_template.pipeline.model_card import md5_of
+    from mlops_template.storage import md5_of
 
     return md5_of(path)
 

@@ -269,22 +269,23 @@ def run(root: Path, settings: Settings, uv: str = "uv") -> Result:
         upgraded = lock.read_text()
         (out / "uv.lock.upgraded").write_text(upgraded)
         result.moved = moved_packages(committed_lock, upgraded)
-        if step.ok and result.moved:
-            step, _ = _timed(
-                "install them",
-                [uv, "sync", "--frozen"],
-                root,
-                {**env, "UV_PROJECT_ENVIRONMENT": str(venv)},
-                out / "sync.log",
-            )
-            result.steps.append(step)
+        if not step.ok or not result.moved:
+            # A failed resolution has nothing to install. When nothing moved, the environment
+            # would be the committed lock's, which every PR's checks already run: a second
+            # install, `dvc repro -f` and the tests would only repeat them.
+            return result  # the committed files are restored below, whatever happened
+        step, _ = _timed(
+            "install them",
+            [uv, "sync", "--frozen"],
+            root,
+            {**env, "UV_PROJECT_ENVIRONMENT": str(venv)},
+            out / "sync.log",
+        )
+        result.steps.append(step)
     finally:
         lock.write_text(committed_lock)
         pyproject.write_text(committed_pyproject)
-    if not result.ok or not result.moved:
-        # Nothing moved: the environment would be the committed lock's, which every PR's
-        # checks already run; a second install, `dvc repro -f` and the tests would only
-        # repeat them (about a minute of the runner's time a week).
+    if not result.ok:
         return result
 
     bin_dir = venv / "bin"

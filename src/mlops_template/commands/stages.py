@@ -175,7 +175,8 @@ def _evaluate(a: argparse.Namespace, params: Params) -> int:
 def _model_card(a: argparse.Namespace, params: Params) -> int:
     import csv
 
-    from mlops_template.pipeline.model_card import CardInputs, md5_of, render
+    from mlops_template.pipeline.model_card import CardInputs, render
+    from mlops_template.storage import md5_of
 
     with open(a.importance) as fh:
         importance = [(r["feature"], float(r["importance"])) for r in csv.DictReader(fh)]

@@ -9,7 +9,6 @@ copied byte-for-byte (not re-pickled), its SHA-256 is recorded in the model's me
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -19,21 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_template.storage import md5_of  # the model file's hash, as dvc.lock records it
+from mlops_template.storage import md5_of, sha256_of
 
 MODEL_FILE = "model.joblib"
 
 
 class ModelIntegrityError(RuntimeError):
     """The model file's bytes do not match the hash recorded when it was saved."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
