@@ -40,7 +40,6 @@ class Ran:
     returncode: int
     output: str
     errors: str = ""
-    seconds: float = 0.0
 
 
 @dataclass
@@ -118,11 +117,10 @@ class Walk:
         assert proc.returncode in allowed, (
             f"{command.doc}: `{command.text}` exited {proc.returncode}\n{output[-6000:]}"
         )
-        took = time.monotonic() - started
-        self.ran[command.text] = Ran(text, proc.returncode, proc.stdout, proc.stderr, took)
+        self.ran[command.text] = Ran(text, proc.returncode, proc.stdout, proc.stderr)
         if os.environ.get("WALK_LOG"):  # where a walkthrough's time goes
             with open(os.environ["WALK_LOG"], "a") as log:
-                log.write(f"{took:7.1f} s  {command.doc}: {text}\n")
+                log.write(f"{time.monotonic() - started:7.1f} s  {command.doc}: {text}\n")
 
     def _serve(self, command: Command) -> subprocess.Popen:
         lock_path = Path(tempfile.gettempdir()) / "mlops-template-docs-port.lock"
