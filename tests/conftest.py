@@ -3,6 +3,18 @@ stages' pure cores in-process (no dependency on `make run` having been executed)
 
 from __future__ import annotations
 
+import os
+
+# OpenMP threads (scikit-learn's histogram boosting: binning, prediction, permutation
+# importance) busy-wait for work by default. The suite runs more processes than cores
+# (pytest workers, their act jobs and dvc stages, the other Pythons' code tier), and the
+# waiting threads then burn the cores the others need: under `make test`'s load,
+# tests/model/test_model.py and test_init_pipeline.py took 66 s (39 CPU-s) with the default
+# and 36 s (23 CPU-s) with PASSIVE, side by side. Set before anything loads libgomp, and
+# inherited by every process the tests start; results do not depend on it (the thread
+# count, which model bytes do depend on, is left alone).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from pathlib import Path
 
 import pandas as pd

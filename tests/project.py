@@ -29,8 +29,16 @@ def env() -> dict[str, str]:
     on a GitHub runner (which does not set it). With it set (this machine's CI does), every
     `mlops` stage, `dvc` and `pytest` process compiles pandas, scikit-learn, BentoML and
     Evidently from source: a `dvc repro -f` of the example took 18.9 s with it and 8.8 s
-    without, side by side."""
-    leaked = ("MLOPS_", "BENTOML_", "OMP_NUM_THREADS", "PYTHONDONTWRITEBYTECODE")
+    without, side by side.
+
+    So are the outer run's own settings: PYTEST_ARGS, make's MAKEFLAGS (which carries
+    `make test PYTEST_ARGS=...` into every `make` below it: a workflow's `make test-code`
+    under act, a walkthrough's `make test`) and xdist's worker variables. A runner or a
+    reader's shell has none of them."""
+    leaked = (
+        *("MLOPS_", "BENTOML_", "OMP_NUM_THREADS", "PYTHONDONTWRITEBYTECODE"),
+        *("PYTEST_ARGS", "PYTEST_XDIST_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"),
+    )
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(leaked)}
     return {
         **inherited,
