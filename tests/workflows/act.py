@@ -4,6 +4,7 @@ git repositories. Only what must come from GitHub or npm is replaced, by the sta
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mlops_template import params_file
 from mlops_template.ct.replay import as_traffic
 from mlops_template.serving.prediction_log import write_batch
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
@@ -192,10 +194,24 @@ def seed_production(
 
 
 def edit_params(repo: Path, edit) -> None:
+    """A person's edit of params.yaml: ``edit`` changes the parsed dict, and the changed
+    keys are written into the file with its comments and layout kept, as an edit by hand
+    keeps them (a re-dumped file would lose them, which tests reading the project's own
+    params.yaml on a later state would then see)."""
     path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    edit(params)
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    before = yaml.safe_load(path.read_text())
+    after = copy.deepcopy(before)
+    edit(after)
+
+    def changed(old, new, prefix=""):
+        for key, value in new.items():
+            dotted = f"{prefix}{key}"
+            if isinstance(value, dict) and isinstance(old.get(key), dict):
+                yield from changed(old[key], value, f"{dotted}.")
+            elif old.get(key, object()) != value:
+                yield dotted, value
+
+    params_file.update(path, dict(changed(before, after)))
 
 
 def pull_request_event(number: int = 1, head: str = "feature", fork: bool = False) -> dict:
