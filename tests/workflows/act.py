@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from mlops_template import params_file
+from mlops_template.ci.markdown import params_diff
 from mlops_template.ct.replay import as_traffic
 from mlops_template.serving.prediction_log import write_batch
 from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
@@ -202,16 +203,7 @@ def edit_params(repo: Path, edit) -> None:
     before = yaml.safe_load(path.read_text())
     after = copy.deepcopy(before)
     edit(after)
-
-    def changed(old, new, prefix=""):
-        for key, value in new.items():
-            dotted = f"{prefix}{key}"
-            if isinstance(value, dict) and isinstance(old.get(key), dict):
-                yield from changed(old[key], value, f"{dotted}.")
-            elif old.get(key, object()) != value:
-                yield dotted, value
-
-    params_file.update(path, dict(changed(before, after)))
+    params_file.update(path, {key: new for key, _, new in params_diff(before, after)})
 
 
 def pull_request_event(number: int = 1, head: str = "feature", fork: bool = False) -> dict:

@@ -19,6 +19,7 @@ import yaml
 
 from mlops_template.credentials import LOCAL_ONLY, SECRETS, STORAGE_ACCESS, STORAGE_COMMANDS
 from tests.project import ROOT
+from tests.workflows.makefile import make_rules, needed
 
 pytestmark = pytest.mark.workflows
 
@@ -84,31 +85,15 @@ def _commands_reaching(targets: set[str]) -> set[str]:
 
 def make_commands(target: str, makefile: Path = ROOT / "Makefile") -> set[str]:
     """The `mlops` commands `make target` runs, its prerequisites' included."""
-    rules: dict[str, tuple[list[str], list[str]]] = {}
-    current = None
-    for line in makefile.read_text().splitlines():
-        rule = re.match(r"^([\w-]+):(?!=)\s*([^#]*)", line)
-        if rule and not line.startswith("\t"):
-            current = rule.group(1)
-            prereqs = [p for p in rule.group(2).split() if not p.startswith(("$", "|"))]
-            rules[current] = (prereqs, [])
-        elif line.startswith("\t") and current:
-            rules[current][1].append(line)
-        elif line.strip() and not line.startswith("\t"):
-            current = None
+    rules = make_rules(makefile.read_text())
     if target not in rules:
         raise AssertionError(f"make {target}: no such target in {makefile}")
-    found, todo, seen = set(), [target], set()
-    while todo:
-        name = todo.pop()
-        if name in seen or name not in rules:
-            continue
-        seen.add(name)
-        prereqs, recipe = rules[name]
-        todo.extend(prereqs)
-        for line in recipe:
-            found.update(re.findall(r"\bmlops ([a-z][\w-]*)", line))
-    return found
+    return {
+        command
+        for name in needed(rules, target)
+        for line in rules[name][1]
+        for command in re.findall(r"\bmlops ([a-z][\w-]*)", line)
+    }
 
 
 def _load(path: Path) -> dict:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.project import ROOT
+from tests.workflows.makefile import make_rules, needed
 
 pytestmark = pytest.mark.workflows
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -100,33 +101,13 @@ def test_the_drift_check_status_cannot_fail_or_skip_the_gate():
     assert status["if"] == "${{ !cancelled() }}"
 
 
-def _make_rules(text: str) -> dict[str, tuple[list[str], str]]:
-    """Makefile target -> (prerequisites, recipe), for the plain `name: prereqs` rules."""
-    rules: dict[str, tuple[list[str], str]] = {}
-    name = None
-    for line in text.splitlines():
-        rule = re.match(r"^([a-z][\w-]*):(?!=)([^#]*)", line)
-        if rule:
-            name = rule.group(1)
-            rules[name] = (rule.group(2).replace("|", " ").split(), "")
-        elif line.startswith("\t") and name:
-            prereqs, recipe = rules[name]
-            rules[name] = (prereqs, recipe + line + "\n")
-        elif line.strip() and not line.startswith("#"):
-            name = None
-    return rules
-
-
 def _targets_running_the_project_without_install(text: str) -> list[str]:
-    rules = _make_rules(text)
-
-    def installs(target: str, seen: frozenset = frozenset()) -> bool:
-        prereqs = rules.get(target, ([], ""))[0]
-        return "install" in prereqs or any(
-            installs(p, seen | {target}) for p in prereqs if p not in seen
-        )
-
-    return [t for t, (_, recipe) in rules.items() if "$(RUN)" in recipe and not installs(t)]
+    rules = make_rules(text)
+    return [
+        target
+        for target, (_, recipe) in rules.items()
+        if any("$(RUN)" in line for line in recipe) and "install" not in needed(rules, target)
+    ]
 
 
 def test_every_target_that_runs_the_project_installs_it_first():
@@ -134,7 +115,7 @@ def test_every_target_that_runs_the_project_installs_it_first():
     before its first one runs: every target that runs the project depends on `install`, so
     no job (or person) can run it on whatever environment the machine had before."""
     makefile = (ROOT / "Makefile").read_text()
-    assert "lint" in _make_rules(makefile) and "bento" in _make_rules(makefile)
+    assert {"lint", "bento"} <= set(make_rules(makefile))
     assert _targets_running_the_project_without_install(makefile) == []
     broken = makefile.replace("gate: install ##", "gate: ##")
     assert _targets_running_the_project_without_install(broken) == ["gate"]
