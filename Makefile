@@ -42,12 +42,14 @@ TEST_EXTRAS := s3
 endif
 SYNC_EXTRAS := $(sort $(EXTRAS) $(TEST_EXTRAS))
 # One stamp per set of extras: `uv sync` is exact (it removes extras not named), so another
-# set means another sync.
-SYNCED := .venv/.synced$(subst $(eval) ,,$(addprefix -,$(SYNC_EXTRAS)))
+# set means another sync. It lives in the environment uv syncs: .venv, or wherever
+# UV_PROJECT_ENVIRONMENT puts it (uv's own setting, e.g. in a container or a CI cache).
+VENV := $(or $(UV_PROJECT_ENVIRONMENT),.venv)
+SYNCED := $(VENV)/.synced$(subst $(eval) ,,$(addprefix -,$(SYNC_EXTRAS)))
 
 $(SYNCED): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen $(UV_SYNC_FLAGS) $(addprefix --extra ,$(SYNC_EXTRAS))
-	@rm -f .venv/.synced*
+	@rm -f $(VENV)/.synced*
 	@touch $@
 
 install: $(SYNCED) ## create .venv from the lock file (uv sync --frozen [--extra ...]; EXTRAS=s3 gs azure)

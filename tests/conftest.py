@@ -15,6 +15,8 @@ import os
 # count, which model bytes do depend on, is left alone).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +33,26 @@ from tests.project import seed_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
+
+
+_OWN_POOL = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    """One pool of venv slots for every act job of this run (standins/setup-uv/claim-venv),
+    made before xdist starts its workers so that they all inherit it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("STANDIN_VENV_POOL"):
+        return
+    os.environ["STANDIN_VENV_POOL"] = config.stash[_OWN_POOL] = tempfile.mkdtemp(
+        prefix="act-venvs-"
+    )
+
+
+def pytest_unconfigure(config):
+    pool = config.stash.get(_OWN_POOL, None)
+    if pool:
+        shutil.rmtree(pool, ignore_errors=True)
+        del os.environ["STANDIN_VENV_POOL"]
 
 
 def pytest_collection_modifyitems(config, items):

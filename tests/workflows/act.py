@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,6 +222,22 @@ def pull_request_event(number: int = 1, head: str = "feature", fork: bool = Fals
     }
 
 
+def venv_pool() -> Path:
+    """Where the setup-uv stand-in's venv slots live (standins/setup-uv/claim-venv): one
+    directory for the whole test run, shared by the xdist workers (tests/conftest.py sets
+    $STANDIN_VENV_POOL before they start), else one per process."""
+    if not os.environ.get("STANDIN_VENV_POOL"):
+        os.environ["STANDIN_VENV_POOL"] = tempfile.mkdtemp(prefix="act-venvs-")
+    return Path(os.environ["STANDIN_VENV_POOL"])
+
+
+def release_venvs(pool: Path, claim: str) -> None:
+    """Free the venv slots that the act run ``claim`` took: its jobs have all ended."""
+    for by in pool.glob("slot-*/claim/by"):
+        if by.read_text().strip() == claim:
+            shutil.rmtree(by.parent)
+
+
 def _from_fork(payload: dict) -> bool:
     pr = payload.get("pull_request")
     return bool(pr) and pr["head"]["repo"]["full_name"] != payload["repository"]["full_name"]
@@ -280,6 +297,9 @@ def act(
         if not _from_fork(payload):
             args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
             args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
+    claim = uuid.uuid4().hex
+    pool = venv_pool()
+    args += ["--env", f"STANDIN_VENV_POOL={pool}", "--env", f"STANDIN_VENV_CLAIM={claim}"]
     if (box.root / "dvc-global").is_dir():  # a seeded sandbox (see sandbox())
         args += ["--env", f"DVC_GLOBAL_CONFIG_DIR={box.root / 'dvc-global'}"]
     for name, sha in pinned_actions().items():
@@ -292,15 +312,18 @@ def act(
     run_env["XDG_CACHE_HOME"] = str(box.root / workspace)
     run_env.pop("VIRTUAL_ENV", None)
     run_env["PATH"] = f"{STANDINS / 'bin'}{os.pathsep}{run_env.get('PATH', '')}"  # gh
-    result = subprocess.run(
-        args,
-        cwd=box.repo,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            args,
+            cwd=box.repo,
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    finally:
+        release_venvs(pool, claim)
     keep = os.environ.get("ACT_LOG_DIR")  # every act run's log, for reading where time goes
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

@@ -386,3 +386,46 @@ def test_gh_issue_list_edit_close_comment_are_strict(github):
     (state / "settings.json").write_text(json.dumps({**settings, "has_issues": False}))
     off = listed("--json", "number")
     assert off.stderr.strip() == f"the '{REPO}' repository has disabled issues"
+
+
+CLAIM_VENV = STANDINS / "setup-uv" / "claim-venv"
+
+
+def _claim(pool: Path | None, run: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("STANDIN_VENV")}
+    if pool is not None:
+        environ |= {"STANDIN_VENV_POOL": str(pool), "STANDIN_VENV_CLAIM": run}
+    return subprocess.run([str(CLAIM_VENV)], env=environ, capture_output=True, text=True)
+
+
+def test_venv_slots_are_one_job_each_until_their_run_ends_and_always_resync(tmp_path):
+    """The setup-uv stand-in's venv slots (its claim-venv): jobs running at once never share
+    one; a slot is free again once the act run that took it has ended; the install stamp of
+    the last job is gone, so `make install` syncs exactly to this job's lock."""
+    from tests.workflows.act import release_venvs
+
+    assert _claim(None, "a").stdout == "", "no pool: the job keeps its own .venv"
+    pool = tmp_path / "pool"
+    starts = [
+        subprocess.Popen(
+            [str(CLAIM_VENV)],
+            env={**os.environ, "STANDIN_VENV_POOL": str(pool), "STANDIN_VENV_CLAIM": run},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for run in ("a", "a", "b", "b", "b")
+    ]
+    got = [p.communicate()[0].strip() for p in starts]
+    assert all(p.returncode == 0 for p in starts)
+    assert len(set(got)) == 5 and all(g.startswith("UV_PROJECT_ENVIRONMENT=") for g in got)
+    freed = {g for g, run in zip(got, "aabbb", strict=True) if run == "a"}
+    venv = Path(min(freed).split("=", 1)[1])
+    venv.mkdir()
+    (venv / ".synced-s3").touch()  # left by run a's `make install`
+    release_venvs(pool, "a")
+    again = {_claim(pool, "c").stdout.strip(), _claim(pool, "c").stdout.strip()}
+    assert again == freed, "run a's two slots, and only those, are free again"
+    assert not list(venv.glob(".synced*")), "the next install syncs"
+    out = _claim(pool, "d")
+    assert out.stdout.strip() == f"UV_PROJECT_ENVIRONMENT={pool / 'slot-5' / 'venv'}"
+    assert _claim(pool.with_name("no-run"), "").returncode != 0, "a claim names its run"
