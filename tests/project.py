@@ -155,14 +155,27 @@ def seed_cache(shared: Path) -> Path:
     Copies of the project that start from it (``use_cache``) restore unchanged stages
     instead of recomputing them, as a configured DVC remote does in CI; a stage whose
     params, code or data changed still runs for real, so no test result comes from here.
+
+    It is a fresh clone's first reproduction, with the committed reports deleted first so
+    that every stage really runs (`seed_reproduction` gives the project and DVC's output):
+    tests/pipeline/test_dvc_pipeline.py checks it against the committed dvc.lock. Nothing
+    may write to it; copies go through ``use_cache``.
     """
     seed = shared / "dvc-seed"
     with exclusive(shared / "dvc-seed.lock"):
         if not (seed / "ready").exists():
             shutil.rmtree(seed, ignore_errors=True)
-            dvc(clone(seed / "project"), "repro")
+            project = clone(seed / "project")
+            shutil.rmtree(project / "reports")
+            (seed / "repro.log").write_text(dvc(project, "repro").stdout)
             (seed / "ready").touch()
     return seed / "project" / ".dvc" / "cache"
+
+
+def seed_reproduction(cache: Path) -> tuple[Path, str]:
+    """The project ``seed_cache`` reproduced (given that cache), and what `dvc repro` said."""
+    project = cache.parents[1]
+    return project, (project.parent / "repro.log").read_text()
 
 
 def use_cache(project: Path, seed: Path, cache: Path) -> None:

@@ -3,37 +3,41 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pandas as pd
 import pytest
 import yaml
 
 from tests.datasets import classification_frame, classification_params
-from tests.project import ROOT, clone, dvc, lock_outs, missing_cache_objects, run
+from tests.project import (
+    ROOT,
+    clone,
+    dvc,
+    lock_outs,
+    missing_cache_objects,
+    run,
+    seed_reproduction,
+    use_cache,
+)
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
 
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])  # in pipeline order
 
 
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory):
-    """One fresh clone, reproduced once; tests below only read it or copy it.
-
-    The committed reports are deleted first so that every stage really runs and every
-    output, figures included, is compared with the committed dvc.lock.
-    """
-    project = clone(tmp_path_factory.mktemp("fresh"))
-    shutil.rmtree(project / "reports")
-    result = dvc(project, "repro")
-    return project, result
+@pytest.fixture(scope="session")
+def reproduced(dvc_seed):
+    """A fresh clone reproduced once, with its committed reports deleted first so that every
+    stage really runs and every output, figures included, is compared with the committed
+    dvc.lock: the run's DVC seed (tests/project.py seed_cache), made once per test run
+    whichever worker needs it first. Tests below only read it or copy its cache."""
+    return seed_reproduction(dvc_seed)
 
 
 def test_fresh_clone_reproduces_the_committed_lock(reproduced):
-    project, result = reproduced
+    project, said = reproduced
     for stage in STAGES:
-        assert f"Running stage '{stage}'" in result.stdout
+        assert f"Running stage '{stage}'" in said
     assert (project / "dvc.lock").read_text() == (ROOT / "dvc.lock").read_text(), (
         "dvc.lock differs from the committed one: the pipeline is not reproducible, "
         "or dvc.lock was not committed after a change (run `make run` and commit dvc.lock)"
@@ -50,20 +54,20 @@ def test_second_repro_does_nothing_and_says_so(reproduced):
     assert (project / "dvc.lock").read_text() == before
 
 
-def test_metrics_and_plots_commands_work(reproduced):
+def test_metrics_and_plots_commands_work(reproduced, tmp_path):
     project, _ = reproduced
     shown = json.loads(dvc(project, "metrics", "show", "--json").stdout)
     metrics = shown[""]["data"]["reports/metrics.json"]["data"]
     assert metrics["mae"] < metrics["baseline"]["mae"]
-    dvc(project, "plots", "show", "-o", "plots_html")
-    html = (project / "plots_html" / "index.html").read_text()
+    dvc(project, "plots", "show", "-o", str(tmp_path / "plots_html"))
+    html = (tmp_path / "plots_html" / "index.html").read_text()
     assert "predicted_vs_actual" in html and "feature_importance.png" in html
 
 
-def test_changing_one_param_reruns_only_the_stages_that_read_it(reproduced, tmp_path):
+def test_changing_one_param_reruns_only_the_stages_that_read_it(dvc_seed, tmp_path):
     project = clone(tmp_path / "exp")
-    # Share the cache of the reproduced clone so unchanged stages are restored, not rerun.
-    dvc(project, "cache", "dir", str(reproduced[0] / ".dvc" / "cache"))
+    # Start from the reproduced clone's cache so unchanged stages are restored, not rerun.
+    use_cache(project, dvc_seed, tmp_path / "cache")
     dvc(project, "checkout")
     result = dvc(project, "exp", "run", "-S", "evaluate.importance_repeats=3")
     ran = {s for s in STAGES if f"Running stage '{s}'" in result.stdout}
@@ -77,9 +81,9 @@ def test_changing_one_param_reruns_only_the_stages_that_read_it(reproduced, tmp_
 
 
 @pytest.mark.example
-def test_bad_data_stops_at_validate_and_the_last_good_model_is_recoverable(reproduced, tmp_path):
+def test_bad_data_stops_at_validate_and_the_last_good_model_is_recoverable(dvc_seed, tmp_path):
     project = clone(tmp_path / "bad")
-    dvc(project, "cache", "dir", str(reproduced[0] / ".dvc" / "cache"))
+    use_cache(project, dvc_seed, tmp_path / "cache")
     dvc(project, "checkout")
     good = lock_outs(project)
     raw_path = project / "data/raw/bikeshare_2011.csv.gz"

@@ -302,8 +302,13 @@ def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time
     and the nightly run is green with nothing to check yet. Then weeks of drifting
     production traffic: the night retrains (the labelled rows as feedback, the split staying
     random) and proposes, where retraining used to raise "contract.time_column is required"
-    every night."""
+    every night. This team took the guide's other way out of the first night's warning (the
+    setting "Allow GitHub Actions to create and approve pull requests" on, no App): the PR
+    opens with GITHUB_TOKEN, whose push starts no workflow, and its body says so."""
     box = _new_repository(tmp_path, None)
+    github_state.write_state(
+        box.root / "gh", can_approve_pull_request_reviews=True, git_dir=box.origin
+    )
     data = ROOT / "tests" / "fixtures" / "oj.csv.gz"
     run(box.repo, str(BIN / "mlops"), "init", "--data", str(data), "--target", "Purchase")
     dvc(box.repo, "repro")
@@ -330,7 +335,7 @@ def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time
     rows, arrived = drifting_weeks(table, table["STORE"] == 0, 6, 150, "2026-10-01")
     model = storage.read_model(box.repo / "models" / "model.joblib")
     seed_production(box, rows, model, params, True, s3_server, arrived=arrived)
-    log = _ct(box, *PRODUCTION, *APP)
+    log = _ct(box, *PRODUCTION)
     assert (
         step_outcomes(log)[
             "Retrain (new feedback data, moved window, dvc repro, champion vs challenger)"
@@ -340,7 +345,13 @@ def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time
     (pr,) = [p for p in box.prs() if p["head"] == BRANCH]
     assert "Drift check: 🟠 drift" in pr["body"] and "no time column" in pr["body"]
     assert "Champion (main) vs challenger (retrained)" in pr["body"]
+    assert pr["author"] == github_state.TOKENS[github_state.GITHUB_TOKEN]["login"]
+    (push,) = [p for p in github_state.pushes(box.root / "gh") if p["ref"].endswith(BRANCH)]
+    assert (push["kind"], push["triggers_workflows"]) == ("github_actions", False)
+    assert "**Checks will not run on this push.**" in pr["body"]
     box.git("fetch", "-q", "origin")
+    count = box.git("rev-list", "--count", f"origin/main..origin/{BRANCH}").strip()
+    assert count == "1", "one retraining commit on top of main"
     retrained = yaml.safe_load(box.git("show", f"origin/{BRANCH}:params.yaml"))
     assert retrained["split"]["method"] == "random"
     learned_until = pd.Timestamp(retrained["split"]["window"]["end"])

@@ -88,6 +88,20 @@ def test_concurrency_keeps_the_newest_merge_and_no_rebuild_displaces_it():
     assert set(cd["on"]) == {"push", "workflow_dispatch"}
 
 
+def test_two_nightly_runs_never_overlap():
+    """ct.yml's runs share one concurrency group, whatever started them (the schedule, a
+    dispatch) and on whichever ref, and a running night is never cancelled: a second run
+    waits for the first, so two never retrain and push the branch at once. Should one still
+    meet another's push (a person's `make propose` by hand), `mlops propose` reports a lost
+    race on real git (tests/code/test_proposal.py: a lease rejection, a ref moved inside the
+    server's update); the act scenario that raced two runs tested what GitHub excludes."""
+    ct = _load("ct.yml")
+    assert ct["concurrency"]["cancel-in-progress"] is False
+    group = ct["concurrency"]["group"]
+    assert "${{" not in group, "one group for every run, not one per event or ref"
+    assert set(ct["on"]) <= {"schedule", "workflow_dispatch"}
+
+
 def test_the_drift_check_status_cannot_fail_or_skip_the_gate():
     """`make ct-status` calls the GitHub API; before the gate and fatal, any API error
     failed the required check without running the gate. It runs after the gate (also when
