@@ -1,0 +1,47 @@
+"""The evaluate stage's permutation importance is scikit-learn's, computed in fewer calls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
+
+from mlops_template.pipeline import evaluate as evaluate_mod
+from mlops_template.pipeline.evaluate import permutation_drops
+from tests.datasets import classification_frame
+
+pytestmark = pytest.mark.code
+
+
+def _sklearn(model, X, y, task, repeats, seed) -> np.ndarray:
+    scoring = "neg_mean_absolute_error" if task == "regression" else "neg_log_loss"
+    found = permutation_importance(
+        model, X, y, scoring=scoring, n_repeats=repeats, random_state=seed, n_jobs=1
+    )
+    return found.importances
+
+
+def test_regression_drops_are_sklearns_to_the_bit(train_test, model, params, monkeypatch):
+    """On the example's model and test split (categorical, integer and float columns): the
+    same figures with one model call for every block, and with one block per call."""
+    test = train_test[1]
+    X, y = test[params.contract.features], test[params.contract.target]
+    expected = _sklearn(model, X, y, "regression", 3, params.seed)
+    assert np.array_equal(permutation_drops(model, X, y, "regression", 3, params.seed), expected)
+    monkeypatch.setattr(evaluate_mod, "IMPORTANCE_BATCH_ROWS", 1)
+    assert np.array_equal(permutation_drops(model, X, y, "regression", 3, params.seed), expected)
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "wine"])
+def test_classification_drops_are_sklearns_to_the_bit(name, monkeypatch):
+    """Binary (the positive class's probability) and multiclass log loss, in calls of a
+    few blocks each."""
+    frame = classification_frame(name).iloc[::2]
+    X, y = frame.drop(columns="target"), frame["target"]
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y)
+    expected = _sklearn(model, X, y, "classification", 2, 3)
+    monkeypatch.setattr(evaluate_mod, "IMPORTANCE_BATCH_ROWS", 3 * len(X))
+    drops = permutation_drops(model, X, y, "classification", 2, 3)
+    assert np.array_equal(drops, expected)
+    assert (drops.mean(axis=1) > 0).any(), "some column matters"
