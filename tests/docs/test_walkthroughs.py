@@ -84,7 +84,7 @@ OWN_TABLE_TESTS = (
 )
 
 
-def test_the_use_this_template_guide(tmp_path, s3_server):
+def test_the_use_this_template_guide(tmp_path, s3_server, dvc_seed):
     # "Use this template" on GitHub: a new repository holding the template's files.
     template = clone(tmp_path / "template")
     github = tmp_path / "github" / "you"
@@ -113,16 +113,29 @@ def test_the_use_this_template_guide(tmp_path, s3_server):
         # is the atomic writes and dvc.lock; the workflow files and the harness's
         # stand-ins), and the model, service and docs tests on tables and files of their own
         # (sklearn's datasets, the paired gate's fixture tables, the docs' own commands).
+        # No xdist workers (the suite keeps the cores busy) and 200 generated requests against the
+        # new table's schema (the suite fuzzes the template's with 1,200).
         extra_env={
             "PYTEST_ARGS": f"--junitxml={junit} -p no:cacheprovider "
             "-m 'not code and not pipeline and not workflows' "
-            + " ".join(f"tests/{t}" for t in OWN_TABLE_TESTS)
+            + " ".join(f"tests/{t}" for t in OWN_TABLE_TESTS),
+            "TEST_WORKERS": "0",
+            "FUZZ_EXAMPLES": "200",
         },
     )
     clone_and_run, demo_ct, own_data, commit, branch, remote, serve, label, model = GUIDE
 
     walk.covered = CI_RUNS_IT  # step 1's `make test` is the example's full suite
+    # Step 1's `make run` is the README's quickstart on the same commit, walked from nothing
+    # in test_the_readme_and_its_pages; here it starts from the run's DVC seed (as from a
+    # DVC remote: unchanged stages restored), through DVC's global config for this block.
+    seeded = tmp_path / "dvc-global"
+    seeded.mkdir()
+    subprocess.run(["cp", "-al", str(dvc_seed), str(tmp_path / "dvc-cache")], check=True)
+    (seeded / "config").write_text(f"[cache]\n    dir = {tmp_path / 'dvc-cache'}\n")
+    walk.extra_env["DVC_GLOBAL_CONFIG_DIR"] = str(seeded)
     walk.block(clone_and_run)
+    del walk.extra_env["DVC_GLOBAL_CONFIG_DIR"]
     project = home / "your-project"
     assert walk.cwd == project and (project / "models" / "model.joblib").exists()
     walk.block(demo_ct)

@@ -1,15 +1,18 @@
-"""Property-based fuzzing of /predict: 1,200 generated requests, valid or not, no 5xx; the
-near-valid ones start from a real row of the project's own data."""
+"""Property-based fuzzing of /predict: 1,200 generated requests (``FUZZ_EXAMPLES``), valid
+or not, no 5xx; the near-valid ones start from a real row of the project's own data."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
+# The suite's figure; the guide's walkthrough asks fewer for the new table's schema.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1200"))
 
 JSON_LEAF = st.one_of(
     st.none(),
@@ -50,7 +53,7 @@ def bodies(good: dict):
     )
 
 
-@settings(max_examples=1200, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_no_request_ever_gets_a_5xx(client, good, data):
     body = data.draw(bodies(good), label="body")
