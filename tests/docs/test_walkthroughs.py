@@ -231,6 +231,11 @@ def test_the_readme_and_its_pages(tmp_path, s3_server):
     assert lock_outs(project)["models/model.joblib"] == committed
     walk.block(explore)
     assert "mae" in walk.ran["uv run dvc metrics show"].output
+    # a training param reruns train and what reads its model, and nothing before it
+    tried = walk.ran["uv run dvc exp run -S train.hyperparams.learning_rate=0.05"].output
+    stages = list(yaml.safe_load((project / "dvc.yaml").read_text())["stages"])
+    ran = [s for s in stages if f"Running stage '{s}'" in tried]
+    assert ran == ["train", "reference", "evaluate", "model_card"], tried
     model_bytes = (project / "models" / "model.joblib").read_bytes()
     assert hashlib.md5(model_bytes).hexdigest() == committed, "the experiment was dropped"
     assert subprocess.run(["git", "diff", "--quiet"], cwd=project).returncode == 0
