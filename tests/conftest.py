@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-# The suite's single longest test (~10 min under the suite's load on 2 cores): everything
+# The suite's single longest test (~7 min under the suite's load on 2 cores): everything
 # else must fit beside it on the other worker, so it has to start first.
 CRITICAL = "tests/workflows/test_loop.py::test_from_use_this_template_to_a_quiet_night"
 _SLOW_ORDER = ("workflows", "docs", "pipeline")  # act runs, walkthroughs, dvc runs; then rest
