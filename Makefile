@@ -52,7 +52,7 @@ $(SYNCED): uv.lock pyproject.toml | $(UV)
 	@rm -f $(VENV)/.synced*
 	@touch $@
 
-install: $(SYNCED) ## create .venv from the lock file (uv sync --frozen [--extra ...]; EXTRAS=s3 gs azure)
+install: $(SYNCED) ## create .venv (or $$UV_PROJECT_ENVIRONMENT) from the lock file (uv sync --frozen [--extra ...]; EXTRAS=s3 gs azure)
 
 run: install ## reproduce the whole pipeline (dvc repro) and print the headline metrics
 	$(RUN) dvc repro

@@ -38,6 +38,7 @@ def env() -> dict[str, str]:
     leaked = (
         *("MLOPS_", "BENTOML_", "OMP_NUM_THREADS", "PYTHONDONTWRITEBYTECODE"),
         *("PYTEST_ARGS", "PYTEST_XDIST_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"),
+        "UV_PROJECT_ENVIRONMENT",  # a clone's `make install` syncs its own .venv
     )
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(leaked)}
     return {
@@ -164,8 +165,10 @@ def seed_cache(shared: Path) -> Path:
 
     It is a fresh clone's first reproduction, with the committed reports deleted first so
     that every stage really runs (`seed_reproduction` gives the project and DVC's output):
-    tests/pipeline/test_dvc_pipeline.py checks it against the committed dvc.lock. Nothing
-    may write to it; copies go through ``use_cache``.
+    tests/pipeline/test_dvc_pipeline.py checks it against the committed dvc.lock. Tests may
+    run commands in the project that leave its outputs and cache as they are (a no-op
+    `dvc repro`, `dvc metrics`, building a Bento from its model); whatever changes the
+    pipeline works on a copy that starts from its cache (``use_cache``).
     """
     seed = shared / "dvc-seed"
     with exclusive(shared / "dvc-seed.lock"):

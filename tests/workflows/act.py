@@ -4,6 +4,7 @@ git repositories. Only what must come from GitHub or npm is replaced, by the sta
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -227,15 +228,21 @@ def venv_pool() -> Path:
     directory for the whole test run, shared by the xdist workers (tests/conftest.py sets
     $STANDIN_VENV_POOL before they start), else one per process."""
     if not os.environ.get("STANDIN_VENV_POOL"):
-        os.environ["STANDIN_VENV_POOL"] = tempfile.mkdtemp(prefix="act-venvs-")
+        os.environ["STANDIN_VENV_POOL"] = pool = tempfile.mkdtemp(prefix="act-venvs-")
+        atexit.register(shutil.rmtree, pool, ignore_errors=True)
     return Path(os.environ["STANDIN_VENV_POOL"])
 
 
 def release_venvs(pool: Path, claim: str) -> None:
-    """Free the venv slots that the act run ``claim`` took: its jobs have all ended."""
+    """Free the venv slots that the act run ``claim`` took: its jobs have all ended. Other
+    runs free theirs at the same time, so a claim may vanish while this looks."""
     for by in pool.glob("slot-*/claim/by"):
-        if by.read_text().strip() == claim:
-            shutil.rmtree(by.parent)
+        try:
+            mine = by.read_text().strip() == claim
+        except FileNotFoundError:
+            continue
+        if mine:
+            shutil.rmtree(by.parent, ignore_errors=True)
 
 
 def _from_fork(payload: dict) -> bool:
@@ -250,7 +257,6 @@ def act(
     workflow: str,
     timeout: float = 1800,
     extra: tuple[str, ...] = (),
-    workspace: str = "act-cache",
 ) -> subprocess.CompletedProcess[str]:
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
@@ -309,21 +315,21 @@ def act(
     # path with a hidden component (~/.cache), and GitHub's workspace has none either.
     # Storage credentials reach a job only as the secrets and --env above, never from here.
     run_env = {k: v for k, v in env().items() if not k.startswith("AWS_")}
-    run_env["XDG_CACHE_HOME"] = str(box.root / workspace)
+    run_env["XDG_CACHE_HOME"] = str(box.root / "act-cache")
     run_env.pop("VIRTUAL_ENV", None)
     run_env["PATH"] = f"{STANDINS / 'bin'}{os.pathsep}{run_env.get('PATH', '')}"  # gh
-    try:
-        result = subprocess.run(
-            args,
-            cwd=box.repo,
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    finally:
-        release_venvs(pool, claim)
+    # On a timeout subprocess.run kills act alone: its jobs' processes may still be using
+    # their slots, which then stay claimed.
+    result = subprocess.run(
+        args,
+        cwd=box.repo,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    release_venvs(pool, claim)
     keep = os.environ.get("ACT_LOG_DIR")  # every act run's log, for reading where time goes
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

@@ -64,9 +64,9 @@ def _slices(
     return out
 
 
-# Rows scored per call when permuting: large enough that one call covers the example's every
-# (column, repeat) block, small enough to bound memory on wide tables.
-IMPORTANCE_BATCH_ROWS = 200_000
+# Cells (rows x columns) scored per call when permuting: one call covers the example's every
+# (column, repeat) block (55 blocks of 414 x 11), and memory stays bounded on wide tables.
+IMPORTANCE_BATCH_CELLS = 4_000_000
 
 
 def _permuted_blocks(sample: pd.DataFrame, n_repeats: int, seed: int):
@@ -96,11 +96,16 @@ def permutation_drops(
 
     The figures of ``sklearn.inspection.permutation_importance(...).importances`` with the
     task's scorer (``neg_mean_absolute_error``, ``neg_log_loss``), seeded alike and scored
-    by the same metric functions on the same predictions (tests/code/test_importance.py
-    holds them equal), but the permuted copies reach the model in as few calls as fit
-    ``IMPORTANCE_BATCH_ROWS`` instead of one call per column and repeat. Each call pays the
-    model's fixed cost (the preprocessing, one pass over every tree), which dominated on
-    small test sets: benchmarks/importance.py has the two side by side."""
+    by the same metric functions, but the permuted copies reach the model in as few calls
+    as fit ``IMPORTANCE_BATCH_CELLS`` instead of one call per column and repeat. Each call
+    pays the model's fixed cost (the preprocessing, one pass over every tree), which
+    dominated on small test sets: benchmarks/importance.py has the two side by side.
+
+    A model predicts each row on its own (the service answers batches of any size with it,
+    derived features included), so the predictions are the same as one copy per call: to
+    the bit for the tree models (tests/code/test_importance.py), and to the last bits
+    (~1e-16, under the 6 decimals reported) where a linear model's matrix product is
+    blocked differently for a taller batch."""
     regression = task == "regression"
 
     def outputs(rows: pd.DataFrame) -> np.ndarray:
@@ -127,7 +132,7 @@ def permutation_drops(
             repeat[col_idx] += 1
         pending.clear()
 
-    per_call = max(1, IMPORTANCE_BATCH_ROWS // max(n, 1))
+    per_call = max(1, IMPORTANCE_BATCH_CELLS // max(n * len(X.columns), 1))
     for block in _permuted_blocks(X, n_repeats, seed):
         pending.append(block)
         if len(pending) == per_call:
