@@ -223,10 +223,13 @@ def pull_request_event(number: int = 1, head: str = "feature", fork: bool = Fals
     }
 
 
-def venv_pool() -> Path:
+def venv_pool() -> Path | None:
     """Where the setup-uv stand-in's venv slots live (standins/setup-uv/claim-venv): one
     directory for the whole test run, shared by the xdist workers (tests/conftest.py sets
-    $STANDIN_VENV_POOL before they start), else one per process."""
+    $STANDIN_VENV_POOL before they start), else one per process. ``none``: no slots, each
+    job builds its own .venv as on a fresh runner (benchmarks/pr_workflow.py)."""
+    if os.environ.get("STANDIN_VENV_POOL") == "none":
+        return None
     if not os.environ.get("STANDIN_VENV_POOL"):
         os.environ["STANDIN_VENV_POOL"] = pool = tempfile.mkdtemp(prefix="act-venvs-")
         atexit.register(shutil.rmtree, pool, ignore_errors=True)
@@ -305,7 +308,8 @@ def act(
             args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
     claim = uuid.uuid4().hex
     pool = venv_pool()
-    args += ["--env", f"STANDIN_VENV_POOL={pool}", "--env", f"STANDIN_VENV_CLAIM={claim}"]
+    if pool is not None:
+        args += ["--env", f"STANDIN_VENV_POOL={pool}", "--env", f"STANDIN_VENV_CLAIM={claim}"]
     if (box.root / "dvc-global").is_dir():  # a seeded sandbox (see sandbox())
         args += ["--env", f"DVC_GLOBAL_CONFIG_DIR={box.root / 'dvc-global'}"]
     for name, sha in pinned_actions().items():
@@ -314,7 +318,7 @@ def act(
     # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a
     # path with a hidden component (~/.cache), and GitHub's workspace has none either.
     # Storage credentials reach a job only as the secrets and --env above, never from here.
-    run_env = {k: v for k, v in env().items() if not k.startswith("AWS_")}
+    run_env = {k: v for k, v in env().items() if not k.startswith(("AWS_", "STANDIN_VENV_"))}
     run_env["XDG_CACHE_HOME"] = str(box.root / "act-cache")
     run_env.pop("VIRTUAL_ENV", None)
     run_env["PATH"] = f"{STANDINS / 'bin'}{os.pathsep}{run_env.get('PATH', '')}"  # gh
@@ -329,7 +333,8 @@ def act(
         timeout=timeout,
         check=False,
     )
-    release_venvs(pool, claim)
+    if pool is not None:
+        release_venvs(pool, claim)
     keep = os.environ.get("ACT_LOG_DIR")  # every act run's log, for reading where time goes
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)

@@ -405,6 +405,7 @@ def test_venv_slots_are_one_job_each_until_their_run_ends_and_always_resync(tmp_
     from tests.workflows.act import release_venvs
 
     assert _claim(None, "a").stdout == "", "no pool: the job keeps its own .venv"
+    assert _claim(Path("none"), "a").stdout == "", "`none`: as on a fresh runner"
     pool = tmp_path / "pool"
     starts = [
         subprocess.Popen(
