@@ -15,8 +15,6 @@ import os
 # count, which model bytes do depend on, is left alone).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -30,29 +28,17 @@ from mlops_template.pipeline.train import train
 from mlops_template.pipeline.validate import validate
 from tests import s3
 from tests.project import seed_cache
+from tests.workflows.act import venv_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
 
 
-_OWN_POOL = pytest.StashKey[str]()
-
-
 def pytest_configure(config):
     """One pool of venv slots for every act job of this run (standins/setup-uv/claim-venv),
-    made before xdist starts its workers so that they all inherit it."""
-    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("STANDIN_VENV_POOL"):
-        return
-    os.environ["STANDIN_VENV_POOL"] = config.stash[_OWN_POOL] = tempfile.mkdtemp(
-        prefix="act-venvs-"
-    )
-
-
-def pytest_unconfigure(config):
-    pool = config.stash.get(_OWN_POOL, None)
-    if pool:
-        shutil.rmtree(pool, ignore_errors=True)
-        del os.environ["STANDIN_VENV_POOL"]
+    made before xdist starts its workers so that they all inherit it (removed at exit)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        venv_pool()
 
 
 def pytest_collection_modifyitems(config, items):

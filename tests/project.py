@@ -194,3 +194,16 @@ def use_cache(project: Path, seed: Path, cache: Path) -> None:
     writes never show in another's; the link copy takes milliseconds."""
     subprocess.run(["cp", "-al", str(seed), str(cache)], check=True)
     dvc(project, "config", "--local", "cache.dir", str(cache))
+
+
+def seeded_global_config(seed: Path, root: Path) -> Path:
+    """A DVC global config directory (for ``DVC_GLOBAL_CONFIG_DIR``) whose cache is
+    ``root/dvc-cache``, hard links to ``seed``'s objects as in ``use_cache``: for processes
+    that start from a checkout with no local config (an act job, a reader's clone)."""
+    cache = root / "dvc-cache"
+    if not cache.exists():
+        subprocess.run(["cp", "-al", str(seed), str(cache)], check=True)
+    config = root / "dvc-global"
+    config.mkdir()
+    (config / "config").write_text(f"[cache]\n    dir = {cache}\n")
+    return config

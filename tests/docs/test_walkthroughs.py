@@ -24,7 +24,7 @@ import yaml
 
 from tests.docs.snippets import DOCS, blocks
 from tests.docs.walkthrough import Walk
-from tests.project import ROOT, clone, lock_outs
+from tests.project import ROOT, clone, lock_outs, seeded_global_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.example]
 
@@ -129,11 +129,7 @@ def test_the_use_this_template_guide(tmp_path, s3_server, dvc_seed):
     # Step 1's `make run` is the README's quickstart on the same commit, walked from nothing
     # in test_the_readme_and_its_pages; here it starts from the run's DVC seed (as from a
     # DVC remote: unchanged stages restored), through DVC's global config for this block.
-    seeded = tmp_path / "dvc-global"
-    seeded.mkdir()
-    subprocess.run(["cp", "-al", str(dvc_seed), str(tmp_path / "dvc-cache")], check=True)
-    (seeded / "config").write_text(f"[cache]\n    dir = {tmp_path / 'dvc-cache'}\n")
-    walk.extra_env["DVC_GLOBAL_CONFIG_DIR"] = str(seeded)
+    walk.extra_env["DVC_GLOBAL_CONFIG_DIR"] = str(seeded_global_config(dvc_seed, tmp_path))
     walk.block(clone_and_run)
     del walk.extra_env["DVC_GLOBAL_CONFIG_DIR"]
     project = home / "your-project"

@@ -23,7 +23,7 @@ from mlops_template import params_file
 from mlops_template.ci.markdown import params_diff
 from mlops_template.ct.replay import as_traffic
 from mlops_template.serving.prediction_log import write_batch
-from tests.project import BIN, ROOT, clone, dvc, env, run, use_cache
+from tests.project import BIN, ROOT, clone, dvc, env, run, seeded_global_config, use_cache
 from tests.s3 import S3Server, s3_environment
 from tests.workflows import github_state
 
@@ -135,8 +135,7 @@ def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
         # Jobs get the cache through DVC's global config, which act() points them at: the
         # checkout stand-in copies .dvc/config.local too, but a checkout on GitHub would not
         # (it is git-ignored), and a job must not depend on it.
-        (tmp / "dvc-global").mkdir()
-        (tmp / "dvc-global" / "config").write_text(f"[cache]\n    dir = {tmp / 'dvc-cache'}\n")
+        seeded_global_config(seed, tmp)
     origin = tmp / "origin.git"
     run(tmp, "git", "init", "-q", "--bare", "-b", "main", str(origin))
     run(repo, "git", "remote", "add", "origin", str(origin))
