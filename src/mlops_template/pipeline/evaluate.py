@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,7 @@ def _permuted_blocks(sample: pd.DataFrame, n_repeats: int, seed: int):
     shuffling the previous repeat's column by the index shuffled once more (the column keeps
     its dtype, categories included)."""
     column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
-    for col_idx, column in enumerate(sample.columns):
+    for column in sample.columns:
         rng = np.random.RandomState(column_seed)
         values = sample[column]
         order = np.arange(len(sample))
@@ -86,7 +87,7 @@ def _permuted_blocks(sample: pd.DataFrame, n_repeats: int, seed: int):
             values.index = sample.index
             block = sample.copy()
             block[column] = values
-            yield col_idx, block
+            yield block
 
 
 def permutation_drops(
@@ -121,25 +122,13 @@ def permutation_drops(
 
     baseline = score(outputs(X))
     n = len(X)
-    drops = np.zeros((len(X.columns), n_repeats))
-    repeat = [0] * len(X.columns)
-    pending: list[tuple[int, pd.DataFrame]] = []
-
-    def flush() -> None:
-        out = outputs(pd.concat([block for _, block in pending], ignore_index=True))
-        for i, (col_idx, _) in enumerate(pending):
-            drops[col_idx, repeat[col_idx]] = baseline - score(out[i * n : (i + 1) * n])
-            repeat[col_idx] += 1
-        pending.clear()
-
-    per_call = max(1, IMPORTANCE_BATCH_CELLS // max(n * len(X.columns), 1))
-    for block in _permuted_blocks(X, n_repeats, seed):
-        pending.append(block)
-        if len(pending) == per_call:
-            flush()
-    if pending:
-        flush()
-    return drops
+    per_call = max(1, IMPORTANCE_BATCH_CELLS // max(X.size, 1))
+    scores: list[float] = []  # blocks come column by column, repeat by repeat
+    blocks = _permuted_blocks(X, n_repeats, seed)  # lazily: a call's worth in memory
+    while batch := list(islice(blocks, per_call)):
+        out = outputs(pd.concat(batch, ignore_index=True))
+        scores += [score(out[i : i + n]) for i in range(0, len(out), n)]
+    return baseline - np.array(scores).reshape(len(X.columns), n_repeats)
 
 
 def _importance(
