@@ -53,6 +53,43 @@ def test_every_metric_at_unit_weights_is_sklearns():
     assert {m: found[m].points[0] for m in names} == pytest.approx(expected)
 
 
+def test_roc_auc_on_every_resample_is_sklearns_with_those_weights():
+    """Each resample's ROC AUC is scikit-learn's with the resample's draw counts as
+    ``sample_weight``: binary with tied scores (within and across classes), one-vs-rest
+    for three classes, on blocks of rows and on a slice."""
+    rng = np.random.default_rng(5)
+    n = 240
+    classes = np.array(["a", "b", "c"], dtype=object)
+    y = rng.choice(classes, n)
+    raw = rng.random((n, 3)) + (y[:, None] == classes) * 0.6
+    proba = np.round(raw / raw.sum(axis=1, keepdims=True), 2)  # rounding makes ties
+    proba[:, 2] = 1 - proba[:, 0] - proba[:, 1]
+    units = time_blocks(np.arange(n), 8)
+    band = rng.random(n) < 0.4
+    said = classes[proba.argmax(axis=1)]
+    for labels, cls, p in (
+        (np.where(y == "c", "c", "a").astype(object), classes[[0, 2]], proba[:, [0, 2]]),
+        (y, classes, proba),
+    ):
+        truth = Truth(labels, "classification", cls, units)
+        comps = {"all": Comparison("roc_auc"), "band": Comparison("roc_auc", band)}
+        found = bootstrap(truth, [Side(said, p)], comps, resamples=6, seed=2)
+        drawn = np.vstack(list(counts(truth.n_units, 6, seed=2, row_width=n)))
+        for key, rows in (("all", slice(None)), ("band", band)):
+            for r in range(6):
+                w = drawn[r, units][rows]
+                if len(cls) == 2:
+                    want = skm.roc_auc_score(labels[rows] == cls[1], p[rows, 1], sample_weight=w)
+                else:
+                    want = np.mean(
+                        [
+                            skm.roc_auc_score(labels[rows] == c, p[rows, i], sample_weight=w)
+                            for i, c in enumerate(cls)
+                        ]
+                    )
+                assert found[key].draws[0, r] == pytest.approx(want, abs=1e-12), (key, r)
+
+
 def test_resamples_are_seeded_and_draw_n_units_each():
     a = np.vstack(list(counts(50, 30, seed=3)))
     assert a.shape == (30, 50) and (a.sum(axis=1) == 50).all()

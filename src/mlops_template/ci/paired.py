@@ -20,8 +20,10 @@ How it is computed, and why it is fast:
   sums over rows (MAE: sum |e| and the row count; RMSE: sum e^2; R^2: sum e^2, sum y,
   sum y^2; log loss, accuracy; f1: true/false positives and false negatives), so the sums of
   every resample are one matrix product ``C @ U`` where ``U`` holds those per-row
-  statistics summed per unit; slices only mask rows out of ``U``. ROC AUC (not a sum) is
-  computed from the row weights ``C[:, unit]`` with one sort of the scores.
+  statistics summed per unit; slices only mask rows out of ``U``. ROC AUC is not a sum: each
+  model's scores are sorted once (per class and slice), and each resample's AUC is one
+  cumulative sum of the negatives' weights in that order and one gather-and-dot over the
+  positives (``_auc_prepped``), O(rows) per resample with no sort.
 - **Large test sets.** Independent rows beyond ``MAX_UNITS`` (20,000) are resampled in
   20,000 groups of consecutive rows; a time split at 1M rows has 10,000 blocks anyway.
 - **Percentile interval** of the difference at ``confidence`` (two-sided), so each side of
@@ -161,43 +163,82 @@ def additive(metric: str, truth: Truth, side: Side) -> tuple[np.ndarray, Reducer
     raise ValueError(f"gate: no paired bootstrap for classification metric '{metric}'")
 
 
-def _auc_prep(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The scores' order and tie groups, computed once per model (not per resample)."""
-    order = np.argsort(score, kind="stable")
-    s = score[order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    return order, starts, positive[order]
+@dataclass(frozen=True)
+class AucPrep:
+    """One model's scores for one class, in the form every resample's ROC AUC is computed
+    from (built once per model, class and slice, not per resample): the scores sorted once,
+    the negatives' units in that order, and for each positive its unit and how many
+    negatives rank strictly below it (``lo``) and at or below it (``hi``: ties count half)."""
+
+    negative_units: np.ndarray
+    positive_units: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    tied: np.ndarray  # positives tied with some negative (hi > lo)
 
 
-def _auc_prepped(prep: tuple[np.ndarray, ...], weights: np.ndarray) -> np.ndarray:
-    order, starts, pos = prep
-    w = weights[:, order]
-    wp = np.add.reduceat(w * pos, starts, axis=1)
-    wn = np.add.reduceat(w * ~pos, starts, axis=1)
-    below = np.cumsum(wn, axis=1) - wn
-    pairs = wp.sum(axis=1) * wn.sum(axis=1)
-    return _safe_div((wp * (below + 0.5 * wn)).sum(axis=1), pairs)
+def _auc_prep(
+    score: np.ndarray, positive: np.ndarray, units: np.ndarray, order: np.ndarray | None = None
+) -> AucPrep:
+    """``order``: the rows to use, sorted by score (default: all rows, sorted here)."""
+    order = np.argsort(score, kind="stable") if order is None else order
+    pos = positive[order]
+    negative_scores = score[order[~pos]]
+    positive_scores = score[order[pos]]
+    lo = np.searchsorted(negative_scores, positive_scores, side="left")
+    hi = np.searchsorted(negative_scores, positive_scores, side="right")
+    return AucPrep(units[order[~pos]], units[order[pos]], lo, hi, np.flatnonzero(hi > lo))
+
+
+def _auc_prepped(prep: AucPrep, unit_counts: np.ndarray) -> np.ndarray:
+    """ROC AUC on each resample (a row of ``unit_counts``: how often each unit was drawn).
+
+    Each row weighs as often as its unit was drawn. With the negatives' weights summed
+    cumulatively in score order (``below``), the weighted count of (positive, negative)
+    pairs ranked right is one gather and one dot product per positive: O(rows) per resample
+    with no sort, ~6 ms at 1M rows here (the sort-per-model form it replaced, which gathered
+    and reduced row weights per tie group, took ~10 times as long)."""
+    k = unit_counts.shape[0]
+    below = np.zeros((k, len(prep.negative_units) + 1))
+    np.cumsum(np.take(unit_counts, prep.negative_units, axis=1), axis=1, out=below[:, 1:])
+    wp = np.take(unit_counts, prep.positive_units, axis=1)
+    right = np.einsum("ij,ij->i", wp, np.take(below, prep.lo, axis=1))
+    if len(prep.tied):
+        tied = prep.tied
+        half = np.take(below, prep.hi[tied], axis=1) - np.take(below, prep.lo[tied], axis=1)
+        right += 0.5 * np.einsum("ij,ij->i", wp[:, tied], half)
+    return _safe_div(right, wp.sum(axis=1) * below[:, -1])
 
 
 def weighted_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """ROC AUC under row weights ``(r, n)``: the weighted share of (positive, negative)
-    pairs ranked right, ties counting half (what sklearn's roc_auc_score gives at weight 1)."""
-    return _auc_prepped(_auc_prep(score, positive), weights)
+    pairs ranked right, ties counting half (scikit-learn's roc_auc_score with
+    ``sample_weight``)."""
+    return _auc_prepped(_auc_prep(score, positive, np.arange(len(score))), weights)
 
 
-def _auc_preps(truth: Truth, side: Side) -> list[tuple[np.ndarray, ...]]:
-    classes = list(truth.classes)
-    if len(classes) == 2:
-        return [_auc_prep(side.proba[:, 1], truth.y == classes[1])]
-    return [_auc_prep(side.proba[:, i], truth.y == c) for i, c in enumerate(classes)]
-
-
-def auc_on_weights(truth: Truth, side: Side, weights: np.ndarray, preps=None) -> np.ndarray:
-    """ROC AUC (binary; one-vs-rest macro average for more classes) under row weights."""
+def _auc_preps(
+    truth: Truth, side: Side, units: np.ndarray, masks: Mapping[int, np.ndarray | None]
+) -> dict[int, list[AucPrep]]:
+    """Every class's prep (the positive class only for two) per mask: one sort per class,
+    which each mask filters (a subset of sorted rows is still sorted)."""
     if side.proba is None:
         raise ValueError("gate: roc_auc needs class probabilities")
-    preps = preps if preps is not None else _auc_preps(truth, side)
-    return np.mean([_auc_prepped(prep, weights) for prep in preps], axis=0)
+    classes = list(truth.classes)
+    targets = [(1, classes[1])] if len(classes) == 2 else list(enumerate(classes))
+    out: dict[int, list[AucPrep]] = {tag: [] for tag in masks}
+    for i, c in targets:
+        score, positive = side.proba[:, i], truth.y == c
+        order = np.argsort(score, kind="stable")
+        for tag, mask in masks.items():
+            kept = order if mask is None else order[np.asarray(mask, dtype=bool)[order]]
+            out[tag].append(_auc_prep(score, positive, units, kept))
+    return out
+
+
+def auc_on_counts(preps: list[AucPrep], unit_counts: np.ndarray) -> np.ndarray:
+    """ROC AUC (binary; one-vs-rest macro average for more classes) on each resample."""
+    return np.mean([_auc_prepped(prep, unit_counts) for prep in preps], axis=0)
 
 
 # --- the comparison -------------------------------------------------------------------
@@ -297,16 +338,21 @@ def bootstrap(
         start, size, reduce = span
         return reduce(sums[..., start : start + size])
 
-    preps = [None if side.proba is None else _auc_preps(truth, side) for side in sides]
+    # ROC AUC: one prep per side, class and distinct mask (e.g. all rows: computed once)
+    masks: dict[int, np.ndarray | None] = {}
+    tags = {}
+    for key, comp in auc.items():
+        tags[key] = 0 if comp.mask is None else id(comp.mask)
+        masks[tags[key]] = comp.mask
+    preps = [
+        None if not auc or side.proba is None else _auc_preps(truth, side, units, masks)
+        for side in sides
+    ]
 
-    def aucs(comp: Comparison, weights: np.ndarray) -> np.ndarray:
-        w = weights if comp.mask is None else weights * comp.mask
-        nan = np.full(len(w), np.nan)
+    def aucs(tag: int, unit_counts: np.ndarray) -> np.ndarray:
+        nan = np.full(len(unit_counts), np.nan)
         return np.stack(
-            [
-                nan if prep is None else auc_on_weights(truth, side, w, prep)
-                for side, prep in zip(sides, preps, strict=True)
-            ]
+            [nan if prep is None else auc_on_counts(prep[tag], unit_counts) for prep in preps]
         )
 
     chunks: dict[str, list[np.ndarray]] = {key: [] for key in comparisons}
@@ -314,20 +360,15 @@ def bootstrap(
         sums = (c @ per_unit)[:, index]
         for key, spans in plans.items():
             chunks[key].append(np.stack([values(sums, span) for span in spans]))
-        if auc:
-            weights = c[:, units]
-            done: dict[int, np.ndarray] = {}  # the same mask (e.g. all rows) computed once
-            for key, comp in auc.items():
-                tag = 0 if comp.mask is None else id(comp.mask)
-                if tag not in done:
-                    done[tag] = aucs(comp, weights)
-                chunks[key].append(done[tag])
+        done = {tag: aucs(tag, c) for tag in masks}
+        for key, tag in tags.items():
+            chunks[key].append(done[tag])
     out: dict[str, Draws] = {}
     for key, comp in comparisons.items():
         if key in plans:
             points = np.array([float(values(full, span)) for span in plans[key]])
         else:
-            points = aucs(comp, np.ones((1, truth.n)))[:, 0]
+            points = aucs(tags[key], np.ones((1, m)))[:, 0]
         rows = truth.n if comp.mask is None else int(np.count_nonzero(comp.mask))
         out[key] = Draws(rows, points, np.concatenate(chunks[key], axis=1))
     return out
