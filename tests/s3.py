@@ -23,11 +23,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,3 +199,80 @@ def s3_environment(s3: S3Server) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+class Front:
+    """The endpoint a client uses, in front of the S3 server: a TCP forwarder a test can stop
+    and start again on the same port, for an outage in the middle of a transfer.
+
+    ``stop()`` closes the listening socket and resets every open connection (SO_LINGER 0,
+    an RST, as when the server's process dies or the network drops), so a request in flight
+    fails and a new one is refused. The server behind keeps every object it acknowledged, as
+    S3 does through an endpoint outage (a restarted in-memory moto would come back empty,
+    which no real object store does). Bytes pass through unchanged: SigV4 signs the Host
+    header the client sent, which reaches the server as it was signed.
+    """
+
+    def __init__(self, server: S3Server) -> None:
+        self.server = server
+        self.upstream = int(server.endpoint.rsplit(":", 1)[1])
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        return {**self.server.env(), "AWS_ENDPOINT_URL": self.endpoint}
+
+    def start(self) -> Front:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            with suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # closed by stop()
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:  # stopped meanwhile
+                    client.close()
+                    upstream.close()
+                    return
+                self._open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass

@@ -68,6 +68,31 @@ def what_to_set(url: str, environ: dict[str, str] | None = None) -> str:
     return told
 
 
+# What the storage clients say when the storage could not be reached at all (as opposed to
+# refusing the request): botocore (S3), aiohttp (gcsfs), azure-core and urllib3 (adlfs).
+UNREACHABLE = (
+    "Could not connect to the endpoint URL",
+    "Connection was closed before we received a valid response",
+    "Connect timeout on endpoint URL",
+    "Read timeout on endpoint URL",
+    "Cannot connect to host",
+    "Failed to establish a new connection",
+    "Connection reset by peer",
+)
+
+
+def storage_advice(url: str, output: str, environ: dict[str, str] | None = None) -> str:
+    """What to do about storage at ``url`` that failed a transfer, from what the client said
+    (``output``): an outage is not a credentials problem, and telling someone to check
+    secrets that are right sends them the wrong way."""
+    if any(sign in output for sign in UNREACHABLE):
+        return (
+            f"{url} could not be reached (the storage or the network to it is down, or "
+            "AWS_ENDPOINT_URL points elsewhere); re-run once it is reachable"
+        )
+    return what_to_set(url, environ)
+
+
 def export_google_key(environ: dict[str, str] | None = None) -> str | None:
     """Write $GOOGLE_APPLICATION_CREDENTIALS_JSON to a 0600 file and set
     GOOGLE_APPLICATION_CREDENTIALS to it (unless that is already set); its path, or None."""

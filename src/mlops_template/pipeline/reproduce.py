@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlops_template.credentials import what_to_set
+from mlops_template.credentials import storage_advice
 
 log = logging.getLogger(__name__)
 
 
 def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run dvc; its stderr is passed through as it comes and also kept (``.stderr``), so a
+    failure can be told apart (storage down or credentials refused)."""
     log.info("$ dvc %s", " ".join(args))
-    proc = subprocess.run(["dvc", *args], text=True, check=False)
+    with subprocess.Popen(["dvc", *args], text=True, stderr=subprocess.PIPE) as proc:
+        said = []
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            said.append(line)
+    sys.stderr.flush()
     if check and proc.returncode != 0:
         raise RuntimeError(f"dvc {' '.join(args)} exited {proc.returncode}")
-    return proc
+    return subprocess.CompletedProcess(proc.args, proc.returncode, None, "".join(said))
 
 
 def remotes(cwd: Path | None = None) -> list[str]:
@@ -56,7 +64,7 @@ def reproduce(push: bool = False, extra: Sequence[str] = (), remote_optional: bo
     pulled = _dvc("pull", "--run-cache", "--allow-missing", check=False)
     if pulled.returncode != 0:
         if not remote_optional:
-            told = "; ".join(what_to_set(url) for url in urls.values())
+            told = "; ".join(storage_advice(url, pulled.stderr) for url in urls.values())
             raise RuntimeError(
                 f"the DVC remote is configured but `dvc pull` failed (exit {pulled.returncode}; "
                 f"dvc's message is above): {told} (docs/pipeline.md, 'Your own data in a DVC "
@@ -74,7 +82,7 @@ def reproduce(push: bool = False, extra: Sequence[str] = (), remote_optional: bo
         if pushed.returncode != 0:
             # dvc uploads each object whole and skips those the remote has: nothing pushed
             # is half there, and running the push again completes it.
-            told = "; ".join(what_to_set(url) for url in urls.values())
+            told = "; ".join(storage_advice(url, pushed.stderr) for url in urls.values())
             raise RuntimeError(
                 f"`dvc push --run-cache` failed (exit {pushed.returncode}; dvc's message is "
                 "above): the outputs are reproduced but not all stored. Re-run `make "
