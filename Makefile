@@ -14,6 +14,8 @@ BASE_REF ?= origin/main
 REPORT_IMAGES ?= link
 # pr.yml sets DVC_REMOTE_OPTIONAL=true on fork PRs (no secrets): reproduce without the remote
 REMOTE_OPTIONAL = $(if $(filter true,$(DVC_REMOTE_OPTIONAL)),--remote-optional)
+# pr.yml sets LOCK_BASE=origin/main: when uv.lock moved a package since then, every stage re-runs
+LOCK_BASE ?=
 MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
@@ -96,7 +98,7 @@ test-data-model: install ## data-contract and model tests (PR workflow)
 	$(RUN) pytest -m "data or model" $(PYTEST_ARGS)
 
 repro: install ## dvc repro, pulling data and run-cache first when a DVC remote is configured
-	$(RUN) mlops repro $(REMOTE_OPTIONAL)
+	$(RUN) mlops repro $(REMOTE_OPTIONAL) $(if $(LOCK_BASE),--lock-base "$(LOCK_BASE)")
 
 report: install ## markdown report vs $$BASE_REF into reports/pr/ (and $$GITHUB_STEP_SUMMARY)
 	$(RUN) mlops report --base-ref "$(BASE_REF)" --out reports/pr/report.md \

@@ -61,8 +61,23 @@ def read_json(path: str | Path) -> Any:
 
 
 def write_parquet(frame: pd.DataFrame, target: str | Path) -> None:
+    """What ``frame.to_parquet(index=False, compression="zstd")`` writes, less the pandas
+    version pyarrow records in the file's pandas metadata (nothing reads it back): with it,
+    every pandas release changed every data file's bytes, hence dvc.lock's hashes, with the
+    data unchanged. pyarrow's own version stays in the footer (``created_by``, not settable
+    from Python), so a pyarrow release still changes them (docs/dependencies.md)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    if b"pandas" in metadata:
+        described = json.loads(metadata[b"pandas"])
+        described.pop("pandas_version", None)
+        metadata[b"pandas"] = json.dumps(described).encode()
+    table = table.replace_schema_metadata(metadata)
     with atomic_path(target) as tmp:
-        frame.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+        pq.write_table(table, tmp, compression="zstd")
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:

@@ -37,12 +37,17 @@ def _summary(a: argparse.Namespace, params: Params) -> int:
             action="store_true",
             help="if the DVC remote cannot be reached, reproduce without it (fork PRs only)",
         ),
+        p.add_argument(
+            "--lock-base",
+            default=None,
+            help="re-run every stage when uv.lock moved a package since this ref (pr.yml)",
+        ),
     ),
 )
 def _repro(a: argparse.Namespace, params: Params) -> int:
     from mlops_template.pipeline.reproduce import reproduce
 
-    reproduce(push=a.push, remote_optional=a.remote_optional)
+    reproduce(push=a.push, remote_optional=a.remote_optional, lock_base=a.lock_base)
     return 0
 
 

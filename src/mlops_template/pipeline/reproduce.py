@@ -48,14 +48,36 @@ def remote_urls(cwd: Path | None = None) -> dict[str, str]:
     return {pair[0]: pair[1].split()[0] if pair[1] else "" for pair in pairs}
 
 
-def reproduce(push: bool = False, extra: Sequence[str] = (), remote_optional: bool = False) -> None:
+def reproduce(
+    push: bool = False,
+    extra: Sequence[str] = (),
+    remote_optional: bool = False,
+    lock_base: str | None = None,
+) -> None:
     """``dvc repro`` (with ``--pull`` and the run-cache when a remote exists); optional push.
 
     A configured remote that cannot be reached is an error (wrong or missing credentials
     would otherwise retrain silently and, in the merge workflow, skip ``dvc push``), except
     with ``remote_optional``: pr.yml sets it for pull requests from forks, which get no
     secrets and reproduce from the repository's data instead.
+
+    ``lock_base`` (pr.yml: the base branch): when `uv.lock` moved any package since then,
+    every stage re-runs (``--force``), because DVC's hashes do not cover package versions
+    and the run-cache would restore outputs built with the old releases
+    (ci/reproduction.py; the report then says whether they reproduced).
     """
+    if lock_base:
+        from mlops_template.ci.reproduction import moved_since
+
+        moved = moved_since(lock_base)
+        if moved:
+            log.info(
+                "uv.lock moves %d package(s) since %s (%s): every stage re-runs on them",
+                len(moved),
+                lock_base,
+                ", ".join(m.describe() for m in moved[:5]),
+            )
+            extra = (*extra, "--force")
     urls = remote_urls()
     if not urls:
         log.info("no DVC remote configured: reproducing from the data in the repository")
