@@ -81,16 +81,19 @@ UNREACHABLE = (
 )
 
 
-def storage_advice(url: str, output: str, environ: dict[str, str] | None = None) -> str:
+def storage_advice(url: str, output: str | None, environ: dict[str, str] | None = None) -> str:
     """What to do about storage at ``url`` that failed a transfer, from what the client said
-    (``output``): an outage is not a credentials problem, and telling someone to check
-    secrets that are right sends them the wrong way."""
-    if any(sign in output for sign in UNREACHABLE):
+    (``output``; None when it went to a terminal unread): an outage is not a credentials
+    problem, and telling someone to check secrets that are right sends them the wrong way."""
+    if output is not None and any(sign in output for sign in UNREACHABLE):
         return (
             f"{url} could not be reached (the storage or the network to it is down, or "
             "AWS_ENDPOINT_URL points elsewhere); re-run once it is reachable"
         )
-    return what_to_set(url, environ)
+    told = what_to_set(url, environ)
+    if output is None:
+        told += " (or the storage could not be reached: dvc's message above says which)"
+    return told
 
 
 def export_google_key(environ: dict[str, str] | None = None) -> str | None:

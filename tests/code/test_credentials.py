@@ -102,3 +102,5 @@ def test_storage_that_cannot_be_reached_is_not_a_credentials_problem():
     assert told.startswith("s3://b/dvc could not be reached") and "secret" not in told
     refused = "ERROR: failed to push data to the cloud - An error occurred (AccessDenied)"
     assert storage_advice("s3://b/dvc", refused, keys) == what_to_set("s3://b/dvc", keys)
+    unread = storage_advice("s3://b/dvc", None, keys)  # dvc wrote to a terminal
+    assert unread.startswith(what_to_set("s3://b/dvc", keys)) and "could not be reached" in unread

@@ -20,18 +20,24 @@ log = logging.getLogger(__name__)
 
 
 def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run dvc; its stderr is passed through as it comes and also kept (``.stderr``), so a
-    failure can be told apart (storage down or credentials refused)."""
+    """Run dvc. Without a terminal (CI) its stderr is passed through line by line and also
+    kept (``.stderr``), so a failure can be told apart (storage down or credentials
+    refused); on a terminal dvc keeps it, with its progress bars, and ``.stderr`` is None."""
     log.info("$ dvc %s", " ".join(args))
-    with subprocess.Popen(["dvc", *args], text=True, stderr=subprocess.PIPE) as proc:
-        said = []
-        for line in proc.stderr:
-            sys.stderr.write(line)
-            said.append(line)
-    sys.stderr.flush()
+    if sys.stderr.isatty():
+        proc = subprocess.run(["dvc", *args], text=True, check=False)
+        said = None
+    else:
+        with subprocess.Popen(["dvc", *args], text=True, stderr=subprocess.PIPE) as popen:
+            lines = []
+            for line in popen.stderr:
+                sys.stderr.write(line)
+                lines.append(line)
+        sys.stderr.flush()
+        proc, said = popen, "".join(lines)
     if check and proc.returncode != 0:
         raise RuntimeError(f"dvc {' '.join(args)} exited {proc.returncode}")
-    return subprocess.CompletedProcess(proc.args, proc.returncode, None, "".join(said))
+    return subprocess.CompletedProcess(proc.args, proc.returncode, None, said)
 
 
 def remotes(cwd: Path | None = None) -> list[str]:
