@@ -241,19 +241,25 @@ class Front:
     def stop(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            # close() alone wakes no thread blocked in accept(), and the socket stays in
+            # LISTEN until it returns: shutdown first, so new connections are refused at once
+            with suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             sockets, self._open = list(self._open), set()
         for sock in sockets:
+            # an RST now, not at the peer's next send; SHUT_RD wakes the pump blocked in recv
             with suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.shutdown(socket.SHUT_RD)
             sock.close()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
-            except OSError:  # closed by stop()
+            except OSError:  # shut down by stop()
                 return
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.upstream))
@@ -266,13 +272,22 @@ class Front:
                     upstream.close()
                     return
                 self._open |= {client, upstream}
+            ends = [2]  # directions still open; the last to finish closes both sockets
             for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+                threading.Thread(target=self._pump, args=(a, b, ends), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, ends: list[int]) -> None:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
             sink.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+        with self._lock:
+            ends[0] -= 1
+            last = ends[0] == 0 and source in self._open
+            if last:
+                self._open -= {source, sink}
+        if last:
+            source.close()
+            sink.close()

@@ -65,7 +65,8 @@ def write_parquet(frame: pd.DataFrame, target: str | Path) -> None:
     version pyarrow records in the file's pandas metadata (nothing reads it back): with it,
     every pandas release changed every data file's bytes, hence dvc.lock's hashes, with the
     data unchanged. pyarrow's own version stays in the footer (``created_by``, not settable
-    from Python), so a pyarrow release still changes them (docs/dependencies.md)."""
+    from Python), so a pyarrow release still changes them (docs/dependencies.md). Unlike
+    ``to_parquet``, ``frame.attrs`` is not stored (no stage sets any)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_template import storage
 from mlops_template.ci import reproduction
 from mlops_template.pipeline import reproduce as reproduce_module
 from tests.project import ROOT, env
@@ -57,23 +58,30 @@ def _bump_pandas(repo: Path) -> None:
 def test_a_pr_that_moves_nothing_is_silent(repo):
     assert reproduction.moved_since("main") == []
     assert reproduction.note("main") is None
+    assert reproduction.moved_since("no-such-branch") is None  # no base: nothing to compare
 
 
-def test_a_lock_only_pr_that_reproduces_says_so(repo):
+def test_a_lock_only_pr_that_reproduces_says_so_once_every_stage_reran(repo):
     _bump_pandas(repo)
-    assert [m.describe() for m in reproduction.moved_since("main")] == [f"pandas {PANDAS} -> 9.9.9"]
+    moved = reproduction.moved_since("main")
+    assert [m.describe() for m in moved] == [f"pandas {PANDAS} -> 9.9.9"]
+    # Without the forced re-run (a plain `make repro`: the run-cache restored everything)
+    # the report may not claim the releases reproduced anything.
+    said = reproduction.note("main")
+    assert "did not rebuild the outputs on them" in said and "reproduced" not in said
+    reproduction.record("main", moved, forced=True)
     said = reproduction.note("main")
     assert f"pandas {PANDAS} -> 9.9.9" in said and "reproduced the committed `dvc.lock`" in said
-    assert reproduction.moved_since("no-such-branch") == []  # no base: nothing to compare
 
 
 def test_outputs_the_new_releases_changed_are_named_with_the_packages(repo):
     _bump_pandas(repo)
+    reproduction.record("main", reproduction.moved_since("main"), forced=True)
     (repo / "dvc.lock").write_text(DVC_LOCK.format(test="b" * 32))  # what `dvc repro` wrote
     said = reproduction.note("main")
     assert said.startswith("**`dvc.lock` did not reproduce**: 1 output(s)")
     assert "`data/processed/test.parquet`" in said and f"pandas {PANDAS} -> 9.9.9" in said
-    assert "commit `dvc.lock`" in said
+    assert "Run `dvc repro --force` on the branch and commit `dvc.lock`" in said
 
 
 def test_an_uncommitted_lock_is_named_without_blaming_releases(repo):
@@ -91,3 +99,4 @@ def test_repro_reruns_every_stage_only_when_the_lock_moved(repo, monkeypatch, bu
     monkeypatch.setattr(reproduce_module, "_dvc", lambda *args, check=True: calls.append(args))
     reproduce_module.reproduce(lock_base="main")
     assert calls == [expected]
+    assert storage.read_json(reproduction.RECORD)["forced"] is bump

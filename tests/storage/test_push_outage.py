@@ -5,6 +5,8 @@ and the re-run uploads what the remote lacks."""
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -30,6 +32,7 @@ def _repro_push(project: Path, keys: dict[str, str], **extra: str) -> subprocess
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own group: mlops and the dvc it runs go together
     )
 
 
@@ -65,25 +68,41 @@ def test_a_refused_or_dropped_push_loses_nothing_and_the_rerun_completes_it(
     dvc(project, "remote", "add", "-d", "storage", f"s3://{s3_bucket}/dvc")
     dvc(project, "remote", "modify", "storage", "jobs", "2")
     front = s3.Front(s3_server).start()  # clients reach the server through it
+    marker = tmp_path / "held"
+    running: list[subprocess.Popen] = []
+    try:
+        _refused_dropped_and_rerun(project, front, s3_server, s3_bucket, marker, running)
+    finally:  # a failed check must not leave a push held or the forwarder's threads behind
+        Path(f"{marker}.go").touch()
+        for proc in running:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        front.stop()
+
+
+def _refused_dropped_and_rerun(project, front, s3_server, s3_bucket, marker, running) -> None:
+    def push(keys: dict[str, str], **extra: str) -> subprocess.Popen:
+        running.append(_repro_push(project, keys, **extra))
+        return running[-1]
 
     # A push the storage refuses (a key that may only read) says to re-run it, naming the
     # secrets: here they are set, so their values are what to check.
     reader = {"AWS_ACCESS_KEY_ID": s3_server.read_only[0]}
     reader["AWS_SECRET_ACCESS_KEY"] = s3_server.read_only[1]
-    code, out = _finished(_repro_push(project, {**front.env(), **reader}))
+    code, out = _finished(push({**front.env(), **reader}))
     assert code == 1, out[-4000:]
     assert RERUN in out and "(they are set: check their values" in out, out[-4000:]
     assert not _stored(s3_server, s3_bucket)
 
     # The storage goes away while the push uploads: held as the 4th object's upload starts
     # (tests/storage/push_hold), the endpoint is cut (open connections reset), then let go.
-    marker = tmp_path / "held"
-    proc = _repro_push(project, front.env(), PYTHONPATH=str(HOOK), PUSH_HOLD=f"{HELD_AT}:{marker}")
+    proc = push(front.env(), PYTHONPATH=str(HOOK), PUSH_HOLD=f"{HELD_AT}:{marker}")
     deadline = time.monotonic() + 300  # a bound for a broken run, not a guess at timing
     while not marker.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+        if proc.poll() is not None:
             raise AssertionError(f"the push never reached upload {HELD_AT}:\n{_finished(proc)}")
+        assert time.monotonic() < deadline, f"the push never reached upload {HELD_AT}"
         time.sleep(0.05)
     front.stop()
     Path(f"{marker}.go").touch()
@@ -98,7 +117,7 @@ def test_a_refused_or_dropped_push_loses_nothing_and_the_rerun_completes_it(
 
     # The endpoint is back: the re-run completes the push and rewrites nothing it had.
     front.start()
-    code, out = _finished(_repro_push(project, front.env()))
+    code, out = _finished(push(front.env()))
     assert code == 0, out[-4000:]
     final = _stored(s3_server, s3_bucket)
     _assert_whole(final)
@@ -106,4 +125,3 @@ def test_a_refused_or_dropped_push_loses_nothing_and_the_rerun_completes_it(
     assert {k: final[k] for k in kept} == kept, "an acknowledged object was uploaded again"
     status = dvc(project, "status", "--cloud", extra_env=front.env())
     assert "in sync" in status.stdout, status.stdout
-    front.stop()

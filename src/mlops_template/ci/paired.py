@@ -21,7 +21,8 @@ How it is computed, and why it is fast:
   sum y^2; log loss, accuracy; f1: true/false positives and false negatives), so the sums of
   every resample are one matrix product ``C @ U`` where ``U`` holds those per-row
   statistics summed per unit; slices only mask rows out of ``U``. ROC AUC is not a sum: each
-  model's scores are sorted once (per class and slice), and each resample's AUC is one
+  model's scores are sorted once per class (a slice keeps that order's rows), and each
+  resample's AUC is one
   cumulative sum of the negatives' weights in that order and one gather-and-dot over the
   positives (``_auc_prepped``), O(rows) per resample with no sort.
 - **Large test sets.** Independent rows beyond ``MAX_UNITS`` (20,000) are resampled in
@@ -85,8 +86,8 @@ def time_blocks(order_key: np.ndarray, block_length: int | None = None) -> np.nd
 
 def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Iterator[np.ndarray]:
     """Bootstrap draw counts per unit, ``(chunk, n_units)`` at a time (seeded): each
-    resample draws ``n_units`` units with replacement. ``row_width``: the chunk is also
-    expanded to that many rows (ROC AUC's row weights), so it is sized for both."""
+    resample draws ``n_units`` units with replacement. ``row_width``: ROC AUC builds
+    ``(chunk, rows)`` arrays from each chunk, so the chunk is sized for those too."""
     rng = np.random.default_rng(seed)
     chunk = max(1, min(resamples, _CHUNK_CELLS // max(n_units, row_width, 1)))
     done = 0
@@ -222,8 +223,6 @@ def _auc_preps(
 ) -> dict[int, list[AucPrep]]:
     """Every class's prep (the positive class only for two) per mask: one sort per class,
     which each mask filters (a subset of sorted rows is still sorted)."""
-    if side.proba is None:
-        raise ValueError("gate: roc_auc needs class probabilities")
     classes = list(truth.classes)
     targets = [(1, classes[1])] if len(classes) == 2 else list(enumerate(classes))
     out: dict[int, list[AucPrep]] = {tag: [] for tag in masks}

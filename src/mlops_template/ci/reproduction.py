@@ -3,33 +3,45 @@ the new releases change what the pipeline builds?
 
 DVC's stage hashes cover code, params and data, not the installed packages: on a PR that
 only moves `uv.lock` (Dependabot's), the run-cache would restore every output made with the
-old releases and nothing would run on the new ones. ``releases_moved`` tells `mlops repro
---lock-base` to re-run every stage then; ``note`` says in the report which `dvc.lock` outputs
-the run did not reproduce and which packages moved, so the PR carries the reason the model
-changed (or shows that it did not).
+old releases and nothing would run on the new ones. `mlops repro --lock-base` re-runs every
+stage then and records what it did (``record``, in ``build/reproduced.json``); ``note`` says
+in the report which `dvc.lock` outputs the run did not reproduce and which packages moved,
+so the PR carries the reason the model changed (or shows that it did not).
+
+Every locked package counts, dev tools included (a ruff or pytest bump re-runs the pipeline
+too): what a stage imports is not known ahead of time, and uv.lock is the one record of it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from mlops_template import revisions
+from mlops_template import revisions, storage
 from mlops_template.ci.canary import Move, changed_outputs, moved_packages
 
 LOCK = "uv.lock"
+RECORD = Path("build/reproduced.json")
 
 
-def moved_since(base_ref: str, lock: Path = Path(LOCK)) -> list[Move]:
-    """Packages whose locked version differs between ``base_ref`` and the working tree
-    (none when the base or either lock is missing: nothing to compare with)."""
+def moved_since(base_ref: str, lock: Path = Path(LOCK)) -> list[Move] | None:
+    """Packages whose locked version differs between ``base_ref`` and the working tree;
+    None when there is nothing to compare with (no such base, or no lock on either side)."""
     if not lock.is_file() or not revisions.exists(base_ref):
-        return []
-    base = revisions.read_at(base_ref, LOCK)
-    return [] if base is None else moved_packages(base, lock.read_text())
+        return None
+    base = revisions.read_at(base_ref, str(lock))
+    return None if base is None else moved_packages(base, lock.read_text())
 
 
-def releases_moved(base_ref: str) -> bool:
-    return bool(moved_since(base_ref))
+def record(base_ref: str, moved: list[Move] | None, forced: bool) -> None:
+    """What `mlops repro --lock-base` compared and whether it re-ran every stage."""
+    storage.write_json(
+        {"base": base_ref, "moved": [m.describe() for m in moved or []], "forced": forced}, RECORD
+    )
+
+
+def _packages(moved: list[str]) -> str:
+    more = f" and {len(moved) - 8} more" if len(moved) > 8 else ""
+    return ", ".join(moved[:8]) + more
 
 
 def note(base_ref: str | None, dvc_lock: Path = Path("dvc.lock")) -> str | None:
@@ -39,30 +51,39 @@ def note(base_ref: str | None, dvc_lock: Path = Path("dvc.lock")) -> str | None:
     if committed is None or not dvc_lock.is_file():
         return None
     changed = changed_outputs(committed, dvc_lock.read_text())
-    moved = moved_since(base_ref) if base_ref else []
-    packages = ", ".join(m.describe() for m in moved[:8]) + (
-        f" and {len(moved) - 8} more" if len(moved) > 8 else ""
-    )
+    found = moved_since(base_ref) if base_ref else None
+    moved = [m.describe() for m in found or []]
+    ran = storage.read_json(RECORD) if RECORD.is_file() else {}
+    forced = bool(ran.get("forced")) and ran.get("moved") == moved
+    if moved and not forced:
+        return (
+            f"`uv.lock` moves {len(moved)} package(s) ({_packages(moved)}), but this run did "
+            "not rebuild the outputs on them (`make repro LOCK_BASE=<base>` does, as pr.yml's "
+            "reproduce step), so whether `dvc.lock` reproduces on them is not shown here."
+        )
     if not changed:
         if not moved:
             return None
         return (
-            f"`uv.lock` moves {len(moved)} package(s) ({packages}); re-run on them (`make "
-            "repro` in pr.yml re-runs every stage then), the pipeline reproduced the committed "
-            "`dvc.lock`: the releases change nothing it builds."
+            f"`uv.lock` moves {len(moved)} package(s) ({_packages(moved)}); every stage re-ran "
+            "on them and reproduced the committed `dvc.lock`: the releases change nothing the "
+            "pipeline builds."
         )
     listed = ", ".join(f"`{p}`" for p in changed[:10]) + (
         f" and {len(changed) - 10} more" if len(changed) > 10 else ""
     )
-    why = (
-        f"this PR's `uv.lock` moves {len(moved)} package(s) ({packages}), on which every "
-        "stage re-ran (`make repro` in pr.yml), so the new releases changed them (the "
-        "metrics above say how much)"
-        if moved
-        else "the committed `dvc.lock` is not what this revision builds"
-    )
+    if moved:
+        why = (
+            f"this PR's `uv.lock` moves {len(moved)} package(s) ({_packages(moved)}), on which "
+            "every stage re-ran, so the new releases changed them (the metrics above say how "
+            "much). Run `dvc repro --force` on the branch and commit `dvc.lock`"
+        )
+    else:
+        why = (
+            "the committed `dvc.lock` is not what this revision builds. Run `dvc repro` and "
+            "commit `dvc.lock`"
+        )
     return (
         f"**`dvc.lock` did not reproduce**: {len(changed)} output(s) differ from the committed "
-        f"ones ({listed}): {why}. Run `dvc repro` and commit `dvc.lock`, so that main's lock "
-        "says what was built."
+        f"ones ({listed}): {why}, so that main's lock says what was built."
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def _dvc(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(["dvc", *args], text=True, check=False)
         said = None
     else:
-        with subprocess.Popen(["dvc", *args], text=True, stderr=subprocess.PIPE) as popen:
-            lines = []
+        with subprocess.Popen(
+            ["dvc", *args], stderr=subprocess.PIPE, encoding="utf-8", errors="replace"
+        ) as popen:
+            lines: deque[str] = deque(maxlen=2000)  # dvc's errors come last
             for line in popen.stderr:
                 sys.stderr.write(line)
                 lines.append(line)
@@ -73,10 +76,16 @@ def reproduce(
     (ci/reproduction.py; the report then says whether they reproduced).
     """
     if lock_base:
-        from mlops_template.ci.reproduction import moved_since
+        from mlops_template.ci.reproduction import moved_since, record
 
         moved = moved_since(lock_base)
-        if moved:
+        if moved is None:
+            log.warning(
+                "--lock-base %s: no uv.lock there (or no such revision) to compare with; "
+                "stages re-run only as DVC decides",
+                lock_base,
+            )
+        elif moved:
             log.info(
                 "uv.lock moves %d package(s) since %s (%s): every stage re-runs on them",
                 len(moved),
@@ -84,6 +93,7 @@ def reproduce(
                 ", ".join(m.describe() for m in moved[:5]),
             )
             extra = (*extra, "--force")
+        record(lock_base, moved, forced=bool(moved))
     urls = remote_urls()
     if not urls:
         log.info("no DVC remote configured: reproducing from the data in the repository")
