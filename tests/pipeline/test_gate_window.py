@@ -9,20 +9,19 @@ rows the champion scores 56.98 and the challenger 45.85.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.project import clone, dvc, run, use_cache
+from tests.project import clone, dvc, exclusive, run, use_cache
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
 
 
-@pytest.fixture(scope="module")
-def retrained(tmp_path_factory, dvc_seed):
-    """main reproduced, one month of production replayed, retrained, committed on a branch
-    the way `mlops propose` does."""
-    root = tmp_path_factory.mktemp("window")
+def _retrain(root: Path, dvc_seed: Path) -> None:
     project = clone(root / "project")
     use_cache(project, dvc_seed, root / "cache")
     dvc(project, "repro")
@@ -32,6 +31,29 @@ def retrained(tmp_path_factory, dvc_seed):
     run(project, "git", "switch", "-q", "-c", "retrain/auto")
     run(project, "git", "add", "params.yaml", "dvc.lock", "data/feedback", "reports")
     run(project, "git", "commit", "-qm", "Retrain")
+
+
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory, dvc_seed, worker_id):
+    """main reproduced, one month of production replayed, retrained, committed on a branch
+    the way `mlops propose` does.
+
+    Built once per test run where every xdist worker sees it (about a minute: a drift check
+    and a retraining), then copied for each worker that runs this module's tests: the
+    project as it is and its cache as hard links (``use_cache``), so a test that drops an
+    object drops it from its own copy. Before, a worker that got one of these tests built it
+    again (~50 CPU-s)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "window"
+    with exclusive(shared.parent / "window.lock"):
+        if not (shared / "ready").exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            _retrain(shared, dvc_seed)
+            (shared / "ready").touch()
+    root = tmp_path_factory.mktemp("window")
+    subprocess.run(["cp", "-a", str(shared / "project"), str(root / "project")], check=True)
+    project = root / "project"
+    use_cache(project, shared / "cache", root / "cache")
     comparison = json.loads((project / "reports/retrain/comparison.json").read_text())
     return project, comparison["newest, held out (new test split)"]
 
@@ -96,8 +118,6 @@ def test_rescoring_reads_the_base_remote_with_credentials_or_rebuilds_on_a_fork(
     bucket without its credentials) stops the gate saying so, and only a fork's PR
     (`--remote-optional`, which pr.yml sets from DVC_REMOTE_OPTIONAL) rebuilds the base's
     model from the repository instead."""
-    import shutil
-
     project, newest = retrained
     copy = tmp_path / "project"
     shutil.copytree(project, copy, symlinks=True)
