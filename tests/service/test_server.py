@@ -115,7 +115,14 @@ def server(bento, saved_model, tmp_path_factory, s3_server):
         pytest.fail(f"server not ready:\n{log_file.read_text()[-3000:]}")
     yield base, proc, logs, s3_server
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
+        # SIGTERM: the arbiter stops its workers. They run in sessions of their own, so a
+        # SIGKILL to this group alone left each module's worker running after the suite.
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def test_served_predictions_equal_the_pipeline_model(server, model, train_test, params):
