@@ -32,7 +32,6 @@ import argparse
 import fcntl
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -41,7 +40,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tests.project import BIN, clone, env
+from tests.project import BIN, clone, env, stop_group
 from tests.workflows.act import uv_bin_dir
 
 from benchmarks.models import TABLES
@@ -176,12 +175,7 @@ def serve(project: Path, work: Path) -> Step:
     except Exception as err:  # the record says what failed
         answer += f"\n{type(err).__name__}: {err}"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
         lock.close()
         log.close()
     seconds = round(time.perf_counter() - start, 1)

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -144,6 +145,21 @@ def missing_cache_objects(project: Path) -> list[str]:
         for path, md5 in lock_outs(project).items()
         if path not in in_git and not (cache / md5[:2] / md5[2:]).exists()
     ]
+
+
+def stop_group(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Stop a server started with ``start_new_session=True``: SIGTERM to its process group
+    (`bentoml serve`'s arbiter then stops its workers, which run in sessions of their own and
+    would outlive a SIGKILL of the group), SIGKILL only if it is still there after
+    ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @contextlib.contextmanager

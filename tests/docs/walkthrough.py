@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.docs.snippets import Command
-from tests.project import BIN, ROOT, env
+from tests.project import BIN, ROOT, env, stop_group
 from tests.workflows.act import uv_bin_dir
 
 STANDINS = ROOT / "tests" / "workflows" / "standins" / "bin"
@@ -153,12 +152,7 @@ class Walk:
 
     def _stop(self, server: subprocess.Popen) -> None:
         try:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            stop_group(server)
         finally:
             server.port_lock.close()  # type: ignore[attr-defined]
 

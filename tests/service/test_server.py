@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mlops_template.serving.prediction_log import read_logs
-from tests.project import BIN, clone, env
+from tests.project import BIN, clone, env, stop_group
 from tests.s3 import s3_environment
 from tests.service.records import case_or_skip, same_predictions
 
@@ -114,15 +114,7 @@ def server(bento, saved_model, tmp_path_factory, s3_server):
         proc.kill()
         pytest.fail(f"server not ready:\n{log_file.read_text()[-3000:]}")
     yield base, proc, logs, s3_server
-    if proc.poll() is None:
-        # SIGTERM: the arbiter stops its workers. They run in sessions of their own, so a
-        # SIGKILL to this group alone left each module's worker running after the suite.
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    stop_group(proc)  # a SIGKILL of the group alone left each module's worker running
 
 
 def test_served_predictions_equal_the_pipeline_model(server, model, train_test, params):
