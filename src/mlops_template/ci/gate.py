@@ -312,26 +312,41 @@ def _slice_masks(rows: Rows) -> dict[str, np.ndarray]:
     return masks
 
 
-def _slice_check(
-    key: str, interval: paired.Interval, rule: SliceGate, identical: bool
-) -> MetricCheck:
-    direction = "higher" if interval.metric in HIGHER_IS_BETTER else "lower"
+def _paired_check(
+    interval: paired.Interval,
+    direction: str,
+    tolerance: float,
+    scale: str,
+    identical: bool,
+    slice_key: str | None = None,
+) -> tuple[MetricCheck, float, float]:
+    """The check of one interval with its verdict, and the interval signed so that positive
+    is worse (low, high): a slice's verdict is refined from those."""
     check = MetricCheck(
         interval.metric,
         interval.before,
         interval.after,
         direction,
-        rule.tolerance,
+        tolerance,
         "within noise",
         low=interval.low,
         high=interval.high,
         rows=interval.rows,
-        scale=rule.scale,
-        slice=key,
+        scale=scale,
+        slice=slice_key,
     )
     lo, hi = _worse(direction, interval)
+    verdict = _paired_verdict(lo, hi, check.allowed or 0.0, identical)
+    return _replace(check, verdict), lo, hi
+
+
+def _slice_check(
+    key: str, interval: paired.Interval, rule: SliceGate, identical: bool
+) -> MetricCheck:
+    direction = "higher" if interval.metric in HIGHER_IS_BETTER else "lower"
+    check, lo, hi = _paired_check(interval, direction, rule.tolerance, rule.scale, identical, key)
     allowed = check.allowed or 0.0
-    verdict = _paired_verdict(lo, hi, allowed, identical)
+    verdict = check.verdict
     small = (
         interval.rows < rule.min_rows
         or math.isnan(lo)
@@ -382,20 +397,11 @@ def paired_checks(rows: Rows, gate: GateParams, seed: int) -> list[MetricCheck]:
         identical = _same_answers(rows.champion, rows.challenger)
         for name, rule in gate.metrics.items():
             found_interval = interval(name, 2, 1)
-            check = MetricCheck(
-                name,
-                found_interval.before,
-                found_interval.after,
-                rule.direction,
-                rule.tolerance,
-                "within noise",
-                low=found_interval.low,
-                high=found_interval.high,
-                rows=found_interval.rows,
-                scale=rule.scale,
+            checks.append(
+                _paired_check(
+                    found_interval, rule.direction, rule.tolerance, rule.scale, identical
+                )[0]
             )
-            lo, hi = _worse(rule.direction, found_interval)
-            checks.append(_replace(check, _paired_verdict(lo, hi, check.allowed, identical)))
         for key in masks:
             checks.append(_slice_check(key, interval(key, 2, 1), gate.slices, identical))
     else:
