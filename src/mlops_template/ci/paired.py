@@ -211,13 +211,6 @@ def _auc_prepped(prep: AucPrep, unit_counts: np.ndarray) -> np.ndarray:
     return _safe_div(right, wp.sum(axis=1) * below[:, -1])
 
 
-def weighted_auc(score: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """ROC AUC under row weights ``(r, n)``: the weighted share of (positive, negative)
-    pairs ranked right, ties counting half (scikit-learn's roc_auc_score with
-    ``sample_weight``)."""
-    return _auc_prepped(_auc_prep(score, positive, np.arange(len(score))), weights)
-
-
 def _auc_preps(
     truth: Truth, side: Side, units: np.ndarray, masks: Mapping[int, np.ndarray | None]
 ) -> dict[int, list[AucPrep]]:

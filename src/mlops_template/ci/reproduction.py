@@ -39,9 +39,8 @@ def record(base_ref: str, moved: list[Move] | None, forced: bool) -> None:
     )
 
 
-def _packages(moved: list[str]) -> str:
-    more = f" and {len(moved) - 8} more" if len(moved) > 8 else ""
-    return ", ".join(moved[:8]) + more
+def _first(items: list[str], n: int) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
 def note(base_ref: str | None, dvc_lock: Path = Path("dvc.lock")) -> str | None:
@@ -55,34 +54,32 @@ def note(base_ref: str | None, dvc_lock: Path = Path("dvc.lock")) -> str | None:
     moved = [m.describe() for m in found or []]
     ran = storage.read_json(RECORD) if RECORD.is_file() else {}
     forced = bool(ran.get("forced")) and ran.get("moved") == moved
+    moves = f"`uv.lock` moves {len(moved)} package(s) ({_first(moved, 8)})"
     if moved and not forced:
         return (
-            f"`uv.lock` moves {len(moved)} package(s) ({_packages(moved)}), but this run did "
-            "not rebuild the outputs on them (`make repro LOCK_BASE=<base>` does, as pr.yml's "
-            "reproduce step), so whether `dvc.lock` reproduces on them is not shown here."
+            f"{moves}, but this run did not rebuild the outputs on them (`make repro "
+            "LOCK_BASE=<base>` does, as pr.yml's reproduce step), so whether `dvc.lock` "
+            "reproduces on them is not shown here."
         )
     if not changed:
         if not moved:
             return None
         return (
-            f"`uv.lock` moves {len(moved)} package(s) ({_packages(moved)}); every stage re-ran "
-            "on them and reproduced the committed `dvc.lock`: the releases change nothing the "
-            "pipeline builds."
+            f"{moves}; every stage re-ran on them and reproduced the committed `dvc.lock`: "
+            "the releases change nothing the pipeline builds."
         )
-    listed = ", ".join(f"`{p}`" for p in changed[:10]) + (
-        f" and {len(changed) - 10} more" if len(changed) > 10 else ""
-    )
     if moved:
         why = (
-            f"this PR's `uv.lock` moves {len(moved)} package(s) ({_packages(moved)}), on which "
-            "every stage re-ran, so the new releases changed them (the metrics above say how "
-            "much). Run `dvc repro --force` on the branch and commit `dvc.lock`"
+            f"this PR's {moves}, on which every stage re-ran, so the new releases changed "
+            "them (the metrics above say how much). Run `dvc repro --force` on the branch and "
+            "commit `dvc.lock`"
         )
     else:
         why = (
             "the committed `dvc.lock` is not what this revision builds. Run `dvc repro` and "
             "commit `dvc.lock`"
         )
+    listed = _first([f"`{p}`" for p in changed], 10)
     return (
         f"**`dvc.lock` did not reproduce**: {len(changed)} output(s) differ from the committed "
         f"ones ({listed}): {why}, so that main's lock says what was built."
