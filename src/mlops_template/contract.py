@@ -17,6 +17,7 @@ DType = Literal["int", "float", "bool", "category", "datetime"]
 Task = Literal["regression", "classification"]
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pandera.pandas as pa
 
 # The columns the service adds to each logged prediction (serving/prediction_log.py), and the
@@ -121,6 +122,42 @@ def pandas_dtype(spec: ColumnSpec) -> str:
     return "float64" if _nullable_int(spec) else _PANDAS_DTYPES[spec.dtype]
 
 
+def category_text(value: object) -> object:
+    """A category's value as the contract's text: strings as they are, missing as missing,
+    integral numbers without a fraction (``6.0`` and ``6`` are both ``"6"``), booleans as
+    ``"True"``/``"False"``. A class label stored as numbers (a 7-level survey answer saved as
+    0.0-6.0) is a category like any other: ``mlops init`` declares its categories in this
+    form and validate reads the column through it, so the rule init wrote holds on the
+    table it read, and on feedback and production rows that store the labels the same way."""
+    import numbers
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, numbers.Real):
+        if pd.isna(value):
+            return value
+        if float(value).is_integer():
+            return str(int(value))
+        return str(value)
+    if pd.isna(value):
+        return value
+    return str(value)
+
+
+def as_category_text(series: pd.Series) -> pd.Series:
+    """``series`` with every value in its category text (unchanged when already text)."""
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return series
+    return series.map(category_text).astype(object)
+
+
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
     """Checks whose ``error`` text is the rule name reported to users (e.g. ``max <= 23``)."""
     import pandera.pandas as pa
@@ -155,6 +192,7 @@ def build_schema(contract: Contract) -> pa.DataFrameSchema:
             nullable=spec.nullable,
             required=True,
             coerce=spec.dtype != "category",
+            parsers=[pa.Parser(as_category_text)] if spec.dtype == "category" else None,
             description=spec.description or None,
         )
         for name, spec in contract.columns.items()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from mlops_template.contract import RESERVED
+from mlops_template.contract import RESERVED, as_category_text
 
 if TYPE_CHECKING:
     from mlops_template.config import Params
@@ -28,6 +28,8 @@ MAX_CLOSED_LEVELS = 50  # more levels: an open category (no closed set of allowe
 MAX_CLASSES_FOR_AUTO = 20  # an integer target with at most this many values is a class label
 MARGIN = 0.1  # ranges widened by 10% of the observed span on both sides
 MIN_ROWS = 100
+RARE_CLASS_ROWS = 10  # a class with fewer rows: said, with what it means and what to do
+NEAR_UNIQUE = 0.9  # a text column with more distinct values than this share of rows: said
 AUTO = "auto"  # --time-column default: find the time column; "none": the table has none
 # GitHub warns about a file over 50 MiB and rejects one over 100 MiB: a raw table that big
 # belongs in the DVC remote (`dvc add`), not in git.
@@ -157,7 +159,7 @@ def _column_spec(series: pd.Series) -> dict[str, Any]:
     elif pd.api.types.is_numeric_dtype(series):
         spec = _numeric_spec(series.dropna(), _is_integer(series))
     else:
-        levels = sorted(series.dropna().astype(str).unique())
+        levels = sorted(as_category_text(series.dropna()).unique())
         spec = {"dtype": "category"}
         if len(levels) <= MAX_CLOSED_LEVELS:
             spec["categories"] = levels
@@ -213,14 +215,35 @@ def infer(
         series = frame[name]
         if name == target:
             if kind == "classification":
-                classes = sorted(series.astype(str).unique())
+                labels = as_category_text(series)
+                classes = sorted(labels.unique())
                 columns[name] = {"dtype": "category", "categories": classes}
-                counts = series.astype(str).value_counts(normalize=True)
+                if not (
+                    pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+                ):
+                    notes.append(
+                        f"target '{name}' is stored as {series.dtype} with {len(classes)} "
+                        "values: a class label (classification); the contract reads its "
+                        f"values as text ({', '.join(classes[:4])}"
+                        + (", ..." if len(classes) > 4 else "")
+                        + "). For a quantity to predict instead: TASK=regression"
+                    )
+                counts = labels.value_counts(normalize=True)
                 imbalanced = bool(counts.min() < 0.1)
                 if imbalanced:
                     notes.append(
                         f"imbalanced classes (rarest '{counts.idxmin()}' {counts.min():.1%}): "
-                        "the split is stratified; judge the model by f1/log_loss, not accuracy"
+                        "judge the model by f1/log_loss, not accuracy"
+                    )
+                rows = labels.value_counts()
+                rare = rows[rows < RARE_CLASS_ROWS]
+                if len(rare):
+                    shown = ", ".join(f"'{c}' ({n} row(s))" for c, n in rare.items())
+                    notes.append(
+                        f"rare class(es): {shown}: kept as classes of their own; the model "
+                        "learns little about them, a test set may hold none of them (then "
+                        "evaluate names them and scores the classes it holds). To change: "
+                        "merge them into a broader class in the file, or drop their rows"
                     )
             else:
                 columns[name] = _numeric_spec(series, _is_integer(series))
@@ -241,12 +264,30 @@ def infer(
             dropped[name] = "unique per row (an identifier): would only be memorised"
         else:
             columns[name] = _column_spec(series)
-    duplicates = int(frame.duplicated().sum())
+    # Duplicates among the columns the pipeline keeps: a dropped date or identifier may be
+    # all that told two rows apart, and validate checks the table after ingest drops it.
+    duplicates = int(frame[list(columns)].duplicated().sum())
     if duplicates:
         notes.append(
-            f"{duplicates} row(s) repeat another row exactly: allowed "
-            "(contract.allow_duplicate_rows); set it to false if they are errors"
+            f"{duplicates} row(s) repeat another row exactly"
+            + (
+                f" once {', '.join(dropped)} {'is' if len(dropped) == 1 else 'are'} dropped"
+                if dropped
+                else ""
+            )
+            + ": allowed (contract.allow_duplicate_rows: true); set it to false if they "
+            "are errors, after removing them from the file"
         )
+    for name, spec in columns.items():
+        if spec["dtype"] != "category" or name == target:
+            continue
+        levels = frame[name].nunique(dropna=True)
+        if levels > NEAR_UNIQUE * len(frame):
+            notes.append(
+                f"'{name}' has {levels:,} distinct values in {len(frame):,} rows (nearly an "
+                "identifier): kept as an open category, which a model mostly memorises. "
+                f"To leave it out: DROP={name}"
+            )
     if len(columns) - 1 - (time_column is not None) < 1:
         raise InitError("no usable feature column left after dropping ids and constants")
     from mlops_template.pipeline.leakage import explain, find_leaks
@@ -470,6 +511,7 @@ def init_project(a: InitRequest, params: Params) -> str:
         raise InitError(
             f"cannot read {source}: {err}. Give a .csv, .csv.gz or .parquet file"
         ) from None
+    raw = frame.copy()  # as the file holds it: what ingest and validate will read
     time_column, how = a.time_column, ""
     if time_column == AUTO:
         time_column, candidates = detect_time_column(frame, a.target)
@@ -477,7 +519,8 @@ def init_project(a: InitRequest, params: Params) -> str:
         how = (
             f"time column: '{time_column}' (detected: every value is a date/time"
             + (f"; also possible: {', '.join(others)}" if others else "")
-            + "): the split is by time and continuous training moves the window. Another: "
+            + "): the split is by time (the last share of the rows by time is the test set) "
+            "and continuous training moves the window. Another: "
             "TIME_COLUMN=name (mlops init --time-column name); none: TIME_COLUMN=none"
             if time_column
             else "time column: none found (no column holds dates/times): the split is random "
@@ -502,6 +545,7 @@ def init_project(a: InitRequest, params: Params) -> str:
     )
     comments = params_comments(inferred, a.target, time_column, changes)
     text = params_file.render(a.params, changes, comments)  # validated before any file moves
+    checked = check_on_own_table(raw, text, a.params)  # raises before any file moves
     if source.resolve() != target_file.resolve():
         for old in raw_dir.glob("*"):
             if old.is_file() and old.name != source.name:
@@ -515,7 +559,11 @@ def init_project(a: InitRequest, params: Params) -> str:
     storage.write_bytes(text.encode(), a.params)
     _set_dvc_plots(Path("dvc.yaml"), inferred.task)
     storage.write_json(
-        {"source": str(target_file), "dropped": inferred.dropped, "notes": inferred.notes},
+        {
+            "source": str(target_file),
+            "dropped": inferred.dropped,
+            "notes": [*inferred.notes, *checked],
+        },
         Path("reports") / "init.json",
     )
     too_big = git_size_warning(target_file)
@@ -523,12 +571,83 @@ def init_project(a: InitRequest, params: Params) -> str:
         log.warning("init: %s", too_big)
     return (
         review(inferred, a.target)
+        + "".join(f"\nnote: {n}" for n in checked)
         + (f"\n{how}" if how else "")
         + (f"\n{too_big}" if too_big else "")
         + f"\n\nparams.yaml rewritten for {target_file} ({len(frame):,} rows); "
         + (f"example data moved to {archive}/. " if archive.exists() else "")
         + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
     )
+
+
+def check_on_own_table(raw: pd.DataFrame, text: str, path: Path) -> list[str]:
+    """Init's contract on the table it was inferred from, through the stages that read it
+    first (ingest, validate, split), before any file moves: every rule must hold there
+    (a failure is init's own fault, reported as such and nothing written), and the split's
+    two sides are checked for classes one of them lacks. Returns what the user must know:
+    how the rows are split, and each class a side lacks, with the choices."""
+    from mlops_template.config import parse_params, read_yaml
+    from mlops_template.pipeline.ingest import ingest
+    from mlops_template.pipeline.split import split, stratifiable
+    from mlops_template.pipeline.validate import validate
+
+    params = parse_params(read_yaml(text), path)
+    contract = params.contract
+    checked = validate(ingest(raw, params.ingest), contract)
+    if not checked.ok:
+        raise InitError(
+            "the contract inferred from this table does not hold on it (a fault of init: "
+            "please report it); nothing was written:\n  - "
+            + "\n  - ".join(f.describe() for f in checked.failures)
+        )
+    try:
+        train, test = split(checked.frame, params.split, contract, params.seed)
+    except ValueError as err:
+        raise InitError(f"the split cannot be drawn on this table: {err}") from None
+    notes = []
+    share = f"{params.split.test_size:.0%}"
+    if params.split.method == "time":
+        notes.append(f"split: by time, the last {share} of the rows are the test set")
+    elif contract.task == "classification":
+        y = checked.frame[contract.target]
+        stratified = params.split.stratify and stratifiable(y, params.split.test_size)
+        notes.append(
+            f"split: {share} of the rows at random, "
+            + (
+                "stratified by class"
+                if stratified
+                else "not stratified (a class has too few rows for both sides)"
+            )
+        )
+    else:
+        notes.append(f"split: {share} of the rows at random")
+    if contract.task == "classification":
+        classes = set(contract.columns[contract.target].categories or ())
+        seen_train = set(train[contract.target].astype(str))
+        seen_test = set(test[contract.target].astype(str))
+        choices = (
+            "choices: a longer test window (split.test_size), a random split "
+            "(TIME_COLUMN=none, if rows do not depend on time), or merging the rare "
+            "class(es) into a broader one in the file"
+            if params.split.method == "time"
+            else "choices: a larger test share (split.test_size), or merging the rare "
+            "class(es) into a broader one in the file"
+        )
+        lacking = sorted(classes - seen_test)
+        if lacking:
+            notes.append(
+                f"the test set holds no row of class(es) {', '.join(lacking)}: evaluate "
+                "names them, f1 averages the classes the test set holds and nothing "
+                "measures the model on the missing ones; " + choices
+            )
+        unseen = sorted(classes - seen_train)
+        if unseen:
+            notes.append(
+                f"the training set holds no row of class(es) {', '.join(unseen)}: the "
+                "model cannot predict them (probability 0, a large log loss on their "
+                "test rows); " + choices
+            )
+    return notes
 
 
 def _archive_demo_stream(params: Any, archive: Any) -> None:

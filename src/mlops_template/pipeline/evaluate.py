@@ -15,6 +15,9 @@ from mlops_template.config import EvaluateParams, SliceSpec
 from mlops_template.contract import Contract
 from mlops_template.pipeline.baseline import GroupMeanBaseline
 from mlops_template.pipeline.metrics import (
+    absent_classes,
+    aligned_proba,
+    class_labels,
     classification_metrics,
     point_metrics,
     regression_metrics,
@@ -108,6 +111,11 @@ def permutation_drops(
     (~1e-16, under the 6 decimals reported) where a linear model's matrix product is
     blocked differently for a taller batch."""
     regression = task == "regression"
+    classes = None if regression else np.asarray(model.classes_)
+    # the labels given explicitly: the test rows may lack a class (a time split's last
+    # weeks) or hold one the model never saw; then every class gets a column
+    labels = None if regression else class_labels(classes, y)
+    complete = labels is not None and len(labels) == len(classes)
 
     def outputs(rows: pd.DataFrame) -> np.ndarray:
         """What the scorer scores: predictions, or probabilities (the positive class's alone
@@ -115,10 +123,14 @@ def permutation_drops(
         if regression:
             return model.predict(rows)
         proba = model.predict_proba(rows)
+        if not complete:
+            return np.clip(aligned_proba(proba, classes, labels), 1e-15, 1)
         return proba[:, 1] if proba.shape[1] == 2 else proba
 
     def score(out: np.ndarray) -> float:
-        return -float(mean_absolute_error(y, out) if regression else log_loss(y, out))
+        if regression:
+            return -float(mean_absolute_error(y, out))
+        return -float(log_loss(y, out, labels=labels))
 
     baseline = score(outputs(X))
     n = len(X)
@@ -202,6 +214,11 @@ def evaluate(
             {"actual": y.astype(str).to_numpy(), "predicted": predicted.astype(str)}
         )
         curves = _curves(y, model.predict_proba(X), classes)
+        absent = absent_classes(classes, y)
+        unseen = [str(c) for c in class_labels(classes, y)[len(classes) :]]
+        if absent or unseen:
+            # said in the summary, the model card and the PR report: what the figures cover
+            metrics["test_classes"] = {"absent": absent, "not_trained": unseen}
     if contract.time_column is not None:
         predictions.insert(
             0,

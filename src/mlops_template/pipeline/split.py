@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import math
+
 import pandas as pd
 
 from mlops_template.config import SplitParams
 from mlops_template.contract import Contract
+
+log = logging.getLogger(__name__)
+
+
+def stratifiable(y: pd.Series, test_size: float) -> bool:
+    """Whether a stratified random split of ``y`` can be drawn: every class needs two rows
+    (one a side) and the test side a row per class (scikit-learn refuses otherwise)."""
+    counts = y.value_counts()
+    n_test = math.ceil(len(y) * test_size)
+    return bool(counts.min() >= 2 and n_test >= len(counts) and len(y) - n_test >= len(counts))
 
 
 def select_window(frame: pd.DataFrame, params: SplitParams, contract: Contract) -> pd.DataFrame:
@@ -27,7 +40,9 @@ def split(
     """Time split: the last ``test_size`` of the window is the test set, no shuffling.
 
     Random split (only for data without a time axis): stratified on the target for
-    classification so that rare classes appear on both sides.
+    classification so that rare classes appear on both sides, when that can be drawn (a
+    class of a single row cannot be on both sides: then the split is plain random, said in
+    the log, and evaluate names the classes the test set lacks).
     """
     window = select_window(frame, params, contract)
     if len(window) < 2:
@@ -44,7 +59,16 @@ def split(
 
         stratify = None
         if params.stratify and contract.task == "classification":
-            stratify = window[contract.target]
+            if stratifiable(window[contract.target], params.test_size):
+                stratify = window[contract.target]
+            else:
+                rare = window[contract.target].value_counts()
+                log.warning(
+                    "split: not stratified: class %r has %d row(s) (a stratified split needs "
+                    "2 per class and a test row per class)",
+                    rare.idxmin(),
+                    rare.min(),
+                )
         train, test = train_test_split(
             window, test_size=params.test_size, random_state=seed, shuffle=True, stratify=stratify
         )

@@ -61,6 +61,7 @@ from mlops_template.contract import Contract
 from mlops_template.pipeline import blend as blending
 from mlops_template.pipeline import features
 from mlops_template.pipeline.blend import OutOfFold
+from mlops_template.pipeline.metrics import aligned_proba
 
 log = logging.getLogger(__name__)
 
@@ -227,12 +228,7 @@ def _folds(frame: pd.DataFrame, contract: Contract, n_folds: int, seed: int) -> 
 def _proba(model: Any, X: pd.DataFrame, classes: np.ndarray) -> np.ndarray:
     """predict_proba with a column per class of the whole training set (a time fold may
     lack a class: it gets probability 0, then clipped)."""
-    raw = model.predict_proba(X)
-    out = np.zeros((len(X), len(classes)))
-    index = {c: i for i, c in enumerate(classes)}
-    for j, c in enumerate(model.classes_):
-        out[:, index[c]] = raw[:, j]
-    return out
+    return aligned_proba(model.predict_proba(X), model.classes_, classes)
 
 
 def cross_validate(
