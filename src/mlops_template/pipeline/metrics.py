@@ -98,9 +98,7 @@ def classification_metrics(
             elif not binary:
                 column = {c: i for i, c in enumerate(labels)}
                 out["roc_auc"] = _finite(
-                    np.mean(
-                        [skm.roc_auc_score(truth == c, full[:, column[c]]) for c in present]
-                    )
+                    np.mean([skm.roc_auc_score(truth == c, full[:, column[c]]) for c in present])
                 )
         out["log_loss"] = _finite(skm.log_loss(y_true, np.clip(full, 1e-15, 1), labels=labels))
     return out
