@@ -45,6 +45,7 @@ import yaml
 from mlops_template import revisions, storage
 from mlops_template.ci.paired import Side, Truth, time_blocks
 from mlops_template.config import Params, read_yaml
+from mlops_template.pipeline.metrics import aligned_proba, class_labels
 
 log = logging.getLogger(__name__)
 Kind = Literal["none", "committed", "rescored"]
@@ -194,14 +195,25 @@ def base_metrics(
 # --- row-level answers for the paired gate (ci/gate.py paired_checks) -------------------
 
 
-def side_of(model: Any, frame: Any, contract: Any) -> Any:
+def side_of(model: Any, frame: Any, contract: Any, labels: Any = None) -> Any:
     """A model's answers on ``frame``: regression values at the precision evaluate writes
     them (4 decimals, so a committed predictions.csv and a live model agree), or class
-    labels with probabilities."""
+    labels with probabilities, one column per label of ``labels`` (default: the model's
+    classes). The champion and the challenger may know different classes (a class seen
+    first in feedback): aligned to the same labels, column i is the same class on both."""
     X = frame[contract.features]
     if contract.task == "regression":
         return Side(np.round(np.asarray(model.predict(X), dtype=float), 4))
-    return Side(np.asarray(model.predict(X), dtype=object), np.asarray(model.predict_proba(X)))
+    proba = np.asarray(model.predict_proba(X))
+    if labels is not None:
+        extra = set(model.classes_) - set(labels)
+        if extra:
+            raise ValueError(
+                f"gate: the model predicts class(es) {sorted(map(str, extra))} that the "
+                f"contract's target '{contract.target}' does not declare"
+            )
+        proba = aligned_proba(proba, model.classes_, labels)
+    return Side(np.asarray(model.predict(X), dtype=object), proba)
 
 
 def _committed_side(ref: str, csv_path: str, y: Any) -> Any:
@@ -254,8 +266,14 @@ def gate_rows(
     test, train = storage.read_parquet(test_out[0]), storage.read_parquet(train_out[0])
     model = storage.read_model(model_out[0])
     y = test[contract.target].to_numpy()
-    challenger = side_of(model, test, contract)
-    classes = None if contract.task == "regression" else np.asarray(model.classes_)
+    classes = None
+    if contract.task == "classification":
+        # every label explicitly: the challenger's classes (its probability columns' order),
+        # then any other the contract declares or the test rows hold (the champion's model
+        # may know a class the challenger does not, or the reverse)
+        declared = contract.columns[contract.target].categories or ()
+        classes = class_labels(model.classes_, list(declared), y)
+    challenger = side_of(model, test, contract, classes)
     units = None
     if params.split.method == "time" and contract.time_column is not None:
         stamps = test[contract.time_column].to_numpy()
@@ -268,17 +286,23 @@ def gate_rows(
     )
     if contract.task == "regression":
         baseline = Side(np.round(naive.predict(test[contract.features]), 4))
-    elif set(naive.classes_) == set(classes):
-        order = [list(naive.classes_).index(c) for c in classes]
-        proba = naive.predict_proba(test[contract.features])[:, order]
+    else:  # fitted on the same training rows as the challenger: aligned to the same labels
+        proba = aligned_proba(naive.predict_proba(test[contract.features]), naive.classes_, classes)
         baseline = Side(naive.predict(test[contract.features]), proba)
-    else:  # a class missing from the training rows: labels only
-        baseline = Side(naive.predict(test[contract.features]), None)
     slices = {spec.name: slice_labels(test, spec).to_numpy() for spec in params.evaluate.slices}
     champion = None
     if base.kind != "none":
         champion = _champion_side(
-            ref, base, lock, model_out, test, predictions_csv, challenger, contract, remote_optional
+            ref,
+            base,
+            lock,
+            model_out,
+            test,
+            predictions_csv,
+            challenger,
+            contract,
+            remote_optional,
+            classes,
         )
     return Rows(truth, champion, challenger, baseline, slices)
 
@@ -293,6 +317,7 @@ def _champion_side(
     challenger: Any,
     contract: Any,
     remote_optional: bool = False,
+    labels: Any = None,
 ) -> Any:
     base_lock = yaml.safe_load(revisions.read_at(ref, str(lock)) or "") or {}
     theirs = _pick(_outs(base_lock, "train"), "model")
@@ -307,4 +332,4 @@ def _champion_side(
         if theirs is None:
             raise ValueError(f"{ref}'s dvc.lock records no trained model to compare with")
         file = _cache_file(theirs[1]) or _reproduce_model(ref, *theirs, remote_optional)
-    return side_of(storage.read_model(file), test, contract)
+    return side_of(storage.read_model(file), test, contract, labels)

@@ -275,6 +275,11 @@ def render(inputs: ReportInputs) -> str:
         else _metrics_table(inputs)
     )
     out = [f"## {inputs.title}", "", verdict, "", "### Metrics", "", *table, ""]
+    from mlops_template.pipeline.metrics import class_coverage
+
+    coverage = class_coverage(dict(inputs.current))
+    if coverage:
+        out += [f"Classes: {coverage}.", ""]
     choice = model_choice(inputs.current.get("model_selection"))
     if choice:
         out += ["### Model choice", "", *choice, ""]

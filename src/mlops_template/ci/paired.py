@@ -111,7 +111,26 @@ def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
 
+def held_classes(truth: Truth) -> list:
+    """The labels the multiclass f1 and ROC AUC average over, given explicitly: the classes
+    the rows hold (a time split's test window may lack a rare one; averaging in a class no
+    row has would score both models 0 on it, as scikit-learn's labels= would), in
+    ``truth.classes`` order. Two classes: both, whatever the rows hold."""
+    classes = list(truth.classes)
+    if len(classes) == 2:
+        return classes
+    held = set(np.asarray(truth.y, dtype=object).tolist())
+    return [c for c in classes if c in held]
+
+
 def _true_proba(truth: Truth, side: Side) -> np.ndarray:
+    unknown = set(np.asarray(truth.y, dtype=object).tolist()) - set(truth.classes)
+    if unknown:
+        raise ValueError(
+            f"gate: class(es) {sorted(map(str, unknown))} of the test rows have no probability "
+            "column: build Truth.classes with metrics.class_labels and align each side's "
+            "probabilities to them (metrics.aligned_proba)"
+        )
     index = np.searchsorted(truth.classes, truth.y, sorter=np.argsort(truth.classes))
     order = np.argsort(truth.classes)[index]
     return side.proba[np.arange(truth.n), order]
@@ -145,9 +164,9 @@ def additive(metric: str, truth: Truth, side: Side) -> tuple[np.ndarray, Reducer
         loss = -np.log(np.clip(_true_proba(truth, side), 1e-15, 1))
         return np.column_stack([one, loss]), lambda s: _safe_div(s[..., 1], s[..., 0])
     if metric == "f1":
-        classes = list(truth.classes)
+        classes = held_classes(truth)
         predicted = np.asarray(side.predicted, dtype=object)
-        targets = classes[-1:] if len(classes) == 2 else classes
+        targets = classes[-1:] if len(truth.classes) == 2 else classes
         cols = []
         for c in targets:
             t, p = truth.y == c, predicted == c
@@ -217,7 +236,12 @@ def _auc_preps(
     """Every class's prep (the positive class only for two) per mask: one sort per class,
     which each mask filters (a subset of sorted rows is still sorted)."""
     classes = list(truth.classes)
-    targets = [(1, classes[1])] if len(classes) == 2 else list(enumerate(classes))
+    held = held_classes(truth)
+    targets = (
+        [(1, classes[1])]
+        if len(classes) == 2
+        else [(i, c) for i, c in enumerate(classes) if c in held]
+    )
     out: dict[int, list[AucPrep]] = {tag: [] for tag in masks}
     for i, c in targets:
         score, positive = side.proba[:, i], truth.y == c
@@ -229,8 +253,15 @@ def _auc_preps(
 
 
 def auc_on_counts(preps: list[AucPrep], unit_counts: np.ndarray) -> np.ndarray:
-    """ROC AUC (binary; one-vs-rest macro average for more classes) on each resample."""
-    return np.mean([_auc_prepped(prep, unit_counts) for prep in preps], axis=0)
+    """ROC AUC (binary; one-vs-rest macro average for more classes) on each resample. A
+    resample (or slice) without a row of some class averages the classes it has; NaN
+    when none can be scored."""
+    if not preps:
+        return np.full(len(unit_counts), np.nan)
+    each = np.stack([_auc_prepped(prep, unit_counts) for prep in preps])
+    scored = np.isfinite(each)
+    total = np.where(scored, each, 0).sum(axis=0)
+    return _safe_div(total, scored.sum(axis=0).astype(float))
 
 
 # --- the comparison -------------------------------------------------------------------

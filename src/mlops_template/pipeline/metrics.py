@@ -109,3 +109,25 @@ def point_metrics(task: str, y_true: Any, y_pred: Any) -> dict[str, float | None
     if task == "regression":
         return {k: v for k, v in regression_metrics(y_true, y_pred).items() if k != "r2"}
     return {"accuracy": _finite(skm.accuracy_score(y_true, y_pred))}
+
+
+def class_coverage(metrics: dict[str, Any]) -> str | None:
+    """What the figures of ``metrics`` (evaluate's ``test_classes``) do not cover, in one
+    sentence for the summary, the model card and the PR report; None when the test set
+    holds every class and the model knows every class it holds."""
+    found = metrics.get("test_classes") or {}
+    absent, unseen = found.get("absent") or [], found.get("not_trained") or []
+    parts = []
+    if absent:
+        parts.append(
+            f"the test set holds no row of class(es) {', '.join(absent)}: f1 and ROC AUC "
+            "average the classes it holds, and nothing here measures the model on "
+            f"{'that class' if len(absent) == 1 else 'those classes'} (a longer test window, "
+            "a random split or merging rare classes would)"
+        )
+    if unseen:
+        parts.append(
+            f"class(es) {', '.join(unseen)} occur in the test set but not in the training "
+            "rows: the model gives them probability 0 (their rows weigh heavily in log loss)"
+        )
+    return "; ".join(parts) or None

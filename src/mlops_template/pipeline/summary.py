@@ -9,7 +9,7 @@ from typing import Any
 
 from mlops_template.config import Params
 from mlops_template.outputs import declared_outputs
-from mlops_template.pipeline.metrics import LOWER_IS_BETTER
+from mlops_template.pipeline.metrics import LOWER_IS_BETTER, class_coverage
 
 
 def _headline(metrics: dict[str, Any]) -> list[str]:
@@ -26,6 +26,49 @@ def _headline(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+TRY = (
+    "To try: features that carry the signal (a lag or a per-group statistic as a derived "
+    "feature, params.yaml contract.derived), other candidates or another loss (params.yaml "
+    "train), more history (split.window), or fewer noisy columns (DROP=column at init)"
+)
+
+
+def baseline_verdict(metrics: dict[str, Any], params: Params) -> str | None:
+    """One plain sentence when the model fails the gate's floor against the naive baseline
+    (``ci.gate.baseline_checks``: the proper scoring rule by ``gate.baseline_margin``, no
+    gated metric worse), with what to try: the first pull request's gate would fail on it.
+    None when the floor holds."""
+    from mlops_template.ci.gate import baseline_checks
+
+    failed = [c for c in baseline_checks(metrics, params.gate) if c.failed]
+    if not failed:
+        return None
+    group = ", ".join(params.evaluate.baseline.group_by)
+    naive = ("the mean" if params.contract.task == "regression" else "the class frequencies") + (
+        f" per {group}" if group else " of the training rows"
+    )
+    said = []
+    for c in failed:
+        metric = c.name.removesuffix(" vs naive baseline")
+        if c.base is None or c.current is None:
+            said.append(f"{metric} is missing")
+            continue
+        lost = c.current > c.base if c.direction == "lower" else c.current < c.base
+        said.append(
+            f"{metric} {c.current:.4f} against the baseline's {c.base:.4f} ("
+            + (
+                "WORSE"
+                if lost
+                else f"better, but not by the {c.tolerance:.0%} margin gate.baseline_margin asks"
+            )
+            + f"; {c.direction} is better)"
+        )
+    return (
+        f"The model does not beat the naive baseline ({naive}): {'; '.join(said)}. "
+        f"The gate's floor fails every pull request until it does. {TRY}."
+    )
+
+
 def summarize(dvc_file: Path, params: Params) -> str:
     outputs = declared_outputs(dvc_file)
     root = dvc_file.parent
@@ -37,6 +80,12 @@ def summarize(dvc_file: Path, params: Params) -> str:
                 f"Test set: {metrics.get('n_test')} rows (trained on {metrics.get('n_train')})"
             )
             lines.extend(_headline(metrics))
+            verdict = baseline_verdict(metrics, params)
+            if verdict:
+                lines.append(verdict)
+            coverage = class_coverage(metrics)
+            if coverage:
+                lines.append(f"Classes: {coverage}.")
             chosen = metrics.get("model_selection") or {}
             if chosen:
                 scores = ", ".join(f"{k} {v}" for k, v in (chosen.get("cv_scores") or {}).items())
