@@ -344,3 +344,115 @@ def test_init_leaves_production_data_outside_the_project_alone(root, tmp_path, m
     assert (outside / "batch.parquet").read_bytes() == b"logs", "left where it was"
     assert not (project / "data" / "production" / "labelled").exists(), "the demo's archived"
     assert (project / "data" / "examples" / "production" / "labelled").is_dir()
+
+
+def _validates(tmp_path, params_file, source) -> tuple[int, dict]:
+    """The ingest and validate stages, through the CLI as `dvc repro` runs them."""
+    from tests.data.stages import ingest_and_validate
+
+    code, report, _ = ingest_and_validate(params_file, source, tmp_path)
+    return code, report
+
+
+def test_duplicates_are_counted_after_init_drops_the_date(root, tmp_path, monkeypatch, capsys):
+    """TIME_COLUMN=none on a table whose rows differ only by their date: init drops the
+    date (unique per row) and must allow the duplicate rows that are left, or the first
+    `make run` fails validate on the table init has just read."""
+    from tests.stranger import Stranger, stranger_table
+
+    frame = stranger_table(Stranger(shape="multiclass", duplicates=8, seed=1))
+    params = _init_here(root, tmp_path, monkeypatch, frame, "--time-column", "none")
+    assert "day" in params.ingest.drop_columns and params.contract.allow_duplicate_rows
+    out = capsys.readouterr().out
+    assert "repeat another row exactly once day is dropped" in out
+    code, report = _validates(tmp_path, tmp_path / "params.yaml", tmp_path / "data/raw/mine.csv")
+    assert code == 0 and report["valid"], report
+
+
+def test_class_labels_stored_as_floats_are_categories_that_validate(
+    root, tmp_path, monkeypatch, capsys
+):
+    """A 7-level answer stored as 0.0-6.0: classification, and the category rule holds on
+    the table (validate rejected every row: `dtype string[pyarrow]`)."""
+    frame = _frame(y=RNG.integers(0, 7, 300).astype(float))
+    params = _init_here(root, tmp_path, monkeypatch, frame)
+    spec = params.contract.columns["y"]
+    assert params.contract.task == "classification"
+    assert spec.categories == tuple(str(i) for i in range(7))
+    assert "stored as float64 with 7 values" in capsys.readouterr().out
+    code, report = _validates(tmp_path, tmp_path / "params.yaml", tmp_path / "data/raw/mine.csv")
+    assert code == 0 and report["valid"], report
+
+
+def test_init_says_how_it_splits_and_which_class_the_test_window_lacks(
+    root, tmp_path, monkeypatch, capsys
+):
+    """A rare class that occurs only in the first winters: the last 20% by time holds none
+    of it. Init says so with the choices, and never says "stratified" on a time split."""
+    from tests.stranger import Stranger, stranger_table
+
+    frame = stranger_table(Stranger(shape="multiclass", rows=400, rare_seasonal=True))
+    params = _init_here(root, tmp_path, monkeypatch, frame)
+    out = capsys.readouterr().out
+    assert params.split.method == "time" and "stratified" not in out
+    assert "split: by time, the last 20% of the rows are the test set" in out
+    assert "the test set holds no row of class(es) snow" in out
+    assert "a longer test window" in out and "a random split" in out and "merging" in out
+    _init_here(root, tmp_path, monkeypatch, frame, "--time-column", "none")
+    out = capsys.readouterr().out
+    assert "split: 20% of the rows at random, stratified by class" in out
+    assert "holds no row" not in out
+
+
+def test_rare_classes_and_near_unique_columns_are_said_with_what_to_do():
+    frame = _frame(note=[f"n{i}" for i in RNG.integers(0, 30_000, 300)])
+    frame["y"] = np.where(np.arange(300) < 4, "rare", np.where(frame["age"] > 50, "a", "b"))
+    got = infer(frame, "y")
+    notes = " | ".join(got.notes)
+    assert "rare class(es): 'rare' (4 row(s))" in notes and "merge them" in notes
+    assert "'note' has" in notes and "DROP=note" in notes
+
+
+def test_a_class_of_one_row_is_split_at_random_without_stratifying():
+    """scikit-learn refuses to stratify a class of one row: the split is plain random."""
+    from mlops_template.config import SplitParams
+    from mlops_template.contract import Contract
+    from mlops_template.pipeline.split import split, stratifiable
+
+    frame = _frame()
+    frame["y"] = np.where(np.arange(300) == 0, "once", np.where(frame["age"] > 50, "a", "b"))
+    columns = {"age": {"dtype": "int"}, "y": {"dtype": "category"}}
+    contract = Contract(task="classification", target="y", columns=columns)
+    assert not stratifiable(frame["y"], 0.2)
+    train, test = split(frame[["age", "y"]], SplitParams(method="random"), contract, 0)
+    assert len(train) + len(test) == 300
+
+
+def test_init_refuses_before_writing_when_its_contract_fails_on_the_table(
+    root, tmp_path, monkeypatch
+):
+    """The last guard: whatever init infers is validated on the table before any file
+    moves; a rule that fails there stops init, naming it, and nothing is written."""
+    from mlops_template.config import load_params
+    from mlops_template.onboarding import inference
+
+    real = inference.infer
+
+    def too_narrow(*args, **kwargs):
+        got = real(*args, **kwargs)
+        got.columns["age"].update(min=40)  # a rule the table breaks
+        return got
+
+    monkeypatch.setattr(inference, "infer", too_narrow)
+    data = tmp_path / "mine.csv"
+    _frame().to_csv(data, index=False)
+    for name in ("params.yaml", "dvc.yaml"):
+        (tmp_path / name).write_text((root / name).read_text())
+    monkeypatch.chdir(tmp_path)
+    request = inference.InitRequest(data=data, target="y", time_column=None)
+    with pytest.raises(
+        InitError, match=r"(?s)does not hold on it.*column 'age' failed rule 'min >= 40'"
+    ):
+        inference.init_project(request, load_params(root / "params.yaml"))
+    assert (tmp_path / "params.yaml").read_text() == (root / "params.yaml").read_text()
+    assert not (tmp_path / "data").exists() and not (tmp_path / "reports").exists()

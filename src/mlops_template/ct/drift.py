@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from mlops_template.config import DriftPolicy, MonitorParams, Period
-from mlops_template.contract import LOGGED_AT, PREDICTION, Contract
+from mlops_template.contract import LOGGED_AT, PREDICTION, Contract, as_category_text
 from mlops_template.pipeline.evaluate import score
 from mlops_template.pipeline.reference import predictions
 
@@ -235,8 +235,9 @@ def check_window(
         definition = _definition(contract, tested, **_task(contract, truth) if full_report else {})
         ref_scored = ref[tested].copy()
         if contract.task != "regression":
-            ref_scored[contract.target] = ref_scored[contract.target].astype(str)
-            scored[contract.target] = scored[contract.target].astype(str)
+            # as the contract reads labels: 6.0 in the labelled rows is the class "6"
+            ref_scored[contract.target] = as_category_text(ref_scored[contract.target]).astype(str)
+            scored[contract.target] = as_category_text(scored[contract.target]).astype(str)
         snap = _run(metrics, scored[tested], ref_scored, definition)
         target = _column_results(snap).get(contract.target)
         snapshots["quality"] = snap

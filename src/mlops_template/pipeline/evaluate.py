@@ -12,7 +12,7 @@ from sklearn.metrics import log_loss, mean_absolute_error, precision_recall_curv
 from sklearn.pipeline import Pipeline
 
 from mlops_template.config import EvaluateParams, SliceSpec
-from mlops_template.contract import Contract
+from mlops_template.contract import Contract, as_category_text
 from mlops_template.pipeline.baseline import GroupMeanBaseline
 from mlops_template.pipeline.metrics import (
     absent_classes,
@@ -34,10 +34,14 @@ class Evaluation:
 
 
 def score(model: Any, frame: pd.DataFrame, contract: Contract) -> dict[str, float | None]:
-    """The task's metrics of ``model`` on ``frame`` (also used for champion/challenger)."""
+    """The task's metrics of ``model`` on ``frame`` (also used for champion/challenger, and
+    by the monitor on labelled production rows). Class labels are read as the contract
+    reads them (``contract.as_category_text``): production labels stored as numbers (6.0)
+    meet the model's classes ("6"); a class the model never saw is scored, not refused."""
     X, y = frame[contract.features], frame[contract.target]
     if contract.task == "regression":
         return regression_metrics(y, model.predict(X))
+    y = as_category_text(y)
     proba = model.predict_proba(X)
     return classification_metrics(y, model.predict(X), proba, np.asarray(model.classes_))
 
