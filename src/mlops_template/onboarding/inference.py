@@ -576,7 +576,9 @@ def init_project(a: InitRequest, params: Params) -> str:
         + (f"\n{too_big}" if too_big else "")
         + f"\n\nparams.yaml rewritten for {target_file} ({len(frame):,} rows); "
         + (f"example data moved to {archive}/. " if archive.exists() else "")
-        + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`."
+        + "Next: review params.yaml (contract ranges, gate), then `make run` and `make test`. "
+        "The gate asks the model to beat a naive baseline (gate.baseline_margin); `make run`'s "
+        "summary says plainly if it does not, and what to try."
     )
 
 
