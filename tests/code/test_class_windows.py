@@ -222,3 +222,12 @@ def test_the_summary_says_plainly_when_the_model_loses_to_the_baseline(root, par
     assert "margin" in baseline_verdict(close, params)
     good = {**metrics, "mae": 20.0, "rmse": 30.0, "r2": 0.8}
     assert baseline_verdict(good, params) is None
+
+
+def test_the_pr_report_says_which_classes_the_test_set_lacks():
+    from mlops_template.ci.markdown import ReportInputs, render
+
+    current = {"accuracy": 0.9, "test_classes": {"absent": ["snow"], "not_trained": []}}
+    text = render(ReportInputs("T", [], current, None, [], None))
+    assert "Classes: the test set holds no row of class(es) snow" in text
+    assert "Classes:" not in render(ReportInputs("T", [], {"accuracy": 0.9}, None, [], None))

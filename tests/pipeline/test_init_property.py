@@ -9,7 +9,7 @@ missing values, class labels stored as floats. Cheap by design (the suite's budg
 stage cores run in-process on a few hundred rows, the model is pinned to the linear
 candidate (what is tested is the contract and the classes, not the model choice), 9
 derandomized examples per shape. The real `dvc repro` on one such table is
-tests/model/test_class_windows_repro.py.
+tests/pipeline/test_dvc_pipeline.py::test_classification_pipeline_end_to_end.
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ from mlops_template.pipeline.train import train
 from mlops_template.pipeline.validate import validate
 from tests.stranger import Stranger, stranger_table
 
-pytestmark = pytest.mark.model
+# The pipeline tier (with the real `dvc repro` runs): it is about init and the stages, not
+# the project's own model, so it stays out of `make test-data-model` (pr.yml runs that tier
+# on every pull request, and the loop's act runs of pr.yml would pay it each time).
+pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 
 
