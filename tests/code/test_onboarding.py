@@ -456,3 +456,32 @@ def test_init_refuses_before_writing_when_its_contract_fails_on_the_table(
         inference.init_project(request, load_params(root / "params.yaml"))
     assert (tmp_path / "params.yaml").read_text() == (root / "params.yaml").read_text()
     assert not (tmp_path / "data").exists() and not (tmp_path / "reports").exists()
+
+
+def test_init_warns_when_a_class_occurs_only_in_the_test_window(
+    root, tmp_path, monkeypatch, capsys
+):
+    """A class that first appears in the last weeks: the model cannot learn it."""
+    days = pd.date_range("2024-01-01", periods=300, freq="D")
+    y = np.where(RNG.random(300) < 0.5, "a", "b").astype(object)
+    y[-20:] = "new"
+    _init_here(root, tmp_path, monkeypatch, _frame(day=days.strftime("%Y-%m-%d"), y=y))
+    out = capsys.readouterr().out
+    assert "the training set holds no row of class(es) new" in out and "probability 0" in out
+
+
+def test_make_run_s_summary_says_when_the_model_loses_to_the_baseline(root, tmp_path, params):
+    """`mlops summary` on the issue's stock prices: MAE 55.17 against 54.94."""
+    import json
+    import shutil
+
+    from mlops_template.pipeline.summary import summarize
+
+    shutil.copy(root / "dvc.yaml", tmp_path / "dvc.yaml")
+    (tmp_path / "reports").mkdir()
+    metrics = {"mae": 55.17, "rmse": 80.1, "r2": 0.2, "n_test": 60, "n_train": 240}
+    metrics["baseline"] = {"mae": 54.94, "rmse": 79.0, "r2": 0.21}
+    (tmp_path / "reports" / "metrics.json").write_text(json.dumps(metrics))
+    text = summarize(tmp_path / "dvc.yaml", params)
+    assert "The model does not beat the naive baseline" in text
+    assert "mae 55.1700 against the baseline's 54.9400 (WORSE" in text and "To try" in text
