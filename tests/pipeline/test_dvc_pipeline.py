@@ -120,7 +120,7 @@ def test_bad_data_stops_at_validate_and_the_last_good_model_is_recoverable(dvc_s
 # every stage (ROC figure, thresholds, f1 and ROC AUC over the baseline) in the guide's
 # walkthrough and the after-init loop, both on tests/fixtures/oj.csv.gz. Many more shapes
 # run through the stage cores in-process: tests/model/test_init_property.py.
-def test_classification_pipeline_end_to_end(tmp_path):
+def test_classification_pipeline_end_to_end(tmp_path, monkeypatch):
     """Daily rows with a five-class label whose rare class ('snow') occurs only in the
     first winters, rows repeated exactly but for their date, an identifier, missing
     values: init says the last 20% by time holds no 'snow', `dvc repro` completes, and
@@ -147,3 +147,21 @@ def test_classification_pipeline_end_to_end(tmp_path):
     assert "Classes: the test set holds no row of class(es) snow" in summary
     card = (project / "reports/model_card.md").read_text()
     assert "- Classes: the test set holds no row of class(es) snow" in card
+    # The paired gate on these DVC outputs, its champion the same model file: every side
+    # has a column per declared class, f1 is evaluate's, no slice for the absent class.
+    from pathlib import Path
+
+    from mlops_template.ci.champion import Base, gate_rows
+    from mlops_template.ci.gate import paired_checks
+    from mlops_template.config import load_params
+
+    monkeypatch.chdir(project)
+    params = load_params("params.yaml")
+    base = Base("model", {}, "the same model", Path("models/model.joblib"))
+    rows = gate_rows("HEAD", base, params, Path("dvc.lock"), None)
+    assert list(rows.truth.classes) == ["high", "low", "mid", "peak", "snow"]
+    assert rows.challenger.proba.shape == rows.baseline.proba.shape == (len(rows.truth.y), 5)
+    checks = paired_checks(rows, params.gate, params.seed)
+    f1 = next(c for c in checks if c.name == "f1" and c.slice is None)
+    assert f1.current == pytest.approx(metrics["f1"], abs=1e-6)
+    assert "class=snow" not in {c.slice for c in checks} and not any(c.failed for c in checks)
