@@ -63,8 +63,8 @@ class Sandbox:
     repo: Path
     origin: Path
     # The object store of the repository's DVC remote and production sinks, when it has
-    # them: its jobs get the keys as the repository secrets and the endpoint in their
-    # environment (act()).
+    # them: its jobs get the keys as the repository secrets and the endpoint as the
+    # repository variable AWS_ENDPOINT_URL (act()).
     s3: S3Server | None = None
 
     @property
@@ -298,13 +298,15 @@ def act(
         "DVC_NO_ANALYTICS=1",
         *extra,
     ]
-    if box.s3 is not None:
-        # The endpoint is the runner's environment (a MinIO user sets it the same way); the
-        # keys are repository secrets, which GitHub gives no pull request from a fork.
-        args += ["--env", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
-        if not _from_fork(payload):
-            args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
-            args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
+    if box.s3 is not None and not _from_fork(payload):
+        # As a MinIO or R2 user configures it (docs/use-this-template.md step 4): the keys are
+        # repository secrets, the endpoint the repository variable AWS_ENDPOINT_URL, and a
+        # job sees them only where its workflow passes them to a step (no --env: GitHub has
+        # no runner-wide environment). A pull request from a fork gets no secrets, and this
+        # harness gives it no variables either (the stricter reading of GitHub's rules).
+        args += ["--var", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
+        args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
+        args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
     claim = uuid.uuid4().hex
     pool = venv_pool()
     if pool is not None:
@@ -316,7 +318,7 @@ def act(
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
     # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a
     # path with a hidden component (~/.cache), and GitHub's workspace has none either.
-    # Storage credentials reach a job only as the secrets and --env above, never from here.
+    # Storage credentials reach a job only as the secrets and variable above, never from here.
     run_env = {k: v for k, v in env().items() if not k.startswith(("AWS_", "STANDIN_VENV_"))}
     run_env["XDG_CACHE_HOME"] = str(box.root / "act-cache")
     run_env.pop("VIRTUAL_ENV", None)
