@@ -259,7 +259,17 @@ def act(
     workflow: str,
     timeout: float = 1800,
     extra: tuple[str, ...] = (),
+    rerun_of: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``workflow`` on ``event`` in ``box``. Each call is a new workflow run (its own
+    GITHUB_RUN_ID, which the artifact stand-ins key the run's artifacts by), or with
+    ``rerun_of`` (an earlier call's run id, ``last_run_id(box)``) the next attempt of that
+    run, as "Re-run jobs" makes it: same run id, GITHUB_RUN_ATTEMPT + 1."""
+    attempts = box.root / "run-attempts.json"
+    runs = json.loads(attempts.read_text()) if attempts.exists() else {}
+    run_id = rerun_of or str(1000 + len(runs) + 1)
+    runs[run_id] = runs.get(run_id, 0) + 1
+    attempts.write_text(json.dumps(runs))
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
     args = [
@@ -296,6 +306,11 @@ def act(
         f"STANDIN_DOCKER_HOST={uuid.uuid4().hex}",
         "--env",
         "DVC_NO_ANALYTICS=1",
+        # GitHub's own run variables (act takes them from --env, else "1" for every run)
+        "--env",
+        f"GITHUB_RUN_ID={run_id}",
+        "--env",
+        f"GITHUB_RUN_ATTEMPT={runs[run_id]}",
         *extra,
     ]
     if box.s3 is not None and not _from_fork(payload):
@@ -342,6 +357,12 @@ def act(
         name = f"{box.root.name}-{workflow}-{uuid.uuid4().hex[:6]}.log"
         (Path(keep) / name).write_text(result.stdout + result.stderr)
     return result
+
+
+def last_run_id(box: Sandbox) -> str:
+    """The run id of ``box``'s newest act() run (for ``act(..., rerun_of=...)``)."""
+    runs = json.loads((box.root / "run-attempts.json").read_text())
+    return max(runs, key=int)
 
 
 _GO_DURATION = re.compile(r"([\d.]+)(h|ms|µs|ns|m|s)")
