@@ -260,11 +260,18 @@ def act(
     timeout: float = 1800,
     extra: tuple[str, ...] = (),
     rerun_of: str | None = None,
+    dependabot_secrets: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``workflow`` on ``event`` in ``box``. Each call is a new workflow run (its own
     GITHUB_RUN_ID, which the artifact stand-ins key the run's artifacts by), or with
     ``rerun_of`` (an earlier call's run id, ``last_run_id(box)``) the next attempt of that
-    run, as "Re-run jobs" makes it: same run id, GITHUB_RUN_ATTEMPT + 1."""
+    run, as "Re-run jobs" makes it: same run id, GITHUB_RUN_ATTEMPT + 1.
+
+    ``dependabot_secrets`` (a dict, possibly empty): the run is triggered by Dependabot
+    (actor dependabot[bot]), which gets the repository's Dependabot secrets (these) and no
+    Actions secrets ("Secrets are populated from Dependabot secrets. GitHub Actions secrets
+    are not available", docs.github.com, Code security > Dependabot > Automating Dependabot
+    with GitHub Actions)."""
     attempts = box.root / "run-attempts.json"
     runs = json.loads(attempts.read_text()) if attempts.exists() else {}
     run_id = rerun_of or str(1000 + len(runs) + 1)
@@ -313,6 +320,11 @@ def act(
         f"GITHUB_RUN_ATTEMPT={runs[run_id]}",
         *extra,
     ]
+    dependabot = dependabot_secrets is not None
+    if dependabot:
+        args += ["--actor", "dependabot[bot]"]
+        for name, value in dependabot_secrets.items():
+            args += ["-s", f"{name}={value}"]
     if box.s3 is not None and not _from_fork(payload):
         # As a MinIO or R2 user configures it (docs/use-this-template.md step 4): the keys are
         # repository secrets, the endpoint the repository variable AWS_ENDPOINT_URL, and a
@@ -320,8 +332,9 @@ def act(
         # no runner-wide environment). A pull request from a fork gets no secrets, and this
         # harness gives it no variables either (the stricter reading of GitHub's rules).
         args += ["--var", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
-        args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
-        args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
+        if not dependabot:  # Actions secrets; a Dependabot run gets its own store's only
+            args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
+            args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
     claim = uuid.uuid4().hex
     pool = venv_pool()
     if pool is not None:
