@@ -133,9 +133,11 @@ def _checkout_ref(a: argparse.Namespace, params: Params) -> int:
     base = a.base.strip()
     if base:  # after `ref`: a rebuild's base, HEAD~1, is relative to it
         found = revisions.have(base)  # MissingCommit (exit 1) when a SHA cannot be had
-        log.info(
-            "checkout-ref: the gate compares with %s%s",
-            base,
-            f" (commit {revisions.commit_of(base)[:12]})" if found else ": no such commit, no base",
-        )
+        if found:
+            where = f" (commit {revisions.commit_of(base)[:12]})"
+        elif base == revisions.NO_COMMIT:
+            where = ": the push created the branch, no base"
+        else:
+            where = ": no such commit here (a first commit?), no base"
+        log.info("checkout-ref: the gate compares with %s%s", base, where)
     return 0
