@@ -14,7 +14,7 @@ BASE_REF ?= origin/main
 REPORT_IMAGES ?= link
 # pr.yml sets DVC_REMOTE_OPTIONAL=true on fork PRs (no secrets): reproduce without the remote
 REMOTE_OPTIONAL = $(if $(filter true,$(DVC_REMOTE_OPTIONAL)),--remote-optional)
-# pr.yml sets LOCK_BASE=$(BASE_REF): when uv.lock moved a package since then, every stage re-runs
+# pr.yml and cd.yml set LOCK_BASE=$(BASE_REF): when uv.lock moved a package since, every stage re-runs
 LOCK_BASE ?=
 MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
@@ -108,11 +108,11 @@ gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
 	$(RUN) mlops gate --base-ref "$(BASE_REF)" $(REMOTE_OPTIONAL)
 
 # cd.yml on workflow_dispatch: the full-history checkout of the pushed commit, then `ref`.
-checkout-ref: install ## check out $$CHECKOUT_REF (tag, branch, SHA of any length); empty = stay
-	$(RUN) mlops checkout-ref --ref "$(CHECKOUT_REF)"
+checkout-ref: install ## check out $$CHECKOUT_REF (tag, branch, SHA of any length; empty = stay); fetch $$BASE_REF
+	$(RUN) mlops checkout-ref --ref "$(CHECKOUT_REF)" --base "$(BASE_REF)"
 
 repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
-	$(RUN) mlops repro --push
+	$(RUN) mlops repro --push $(if $(LOCK_BASE),--lock-base "$(LOCK_BASE)")
 
 save-model: install ## save models/model.joblib to the BentoML store with lineage; print its tag
 	$(RUN) mlops save-model

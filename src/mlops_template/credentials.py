@@ -29,6 +29,11 @@ SECRETS = (
     GOOGLE_JSON,
     "AZURE_STORAGE_CONNECTION_STRING",
 )
+# Not secret, so repository variables (`vars.`): what every step that gets SECRETS also gets.
+# AWS_ENDPOINT_URL points the S3 clients (botocore >= 1.31: boto3, s3fs, dvc-s3) at an
+# S3-compatible store (MinIO, Cloudflare R2); empty, as when the variable is not set, they go
+# to AWS.
+VARIABLES = ("AWS_ENDPOINT_URL",)
 # URL scheme -> (the repository secrets its clients read, the extra that installs them, the
 # DVC plugin's module): what an error about that storage must name.
 BACKENDS = {
@@ -60,6 +65,11 @@ def what_to_set(url: str, environ: dict[str, str] | None = None) -> str:
         if missing
         else " (they are set: check their values and that the bucket exists)"
     )
+    if scheme == "s3" and not env.get("AWS_ENDPOINT_URL"):
+        told += (
+            "; an S3-compatible store (MinIO, R2) also needs the repository variable "
+            "AWS_ENDPOINT_URL (unset in this step: the requests went to AWS)"
+        )
     if importlib.util.find_spec(module) is None:
         told += (
             f"; its client is not installed: `uv sync --extra {extra}` "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 import subprocess
 from typing import Any
 
@@ -54,6 +57,58 @@ def exists(ref: str) -> bool:
 
 # The event's `before` when a push created the branch (GitHub's push webhook payload).
 NO_COMMIT = "0" * 40
+_FULL_SHA = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
+
+
+class MissingCommit(ValueError):
+    """A base named by its full SHA that neither the checkout nor origin has."""
+
+
+def have(ref: str) -> bool:
+    """Is ``ref`` a commit here, once fetched from origin by SHA if it has to be?
+
+    actions/checkout (even with fetch-depth 0) fetches branches and tags only. After a force
+    push to main, the push event's `before` is in none of them, yet GitHub still serves the
+    commit by its SHA (`git fetch origin <sha>`) until it is garbage-collected: a full SHA
+    missing here is fetched. When origin cannot give it either, that is ``MissingCommit``,
+    never "no base": a gate that silently falls back to its floor after a force push
+    would pass a regression. False (no base) only for ``NO_COMMIT`` (the push created the
+    branch) and for a name that resolves to nothing here (``HEAD~1`` of a one-commit
+    repository, a repository made with "Use this template").
+    """
+    if ref == NO_COMMIT:
+        return False
+    if exists(ref):
+        return True
+    if not _FULL_SHA.fullmatch(ref):
+        return False
+    fetched = _fetch_by_sha(ref)
+    if exists(ref):
+        return True
+    raise MissingCommit(
+        f"commit {ref}, the base to compare with, is not in this checkout and origin did not "
+        f"serve it ({fetched}). After a force push the push event's `before` is in no branch; "
+        "GitHub serves it by SHA until it is garbage-collected, and this one is gone (or the "
+        "fetch was not allowed: in a private repository the step needs GITHUB_TOKEN). "
+        "Nothing was compared, so this stops instead of passing the gate unchecked. To check "
+        "the pushed commit against its parent instead, run the workflow by hand (cd.yml: "
+        "Run workflow, `ref` = the pushed commit)."
+    )
+
+
+def _fetch_by_sha(sha: str) -> str:
+    """`git fetch origin <sha>`; with $GITHUB_TOKEN, authenticated the way actions/checkout
+    authenticates its own fetch (src/git-auth-helper.ts: the extraheader "AUTHORIZATION:
+    basic base64(x-access-token:<token>)" for the server's URL), since workflows check out
+    with persist-credentials: false. What git said, for the error."""
+    args = ["fetch", "--quiet", "--no-tags", "origin", sha]
+    token = os.environ.get("GITHUB_TOKEN")
+    if token:
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        args = ["-c", f"http.{server}/.extraheader=AUTHORIZATION: basic {basic}", *args]
+    proc = git(*args, check=False)
+    return (proc.stderr.strip().splitlines() or ["git fetch said nothing"])[-1]
 
 
 def resolve(ref: str) -> str:

@@ -115,3 +115,51 @@ def test_the_champions_committed_answers_are_used_only_for_the_same_rows(repo, p
     assert _committed_side("HEAD", path, np.array([4, 3])) is None, "other rows"
     assert _committed_side("HEAD", path, np.array([3, 4, 5])) is None, "other count"
     assert _committed_side("HEAD~1", path, np.array([3, 4])) is None, "not committed there"
+
+
+def _out(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env(), check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_a_force_pushed_main_fetches_before_by_sha_or_fails_never_no_base(
+    tmp_path, monkeypatch, params
+):
+    """After a force push, the event's `before` is in no branch, so a checkout of branches
+    and tags (actions/checkout, fetch-depth 0) lacks it. GitHub serves it by SHA while it
+    exists (origin here: uploadpack.allowAnySHA1InWant, as GitHub): it is fetched and
+    compared with. Once it is gone the gate fails naming it; it never falls back to "no
+    base" (the floor only), which would let a force push skip the comparison (#32 item 6)."""
+    ours = yaml.safe_load((ROOT / "params.yaml").read_text())
+    origin, author = tmp_path / "origin.git", tmp_path / "author"
+    _git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    _git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
+    author.mkdir()
+    _git(author, "init", "-q", "-b", "main")
+    _commit(author, ours, "a" * 32, 20.0)
+    _git(author, "remote", "add", "origin", str(origin))
+    _commit(author, ours, "a" * 32, 19.0)  # main before the force push
+    _git(author, "push", "-q", "origin", "main")
+    before = _out(author, "rev-parse", "HEAD")
+    _git(author, "reset", "-q", "--hard", "HEAD~1")
+    _commit(author, ours, "a" * 32, 30.0)  # rewritten history, a regression
+    _git(author, "push", "-q", "--force", "origin", "main")
+
+    runner = tmp_path / "runner"
+    # over git's transport (a local clone would copy every object): branches and tags only
+    _git(tmp_path, "clone", "-q", "--no-local", str(origin), str(runner))
+    monkeypatch.chdir(runner)
+    assert subprocess.run(["git", "cat-file", "-e", before], check=False).returncode != 0
+    base = base_metrics(before, params, METRICS, Path("dvc.lock"))
+    assert base.kind == "committed" and base.metrics == {"mae": 19.0}
+
+    _git(origin, "reflog", "expire", "--expire=now", "--all")
+    _git(origin, "gc", "-q", "--prune=now")  # GitHub garbage-collected it
+    later = tmp_path / "later"
+    _git(tmp_path, "clone", "-q", "--no-local", str(origin), str(later))
+    monkeypatch.chdir(later)
+    with pytest.raises(ValueError, match=f"commit {before}, the base to compare with, is not"):
+        base_metrics(before, params, METRICS, Path("dvc.lock"))
+    # the first push of a branch and a one-commit repository's HEAD~1 stay "no base"
+    assert base_metrics("0" * 40, params, METRICS, Path("dvc.lock")).kind == "none"

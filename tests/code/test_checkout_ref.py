@@ -92,3 +92,32 @@ def test_the_checkout_stand_in_refuses_a_short_sha_like_actions_checkout(runner)
         assert _stand_in(work, ref).returncode == 0, ref
         assert _git(work, "rev-parse", "HEAD") == _git(work, "rev-parse", expected)
     assert _stand_in(work, "f" * 40).returncode == 1, "a commit the repository lacks"
+
+
+def test_the_base_is_fetched_by_sha_after_a_force_push_or_fails(
+    runner, tmp_path, caplog, monkeypatch
+):
+    """cd.yml's first step after setup: `--base` is the push's `before`; a force push left it
+    out of the checkout, so it is fetched by SHA (GitHub serves it while it exists); gone,
+    the step fails naming it (revisions.have; #32 item 6)."""
+    origin, _work = runner
+    _git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
+    before = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "reset", "-q", "--hard", "HEAD~1")
+    (origin / "f.txt").write_text("rewritten\n")
+    _git(origin, "commit", "-qam", "force-pushed")
+    fresh = tmp_path / "fresh"
+    _git(tmp_path, "clone", "-q", "--no-local", str(origin), str(fresh))
+    monkeypatch.chdir(fresh)
+    args = ["--params", str(ROOT / "params.yaml"), "checkout-ref", "--ref", "", "--base"]
+    assert main([*args, before]) == 0
+    assert _git(fresh, "rev-parse", f"{before}^{{commit}}") == before
+    assert main([*args, "0" * 40]) == 0, "a push that created the branch: no base"
+    _git(origin, "reflog", "expire", "--expire=now", "--all")
+    _git(origin, "gc", "-q", "--prune=now")
+    later = tmp_path / "later"
+    _git(tmp_path, "clone", "-q", "--no-local", str(origin), str(later))
+    monkeypatch.chdir(later)
+    assert main([*args, before]) == 1
+    assert f"commit {before}, the base to compare with, is not in this checkout" in caplog.text
+    assert "Run workflow, `ref` = the pushed commit" in caplog.text

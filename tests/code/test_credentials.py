@@ -95,6 +95,19 @@ def test_a_missing_client_is_named_with_its_extra(monkeypatch):
 
 
 @pytest.mark.code
+def test_s3_advice_names_the_endpoint_variable_when_it_is_unset():
+    """Keys set but no AWS_ENDPOINT_URL: a MinIO or R2 remote was asked of AWS, and the
+    secrets alone are not what to check (#32 item 2)."""
+    keys = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    told = what_to_set("s3://bucket/dvc", keys)
+    assert "repository variable AWS_ENDPOINT_URL (unset in this step" in told
+    assert "AWS_ENDPOINT_URL" not in what_to_set(
+        "s3://bucket/dvc", {**keys, "AWS_ENDPOINT_URL": "http://minio:9000"}
+    )
+    assert "AWS_ENDPOINT_URL" not in what_to_set("gs://bucket/dvc", keys)
+
+
+@pytest.mark.code
 def test_storage_that_cannot_be_reached_is_not_a_credentials_problem():
     keys = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
     down = 'ERROR: failed to transfer - Could not connect to the endpoint URL: "http://x/b"'

@@ -126,7 +126,7 @@ def test_ct_status_makes_silence_visible():
     fresh = [{"createdAt": "2026-11-22T03:17:00Z", "conclusion": "success", "url": "u"}]
     assert describe(fresh, now, 8, "ct.yml") == (
         "ok",
-        "Last drift check (ct.yml): 0.9 days ago, success (u)",
+        "Last scheduled drift check (ct.yml): 0.9 days ago, success (u)",
     )
     old = [{"createdAt": "2026-09-01T03:17:00Z", "conclusion": "success", "url": "u"}]
     level, text = describe(old, now, 8, "ct.yml")

@@ -47,7 +47,46 @@ def test_a_recent_successful_run_is_reported(gh, tmp_path, capsys):
     (gh / "runs.json").write_text(json.dumps(runs))
     code, out, summary = _ct_status(tmp_path, capsys)
     assert code == 0 and "::warning" not in out
-    assert summary.startswith("✅ Last drift check (ct.yml): 0.0 days ago, success")
+    assert summary.startswith("✅ Last scheduled drift check (ct.yml): 0.0 days ago, success")
+
+
+def test_a_run_by_hand_cannot_hide_a_silent_schedule(gh, tmp_path, capsys):
+    """GitHub disabled the schedule 30 days ago; someone ran ct.yml by hand today. Only the
+    scheduled run counts (`gh run list --event schedule`): the warning stays."""
+    now = dt.datetime.now(dt.UTC)
+    stamp = lambda days: (now - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    runs = [
+        {
+            "createdAt": stamp(0),
+            "conclusion": "success",
+            "url": "https://x/2",
+            "event": "workflow_dispatch",
+            "path": "ct.yml",
+        },
+        {
+            "createdAt": stamp(30),
+            "conclusion": "success",
+            "url": "https://x/1",
+            "event": "schedule",
+            "path": "ct.yml",
+        },
+        {
+            "createdAt": stamp(0),
+            "conclusion": "success",
+            "url": "https://x/3",
+            "event": "pull_request",
+            "path": "pr.yml",
+        },
+    ]
+    (gh / "runs.json").write_text(json.dumps(runs))
+    code, out, _ = _ct_status(tmp_path, capsys)
+    assert code == 0
+    (warning,) = [line for line in out.splitlines() if line.startswith("::warning")]
+    assert "30.0 days ago" in warning and "https://x/1" in warning and "x/2" not in warning
+    runs[1]["event"] = "workflow_dispatch"  # never scheduled at all
+    (gh / "runs.json").write_text(json.dumps(runs))
+    _, out, _ = _ct_status(tmp_path, capsys)
+    assert "has never run on its schedule" in out
 
 
 def test_an_api_error_is_a_warning_not_success_and_not_a_failure(gh, tmp_path, capsys):

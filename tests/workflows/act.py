@@ -63,8 +63,8 @@ class Sandbox:
     repo: Path
     origin: Path
     # The object store of the repository's DVC remote and production sinks, when it has
-    # them: its jobs get the keys as the repository secrets and the endpoint in their
-    # environment (act()).
+    # them: its jobs get the keys as the repository secrets and the endpoint as the
+    # repository variable AWS_ENDPOINT_URL (act()).
     s3: S3Server | None = None
 
     @property
@@ -259,7 +259,24 @@ def act(
     workflow: str,
     timeout: float = 1800,
     extra: tuple[str, ...] = (),
+    rerun_of: str | None = None,
+    dependabot_secrets: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``workflow`` on ``event`` in ``box``. Each call is a new workflow run (its own
+    GITHUB_RUN_ID, which the artifact stand-ins key the run's artifacts by), or with
+    ``rerun_of`` (an earlier call's run id, ``last_run_id(box)``) the next attempt of that
+    run, as "Re-run jobs" makes it: same run id, GITHUB_RUN_ATTEMPT + 1.
+
+    ``dependabot_secrets`` (a dict, possibly empty): the run is triggered by Dependabot
+    (actor dependabot[bot]), which gets the repository's Dependabot secrets (these) and no
+    Actions secrets ("Secrets are populated from Dependabot secrets. GitHub Actions secrets
+    are not available", docs.github.com, Code security > Dependabot > Automating Dependabot
+    with GitHub Actions)."""
+    attempts = box.root / "run-attempts.json"
+    runs = json.loads(attempts.read_text()) if attempts.exists() else {}
+    run_id = rerun_of or str(1000 + len(runs) + 1)
+    runs[run_id] = runs.get(run_id, 0) + 1
+    attempts.write_text(json.dumps(runs))
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
     args = [
@@ -296,13 +313,26 @@ def act(
         f"STANDIN_DOCKER_HOST={uuid.uuid4().hex}",
         "--env",
         "DVC_NO_ANALYTICS=1",
+        # GitHub's own run variables (act takes them from --env, else "1" for every run)
+        "--env",
+        f"GITHUB_RUN_ID={run_id}",
+        "--env",
+        f"GITHUB_RUN_ATTEMPT={runs[run_id]}",
         *extra,
     ]
-    if box.s3 is not None:
-        # The endpoint is the runner's environment (a MinIO user sets it the same way); the
-        # keys are repository secrets, which GitHub gives no pull request from a fork.
-        args += ["--env", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
-        if not _from_fork(payload):
+    dependabot = dependabot_secrets is not None
+    if dependabot:
+        args += ["--actor", "dependabot[bot]"]
+        for name, value in dependabot_secrets.items():
+            args += ["-s", f"{name}={value}"]
+    if box.s3 is not None and not _from_fork(payload):
+        # As a MinIO or R2 user configures it (docs/use-this-template.md step 4): the keys are
+        # repository secrets, the endpoint the repository variable AWS_ENDPOINT_URL, and a
+        # job sees them only where its workflow passes them to a step (no --env: GitHub has
+        # no runner-wide environment). A pull request from a fork gets no secrets, and this
+        # harness gives it no variables either (the stricter reading of GitHub's rules).
+        args += ["--var", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
+        if not dependabot:  # Actions secrets; a Dependabot run gets its own store's only
             args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
             args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
     claim = uuid.uuid4().hex
@@ -316,7 +346,7 @@ def act(
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
     # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a
     # path with a hidden component (~/.cache), and GitHub's workspace has none either.
-    # Storage credentials reach a job only as the secrets and --env above, never from here.
+    # Storage credentials reach a job only as the secrets and variable above, never from here.
     run_env = {k: v for k, v in env().items() if not k.startswith(("AWS_", "STANDIN_VENV_"))}
     run_env["XDG_CACHE_HOME"] = str(box.root / "act-cache")
     run_env.pop("VIRTUAL_ENV", None)
@@ -340,6 +370,12 @@ def act(
         name = f"{box.root.name}-{workflow}-{uuid.uuid4().hex[:6]}.log"
         (Path(keep) / name).write_text(result.stdout + result.stderr)
     return result
+
+
+def last_run_id(box: Sandbox) -> str:
+    """The run id of ``box``'s newest act() run (for ``act(..., rerun_of=...)``)."""
+    runs = json.loads((box.root / "run-attempts.json").read_text())
+    return max(runs, key=int)
 
 
 _GO_DURATION = re.compile(r"([\d.]+)(h|ms|µs|ns|m|s)")

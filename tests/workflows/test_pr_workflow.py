@@ -121,7 +121,8 @@ def test_pr_with_corrupted_data_fails_at_validation(tmp_path, dvc_seed):
 
 def test_fork_pr_gets_no_comment_job(tmp_path, s3_server):
     """The repository has a DVC remote on S3; a fork's PR gets no secrets (act() passes
-    none for a fork's event), cannot read it and reproduces every stage from git."""
+    none for a fork's event), cannot read it and reproduces every stage from git. Then
+    Dependabot's PR, which gets Dependabot secrets only (none here)."""
     box = sandbox(tmp_path)  # cold: no shared cache, as on a fork's runner
     box.s3 = s3_server
     dvc(box.repo, "remote", "add", "-d", "storage", f"s3://{s3_server.bucket('dvc')}/dvc")
@@ -134,6 +135,21 @@ def test_fork_pr_gets_no_comment_job(tmp_path, s3_server):
     assert "the remote is optional here" in log and "Running stage 'train'" in log
     assert box.comments() == [] and box.cml_calls() == []
     assert "Quality gate passed" in result.stdout  # the job summary still has the report
+
+    # Dependabot's PR on the same repository (a branch of it, not a fork) gets Dependabot
+    # secrets only: with the storage keys stored as Actions secrets alone, its run cannot
+    # read the remote and, unlike a fork's, must not quietly reproduce without it: the
+    # reproduce step fails naming the secrets it lacks, and nothing is gated or commented.
+    result = act(
+        box, "pull_request", pull_request_event(head="dependabot/uv/x"), "pr.yml",
+        extra=SCOPED, dependabot_secrets={},
+    )  # fmt: skip
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, log[-4000:]
+    steps = step_outcomes(log)
+    assert steps["Reproduce the pipeline (DVC remote and run-cache when configured)"] == "failure"
+    assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set in this step" in log
+    assert "Quality gate against the base branch" not in steps and box.comments() == []
 
 
 def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(

@@ -430,3 +430,154 @@ def test_venv_slots_are_one_job_each_until_their_run_ends_and_always_resync(tmp_
     out = _claim(pool, "d")
     assert out.stdout.strip() == f"UV_PROJECT_ENVIRONMENT={pool / 'slot-5' / 'venv'}"
     assert _claim(pool.with_name("no-run"), "").returncode != 0, "a claim names its run"
+
+
+# --- create-github-app-token ------------------------------------------------------------
+
+MINT = STANDINS / "create-github-app-token" / "mint"
+
+
+def _mint(state: Path, tmp: Path, **permissions: str) -> subprocess.CompletedProcess[str]:
+    """Run the App-token stand-in as ct.yml's step does: `permission-<name>` inputs arrive
+    as PERMISSION_<NAME> (standins/create-github-app-token/action.yml)."""
+    output = tmp / "github_output"
+    output.write_text("")
+    env = {
+        **os.environ,
+        "STANDIN_GH_STATE": str(state),
+        "GITHUB_OUTPUT": str(output),
+        "CLIENT_ID": "Iv23li-test",
+        "PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----",
+        **{f"PERMISSION_{k.upper()}": v for k, v in permissions.items()},
+    }
+    proc = subprocess.run([str(MINT)], capture_output=True, text=True, env=env, check=False)
+    proc.token = output.read_text().partition("token=")[2].strip()  # type: ignore[attr-defined]
+    return proc
+
+
+def _ct_yml_app_permissions() -> dict[str, str]:
+    """What ct.yml's create-github-app-token step requests."""
+    import yaml
+
+    ct = yaml.safe_load((STANDINS.parents[2] / ".github" / "workflows" / "ct.yml").read_text())
+    (step,) = [
+        s
+        for s in ct["jobs"]["retrain"]["steps"]
+        if s.get("uses", "").startswith("actions/create-github-app-token@")
+    ]
+    return {
+        k.removeprefix("permission-").replace("-", "_"): v
+        for k, v in step["with"].items()
+        if k.startswith("permission-")
+    }
+
+
+def test_app_token_has_what_the_step_requests_and_workflow_pushes_need_workflows(github, tmp_path):
+    """The App token's permissions are the step's `permission-*` inputs: without
+    `permission-workflows: write`, rebuilding retrain/auto on a main whose workflow files
+    changed is refused (GitHub's rule, standins/github/pre-receive); ct.yml requests it."""
+    work, state, _ = github
+    _git(work, "checkout", "-q", "-b", "retrain/auto")
+    (work / "params.yaml").write_text("a: 2\n")
+    _git(work, "commit", "-qam", "retrain")
+    _push_branch(work)
+    _git(work, "checkout", "-q", "main")
+    _main_changes_a_workflow(work)  # e.g. Dependabot's actions PR merged
+    _rebuilt_branch(work)
+
+    narrow = _mint(state, tmp_path, contents="write", pull_requests="write")
+    assert narrow.returncode == 0, narrow.stdout + narrow.stderr
+    persist_credentials(work, narrow.token)
+    refused = _git(work, "push", "--force", "origin", "HEAD:refs/heads/retrain/auto", check=False)
+    assert refused.returncode == 1
+    assert (
+        "create or update workflow `.github/workflows/ci.yml` without `workflows` permission"
+        in (refused.stderr)
+    )
+
+    asked = _ct_yml_app_permissions()
+    assert asked.get("workflows") == "write", asked
+    wide = _mint(state, tmp_path, **asked)
+    assert wide.returncode == 0, wide.stdout + wide.stderr
+    persist_credentials(work, wide.token)
+    _git(work, "push", "--force", "origin", "HEAD:refs/heads/retrain/auto")
+    assert pushes(state)[-1]["kind"] == "app"
+
+    # an installation not granted `workflows` cannot mint such a token at all
+    (state / "app.json").write_text(
+        json.dumps({"permissions": {"contents": "write", "pull_requests": "write"}})
+    )
+    denied = _mint(state, tmp_path, **asked)
+    assert denied.returncode == 1 and denied.token == ""
+    assert "The permissions requested are not granted to this installation" in denied.stdout
+    missing_id = subprocess.run(
+        [str(MINT)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STANDIN_GH_STATE": str(state), "CLIENT_ID": "", "PRIVATE_KEY": "k"},
+        check=False,
+    )
+    assert missing_id.returncode == 1 and "'client-id'" in missing_id.stdout
+
+
+def test_app_token_expires_after_its_lifetime(github, tmp_path):
+    """An installation token lasts one hour from minting; after it, pushes and API calls are
+    refused as with an unknown token (here the installation's lifetime is one second)."""
+    import time
+
+    work, state, _ = github
+    (state / "app.json").write_text(json.dumps({"lifetime_seconds": 1}))
+    minted = _mint(state, tmp_path, contents="write", pull_requests="write")
+    assert minted.returncode == 0, minted.stdout + minted.stderr
+    _git(work, "checkout", "-q", "-b", "retrain/auto")
+    persist_credentials(work, minted.token)
+    _push_branch(work)  # within its lifetime
+    assert _gh(work, state, "label", "create", "x", token=minted.token).returncode == 0
+    time.sleep(1.2)
+    _git(work, "commit", "-q", "--allow-empty", "-m", "later")
+    late = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
+    assert late.returncode == 1 and "Invalid username or token" in late.stderr
+    gh_late = _gh(work, state, "label", "create", "y", token=minted.token)
+    assert gh_late.returncode == 1 and "HTTP 401: Bad credentials" in gh_late.stderr
+
+
+# --- upload-artifact --------------------------------------------------------------------
+
+UPLOAD = STANDINS / "upload-artifact" / "upload.py"
+
+
+def _upload(tmp: Path, run_id: str, content: str, overwrite: str | None = None):
+    src = tmp / "report"
+    src.mkdir(exist_ok=True)
+    (src / "report.md").write_text(content)
+    env = {
+        **os.environ,
+        "STANDIN_ARTIFACTS": str(tmp / "artifacts"),
+        "GITHUB_RUN_ID": run_id,
+        "GITHUB_OUTPUT": str(tmp / "github_output"),
+        "NAME": "pr-report",
+        "PATHS": f"{src}\n",
+    }
+    if overwrite is not None:
+        env["OVERWRITE"] = overwrite
+    return subprocess.run(
+        ["python3", str(UPLOAD)], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_upload_artifact_refuses_a_name_the_run_has_unless_overwrite(tmp_path):
+    """Artifact names are unique per run across its attempts (upload-artifact v4+): a re-run
+    attempt uploading the same name gets GitHub's 409 unless `overwrite: true`."""
+    stored = tmp_path / "artifacts" / ".runs" / "7" / "pr-report" / "report.md"
+    assert _upload(tmp_path, "7", "attempt 1").returncode == 0
+    again = _upload(tmp_path, "7", "attempt 2")  # "Re-run failed jobs": same run id
+    assert again.returncode == 1
+    assert (
+        "Failed to CreateArtifact: Received non-retryable error: Failed request: (409) "
+        "Conflict: an artifact with this name already exists on the workflow run"
+    ) in again.stdout
+    assert stored.read_text() == "attempt 1"
+    assert _upload(tmp_path, "7", "attempt 2", overwrite="true").returncode == 0
+    assert stored.read_text() == "attempt 2"
+    assert _upload(tmp_path, "8", "another run").returncode == 0  # a new run starts empty
+    assert (tmp_path / "artifacts" / "pr-report" / "report.md").read_text() == "another run"

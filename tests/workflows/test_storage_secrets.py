@@ -1,4 +1,5 @@
-"""The storage secrets reach every workflow step that reads or writes storage, and no other.
+"""The storage secrets (and the endpoint variable, credentials.VARIABLES) reach every workflow
+step that reads or writes storage, and no other.
 
 Nothing here is a hand-kept list of steps: which steps touch storage is derived. The code
 decides which functions reach storage (an ``fsspec`` call, or ``dvc`` with pull/push), the
@@ -17,7 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.credentials import LOCAL_ONLY, SECRETS, STORAGE_ACCESS, STORAGE_COMMANDS
+from mlops_template.credentials import (
+    LOCAL_ONLY,
+    SECRETS,
+    STORAGE_ACCESS,
+    STORAGE_COMMANDS,
+    VARIABLES,
+)
 from tests.project import ROOT
 from tests.workflows.makefile import make_rules, needed
 
@@ -117,6 +124,7 @@ def missing_or_extra(step: dict, storage: set[str]) -> str | None:
     given = [s for s in SECRETS if s in env]
     if touches:
         wrong = [s for s in SECRETS if env.get(s) != f"${{{{ secrets.{s} }}}}"]
+        wrong += [v for v in VARIABLES if env.get(v) != f"${{{{ vars.{v} }}}}"]
         if wrong:
             return f"runs `mlops {', '.join(touches)}` (storage) without {', '.join(wrong)}"
     elif given:
@@ -136,6 +144,8 @@ def test_the_declared_storage_commands_are_the_ones_that_reach_storage():
 
 
 def test_every_step_that_touches_storage_gets_the_four_secrets_and_no_other_does():
+    """...and the repository variable AWS_ENDPOINT_URL (credentials.VARIABLES): without it
+    a MinIO or R2 remote is asked of AWS."""
     storage = set(STORAGE_COMMANDS)
     problems = [
         f"{where}: {why}" for where, step in _steps() if (why := missing_or_extra(step, storage))
@@ -152,7 +162,12 @@ def test_the_rule_catches_a_step_without_secrets_and_one_with_too_many():
     assert "without AWS_ACCESS_KEY_ID" in missing_or_extra({"run": "make gate"}, storage)
     assert "mlops report" in missing_or_extra({"run": "make report"}, storage)
     assert "least privilege" in missing_or_extra({"run": "make bento", "env": secrets}, storage)
-    assert missing_or_extra({"run": "make repro-push", "env": secrets}, storage) is None
+    # an S3-compatible store (MinIO, R2) is reached only through the endpoint variable
+    assert missing_or_extra({"run": "make repro-push", "env": secrets}, storage) == (
+        "runs `mlops repro` (storage) without AWS_ENDPOINT_URL"
+    )
+    full = {**secrets, "AWS_ENDPOINT_URL": "${{ vars.AWS_ENDPOINT_URL }}"}
+    assert missing_or_extra({"run": "make repro-push", "env": full}, storage) is None
     assert make_commands("bento") == {"save-model", "build"}, "prerequisites are followed"
 
 

@@ -5,6 +5,7 @@ tests/workflows/test_loop.py and the test_*_workflow.py files."""
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -45,11 +46,82 @@ def _step(job: dict, run: str) -> dict:
 
 def test_gate_compares_with_the_push_before_not_head_1():
     """A push of several commits, or "Rebase and merge", makes HEAD~1 an intermediate
-    commit of the push itself; `before` is main as it was (the act loop pushes two)."""
+    commit of the push itself; `before` is main as it was (the act loop pushes two). After
+    a force push `before` is in no branch: `make checkout-ref`, before anything compares,
+    fetches it by SHA (with the job's read token) or fails (tests/code/test_checkout_ref.py,
+    test_champion.py: revisions.have)."""
     bento = _cd()["jobs"]["bento"]
+    assert bento["env"]["BASE_REF"] == "${{ github.event.before || 'HEAD~1' }}"
     gate = _step(bento, "make gate")
-    assert gate["env"]["BASE_REF"] == "${{ github.event.before || 'HEAD~1' }}"
+    assert "BASE_REF" not in (gate.get("env") or {}), "one BASE_REF for the whole job"
     assert "${{" not in gate["run"], "event data reaches run: only through env"
+    fetch = _step(bento, "make checkout-ref")
+    assert fetch["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    runs = [s.get("run") for s in bento["steps"]]
+    assert runs.index("make checkout-ref") < runs.index("make repro-push")
+    assert bento["permissions"] == {"contents": "read"}
+
+
+def test_cd_forces_the_rerun_after_a_lock_change_exactly_as_pr_does():
+    """A lock-only merge with a DVC remote: the run-cache would restore outputs built with
+    the old releases while the image installs the new ones. cd.yml's reproduce step sets
+    LOCK_BASE to its BASE_REF as pr.yml's does, and `make repro-push` passes it on."""
+    pr_repro = _step(_load("pr.yml")["jobs"]["checks"], "make repro")
+    cd_repro = _step(_cd()["jobs"]["bento"], "make repro-push")
+    assert pr_repro["env"]["LOCK_BASE"] == cd_repro["env"]["LOCK_BASE"] == "${{ env.BASE_REF }}"
+    dry = subprocess.run(
+        ["make", "-n", "repro-push", "LOCK_BASE=abc123"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert 'mlops repro --push --lock-base "abc123"' in dry
+
+
+def test_every_artifact_survives_a_rerun_and_its_consumer_finds_it():
+    """Artifact names are unique per run across attempts (upload-artifact v4+: 409 without
+    `overwrite`; standins/upload-artifact/upload.py): "Re-run failed jobs" uploads again,
+    so every upload overwrites; the name stays fixed, so a download in a later job (also
+    one re-run alone, reading the earlier attempt's artifact) finds it."""
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        uploads, downloads = set(), set()
+        for job in _load(path.name)["jobs"].values():
+            for step in job.get("steps", []):
+                uses = step.get("uses", "")
+                if uses.startswith("actions/upload-artifact@"):
+                    assert step["with"].get("overwrite") is True, (path.name, step)
+                    assert "${{" not in step["with"]["name"], "a fixed name its consumer knows"
+                    uploads.add(step["with"]["name"])
+                if uses.startswith("actions/download-artifact@"):
+                    downloads.add(step["with"]["name"])
+        assert downloads <= uploads, path.name
+
+
+def test_the_app_token_outlives_the_job_that_pushes_with_it():
+    """An App installation token expires one hour after it is minted (standins/
+    create-github-app-token/mint). It is minted in the retrain job's first step, so the job
+    must end within the hour: `make propose` pushes last."""
+    retrain = _load("ct.yml")["jobs"]["retrain"]
+    first = retrain["steps"][0]
+    assert first["uses"].startswith("actions/create-github-app-token@")
+    assert retrain["timeout-minutes"] < 60
+    assert retrain["steps"][-1]["run"] == "make propose"
+
+
+def test_pr_checks_run_in_a_merge_queue_against_its_base_without_a_comment():
+    """With a merge queue the required check must run on `merge_group`, or the queue waits
+    forever. There the base is the queue's base_sha (github.base_ref is empty), the gate
+    runs as on a PR from this repository (secrets, remote required) and no comment job."""
+    pr = _load("pr.yml")
+    assert "merge_group" in pr["on"] and "pull_request" in pr["on"]
+    base = pr["env"]["BASE_REF"]
+    assert base.startswith("${{ github.event.merge_group.base_sha || ")
+    assert "origin/{0}', github.base_ref || github.event.repository.default_branch" in base
+    checks = pr["jobs"]["checks"]
+    assert "if" not in checks, "the gate runs on every event"
+    assert _step(checks, "make repro")["env"]["LOCK_BASE"] == "${{ env.BASE_REF }}"
+    assert "github.event_name == 'pull_request'" in pr["jobs"]["comment"]["if"]
 
 
 def test_a_rebuild_resolves_ref_itself_and_the_image_job_uses_the_full_sha():
@@ -62,7 +134,7 @@ def test_a_rebuild_resolves_ref_itself_and_the_image_job_uses_the_full_sha():
     assert "ref" not in bento_checkout["with"] and bento_checkout["with"]["fetch-depth"] == 0
     runs = [s.get("run") for s in jobs["bento"]["steps"]]
     assert runs.index("make checkout-ref") < runs.index("make install") < runs.index("make gate")
-    assert _step(jobs["bento"], "make checkout-ref")["env"] == {"CHECKOUT_REF": "${{ inputs.ref }}"}
+    assert _step(jobs["bento"], "make checkout-ref")["env"]["CHECKOUT_REF"] == "${{ inputs.ref }}"
     (image_checkout,) = [
         s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("actions/checkout@")
     ]
@@ -79,12 +151,16 @@ def test_concurrency_keeps_the_newest_merge_and_no_rebuild_displaces_it():
     assert cd["concurrency"]["cancel-in-progress"] is False
     group = cd["concurrency"]["group"]
 
-    def of(event: str, ref: str = "refs/heads/main") -> str:
-        return _evaluate(group, {"github.event_name": event, "github.ref": ref})
+    def of(event: str, ref: str = "refs/heads/main", rebuild: str = "") -> str:
+        # a push has no inputs: `inputs.ref` is empty for every push
+        context = {"github.event_name": event, "github.ref": ref, "inputs.ref": rebuild}
+        return _evaluate(group, context)
 
     assert of("push") == of("push"), "two merges to main share a group (never race)"
     assert of("push") != of("push", "refs/heads/other")
     assert of("workflow_dispatch") != of("push"), "a rebuild cannot cancel a pending merge"
+    # one pending run per group: a second rebuild of another commit must not drop the first
+    assert of("workflow_dispatch", rebuild="v1") != of("workflow_dispatch", rebuild="abc1234")
     assert set(cd["on"]) == {"push", "workflow_dispatch"}
 
 

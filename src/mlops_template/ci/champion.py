@@ -151,7 +151,7 @@ def base_metrics(
             "this push created the branch (the push event's `before` is all zeros): "
             "there is no earlier state of it to compare with",
         )
-    if not revisions.exists(ref):
+    if not revisions.have(ref):  # a full SHA it cannot find or fetch is an error, not "none"
         return Base("none", None, f"{ref} does not exist (a repository's first commit?)")
     base_params = read_yaml(revisions.read_at(ref, "params.yaml") or "") or {}
     here = params.model_dump(mode="json")

@@ -25,8 +25,9 @@ RECORD = Path("build/reproduced.json")
 
 def moved_since(base_ref: str, lock: Path = Path(LOCK)) -> list[Move] | None:
     """Packages whose locked version differs between ``base_ref`` and the working tree;
-    None when there is nothing to compare with (no such base, or no lock on either side)."""
-    if not lock.is_file() or not revisions.exists(base_ref):
+    None when there is nothing to compare with (no such base, or no lock on either side);
+    a base SHA that cannot be fetched is an error (revisions.have)."""
+    if not lock.is_file() or not revisions.have(base_ref):
         return None
     base = revisions.read_at(base_ref, str(lock))
     return None if base is None else moved_packages(base, lock.read_text())

@@ -105,7 +105,15 @@ def _build(a: argparse.Namespace, params: Params) -> int:
 @command(
     "checkout-ref",
     "check out --ref (tag, branch or commit SHA of any length) for a rebuild; empty: nothing",
-    lambda p: p.add_argument("--ref", default="", help="what to rebuild (cd.yml's `ref` input)"),
+    lambda p: (
+        p.add_argument("--ref", default="", help="what to rebuild (cd.yml's `ref` input)"),
+        p.add_argument(
+            "--base",
+            default="",
+            help="the commit the gate will compare with (cd.yml: the push's `before`): "
+            "fetched by SHA when the checkout lacks it (a force push); gone: an error",
+        ),
+    ),
 )
 def _checkout_ref(a: argparse.Namespace, params: Params) -> int:
     """cd.yml checks out the pushed commit with full history and lets this pick `ref`:
@@ -119,7 +127,17 @@ def _checkout_ref(a: argparse.Namespace, params: Params) -> int:
             "checkout-ref: no ref given: building the checked-out commit %s",
             revisions.commit_of("HEAD")[:12],
         )
-        return 0
-    sha = revisions.check_out(ref)
-    log.info("checkout-ref: %s is commit %s: checked out to rebuild it", ref, sha)
+    else:
+        sha = revisions.check_out(ref)
+        log.info("checkout-ref: %s is commit %s: checked out to rebuild it", ref, sha)
+    base = a.base.strip()
+    if base:  # after `ref`: a rebuild's base, HEAD~1, is relative to it
+        found = revisions.have(base)  # MissingCommit (exit 1) when a SHA cannot be had
+        if found:
+            where = f" (commit {revisions.commit_of(base)[:12]})"
+        elif base == revisions.NO_COMMIT:
+            where = ": the push created the branch, no base"
+        else:
+            where = ": no such commit here (a first commit?), no base"
+        log.info("checkout-ref: the gate compares with %s%s", base, where)
     return 0

@@ -17,9 +17,13 @@ Level = Literal["ok", "stale"]
 
 
 def last_runs(workflow: str) -> list[dict[str, Any]]:
+    """The newest scheduled run of ``workflow`` (none or one). Only ``event=schedule``
+    counts: a run by hand (workflow_dispatch) says nothing about the schedule, and one
+    dispatched after GitHub disabled the schedule would otherwise hide it."""
     fields = "createdAt,conclusion,status,url,event"
+    scheduled = ["--workflow", workflow, "--event", "schedule", "--limit", "1"]
     proc = subprocess.run(
-        ["gh", "run", "list", "--workflow", workflow, "--limit", "1", "--json", fields],
+        ["gh", "run", "list", *scheduled, "--json", fields],
         capture_output=True,
         text=True,
         check=False,
@@ -34,14 +38,15 @@ def describe(
 ) -> tuple[Level, str]:
     if not runs:
         return "stale", (
-            f"The drift check ({workflow}) has never run: enable it in the Actions tab "
-            "or run it once by hand (workflow_dispatch)."
+            f"The drift check ({workflow}) has never run on its schedule: enable it in the "
+            "Actions tab (runs by hand do not count: they say nothing about the schedule)."
         )
     run = runs[0]
     created = dt.datetime.fromisoformat(run["createdAt"].replace("Z", "+00:00"))
     age = (now - created).total_seconds() / 86400
     result = run.get("conclusion") or run.get("status") or "unknown"
-    text = f"Last drift check ({workflow}): {age:.1f} days ago, {result} ({run.get('url', '')})"
+    url = run.get("url", "")
+    text = f"Last scheduled drift check ({workflow}): {age:.1f} days ago, {result} ({url})"
     if age > max_age_days:
         return "stale", (
             f"{text}. Older than {max_age_days} days: GitHub disables scheduled workflows "
