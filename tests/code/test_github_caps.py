@@ -20,6 +20,7 @@ from mlops_template.ct.challenger import render as render_challenger
 from mlops_template.ct.drift import ColumnDrift, WindowResult
 from mlops_template.ct.monitor import summary_markdown
 from mlops_template.ct.retrain import pr_body
+from mlops_template.step_files import SUMMARY_LIMIT, add_summary
 from tests.project import ROOT, env
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 
@@ -107,6 +108,38 @@ def test_the_report_on_300_columns_fits_a_comment_with_the_verdict_and_a_link(wi
 def test_a_short_report_is_left_alone(tmp_path):
     text = "## Model report\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
     assert fit(text, "x") == text
+
+
+def _rows(n: int, cell: str) -> str:
+    """A report with one table of ``n`` rows of ``cell`` (multi-byte text in UTF-8)."""
+    rows = [f"| sensor_{i:06d} | {cell} |" for i in range(n)]
+    return "## Drift\n\n| column | verdict |\n|---|---|\n" + "\n".join(rows) + "\n\nEnd.\n"
+
+
+def test_a_job_summary_is_capped_in_bytes_not_characters(tmp_path):
+    """GitHub drops a step's summary over 1 MiB of bytes: 400,000 characters of "✅ drifted"
+    rows are under 1 Mi characters but over 1 MiB in UTF-8."""
+    text = _rows(12_000, "drifted " + "✅" * 40)
+    assert len(text) < SUMMARY_LIMIT < len(text.encode())
+    summary = tmp_path / "summary.md"
+    summary.write_text("### Tests\n\n✅ passed\n\n", encoding="utf-8")  # an earlier command
+    add_summary(summary, text, "the artifact `drift-report`")
+    written = summary.read_bytes()
+    assert len(written) <= SUMMARY_LIMIT, "the step's whole file stays within 1 MiB"
+    assert written.decode("utf-8").startswith("### Tests\n\n✅ passed\n\n## Drift")
+    assert "GitHub caps a job summary at 1,048,576 bytes" in written.decode()
+    assert "the artifact `drift-report`" in written.decode()
+    assert len(written) > SUMMARY_LIMIT - 2000, "and keeps what fits"
+
+
+def test_fit_in_bytes_cuts_at_a_line_and_never_inside_a_character(tmp_path):
+    text = "## Notes\n\n" + "\n".join(f"- naïve ✅ {i} é" for i in range(50_000)) + "\n"
+    fitted = fit(text, "the log", 100_000, unit="bytes")
+    assert len(fitted.encode("utf-8")) <= 100_000 < len(text.encode("utf-8"))
+    assert fitted.endswith("*… cut here: the full report is in the log.*\n")
+    body = fitted.rsplit("\n\n*… cut here", 1)[0]
+    assert body.splitlines()[-1] in text.splitlines(), "a whole line ends what is kept"
+    assert len(fit(text, "x", 100_000)) <= 100_000 < len(fit(text, "x", 100_000).encode())
 
 
 def _drift_summary() -> dict:
