@@ -14,7 +14,10 @@ the error points at is what a weekly run can afford, and is usually enough to ac
 
 ``report`` turns that record into one GitHub issue, updated in place while the upgrade
 breaks and closed when everything passes again, and into the job summary (always, and the
-only output when the token may not write issues).
+only output when the repository has issues turned off). The issue body is capped like the
+PR report (GitHub refuses a body over 65,536 characters; ``markdown.fit``), and a write
+GitHub refuses, or no ``gh`` at all, fails the job with gh's message: a canary that cannot
+speak must not stay green.
 """
 
 from __future__ import annotations
@@ -414,14 +417,25 @@ def markdown(result: Result | None, run_url: str | None) -> str:
 
 
 class GhRefused(RuntimeError):
-    pass
+    """gh (or GitHub behind it) refused a call; the message is gh's."""
 
+
+# `gh issue list/create` on a repository with issues turned off (cli/cli pkg/cmd/issue):
+# the repository's own choice, so the job summary is then the one place the result goes.
+ISSUES_DISABLED = "repository has disabled issues"
+NO_GH = (
+    "gh (the GitHub CLI) is not installed on this runner: GitHub-hosted runners have it; "
+    "on a self-hosted runner install it (https://cli.github.com)"
+)
 
 Gh = Callable[..., str]
 
 
 def gh_cli(*args: str) -> str:
-    proc = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError as err:
+        raise GhRefused(NO_GH) from err
     if proc.returncode != 0:
         raise GhRefused(f"gh {args[0]} {args[1]}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
