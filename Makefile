@@ -38,7 +38,9 @@ $(CURDIR)/.tools/bin/uv:
 # (params.yaml) uses, so a runner gets the client the project's storage needs from uv.lock
 # with no workflow change. `make install EXTRAS=s3` (== `uv sync --extra s3`) names them.
 # The test suite stores to an S3 server (tests/s3.py): `make test` adds s3.
-EXTRAS ?= $(shell sed 's/\#.*//' .dvc/config params.yaml 2>/dev/null | grep -oE '\b(s3|gs|azure)://' | sed 's,://,,' | sort -u)
+# The URL schemes come from one table, credentials.SCHEMES (adlfs's az://, abfs://, ... too),
+# asked with the standard library only: any Python 3 runs it before the environment exists.
+EXTRAS ?= $(shell python3 -I src/mlops_template/credentials.py .dvc/config params.yaml)
 ifneq ($(filter test test-fast,$(MAKECMDGOALS)),)
 TEST_EXTRAS := s3
 endif
