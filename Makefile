@@ -41,8 +41,12 @@ $(CURDIR)/.tools/bin/uv:
 # The URL schemes come from one table, credentials.SCHEMES (adlfs's az://, abfs://, ... too),
 # asked with the standard library only: any Python 3 runs it before the environment exists.
 EXTRAS ?= $(shell python3 -I src/mlops_template/credentials.py .dvc/config params.yaml)
+# The extras the test suite needs on top of the project's own, in ONE place: `make test` and
+# `make test-fast` add them, and `make canary` installs them into the upgraded environment
+# it runs the fast tier in (CANARY_EXTRAS).
+TESTS_NEED := s3
 ifneq ($(filter test test-fast,$(MAKECMDGOALS)),)
-TEST_EXTRAS := s3
+TEST_EXTRAS := $(TESTS_NEED)
 endif
 SYNC_EXTRAS := $(sort $(EXTRAS) $(TEST_EXTRAS))
 # One stamp per set of extras: `uv sync` is exact (it removes extras not named), so another
@@ -159,7 +163,7 @@ audit-online: install ## actionlint + zizmor with its online audits (needs GH_TO
 	$(RUN) zizmor .github/workflows
 
 canary: install ## newest dependency releases (uv.lock untouched): dvc repro -f + tests; CANARY_UPGRADE/OVERRIDE/TESTS
-	UV="$(UV)" $(RUN) mlops canary
+	UV="$(UV)" CANARY_EXTRAS="$(sort $(EXTRAS) $(TESTS_NEED))" $(RUN) mlops canary
 
 canary-report: install ## the canary's result as the one GitHub issue (needs gh + GH_TOKEN) and the job summary
 	$(RUN) mlops canary-report

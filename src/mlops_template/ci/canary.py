@@ -2,7 +2,8 @@
 Dependabot and of users, without touching the committed lock file.
 
 ``run`` resolves an upgraded lock (``uv lock --upgrade``, or narrower ``uv lock`` flags, and
-optionally requirements that override pyproject's ranges), installs it into a separate
+optionally requirements that override pyproject's ranges), installs it with the extras the
+test tier needs (the Makefile's, as ``make test-fast`` installs them) into a separate
 environment (``build/canary/venv``; ``.venv`` is not touched), puts the committed
 ``uv.lock`` and ``pyproject.toml`` back at once, then runs the pipeline (``dvc repro -f``:
 every stage, so every package the stages import is exercised) and a test tier with that
@@ -207,6 +208,10 @@ class Settings:
     upgrade: str = "--upgrade"  # uv lock flags: which packages may move
     override: list[str] = field(default_factory=list)  # requirements over pyproject's ranges
     tests: str = '-m "not slow" -n auto'  # pytest arguments: the tier to run
+    # pyproject extras to install with the upgrade: what `make test-fast` installs (the
+    # Makefile passes its EXTRAS and TESTS_NEED as CANARY_EXTRAS), or the tier's S3 tests
+    # fail for want of s3fs whatever the upgrade
+    extras: list[str] = field(default_factory=list)
     pipeline: str = "dvc repro -f"
     out: Path = Path("build/canary")
 
@@ -279,7 +284,7 @@ def run(root: Path, settings: Settings, uv: str = "uv") -> Result:
             return result  # the committed files are restored below, whatever happened
         step, _ = _timed(
             "install them",
-            [uv, "sync", "--frozen"],
+            [uv, "sync", "--frozen", *(f"--extra={e}" for e in settings.extras)],
             root,
             {**env, "UV_PROJECT_ENVIRONMENT": str(venv)},
             out / "sync.log",

@@ -33,6 +33,12 @@ def _canary_args(p: argparse.ArgumentParser) -> None:
         help="pytest arguments: the tier to run (env CANARY_TESTS; default: the fast tier, "
         '-m "not slow" -n auto)',
     )
+    p.add_argument(
+        "--extras",
+        default=os.environ.get("CANARY_EXTRAS", ""),
+        help="pyproject extras to install with the upgrade, space-separated (env "
+        "CANARY_EXTRAS; `make canary` passes what `make test-fast` installs)",
+    )
     p.add_argument("--out", default="build/canary")
 
 
@@ -45,7 +51,11 @@ def _canary(a: argparse.Namespace, params: Params) -> int:
     from mlops_template.ci.canary import Settings, run
 
     settings = Settings(
-        upgrade=a.upgrade, override=shlex.split(a.override), tests=a.tests, out=Path(a.out)
+        upgrade=a.upgrade,
+        override=shlex.split(a.override),
+        tests=a.tests,
+        extras=a.extras.split(),
+        out=Path(a.out),
     )
     result = run(Path.cwd(), settings, uv=os.environ.get("UV") or "uv")
     (Path(a.out) / "result.json").write_text(result.to_json())
