@@ -119,3 +119,24 @@ def test_the_makefile_and_the_code_share_one_table_of_schemes():
     for scheme, extra in SCHEMES.items():
         assert extra_for(f"{scheme}://b/p") == extra
         assert extras_named(f"sink: {scheme}://b/p  # s3://commented\n") == [extra]
+
+
+def test_the_canary_installs_what_make_test_fast_installs(tmp_path):
+    """The canary's upgraded environment runs the fast tier: it gets the same extras as
+    `make test-fast` (the project's storage clients and the suite's s3), from one list."""
+    extras = {}
+    for goal in ("test-fast", "canary"):
+        (tmp_path / goal).mkdir()
+        line = _sync_command(tmp_path / goal, "azure://container/dvc", None, goal)
+        if goal == "test-fast":
+            extras[goal] = sorted(line.split("--extra ")[1:])
+    out = subprocess.run(
+        ["make", "-n", "canary", f"UV={shutil.which('true')}"],
+        cwd=tmp_path / "canary",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (canary,) = [x for x in out.splitlines() if "mlops canary" in x]
+    extras["canary"] = sorted(canary.split('CANARY_EXTRAS="')[1].split('"')[0].split())
+    assert [e.strip() for e in extras["test-fast"]] == extras["canary"] == ["azure", "s3"]
