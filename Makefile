@@ -20,7 +20,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init canary canary-report
+.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init canary canary-report comment
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -116,6 +116,11 @@ gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
 # cd.yml on workflow_dispatch: the full-history checkout of the pushed commit, then `ref`.
 checkout-ref: install ## check out $$CHECKOUT_REF (tag, branch, SHA of any length); empty = stay
 	$(RUN) mlops checkout-ref --ref "$(CHECKOUT_REF)"
+
+# pr.yml's comment job, on the base branch's checkout with no environment: the standard
+# library and gh only (it holds a write token; it never installs the pull request's code).
+comment: ## post or update the one report comment on PR $$PR_NUMBER (gh api, every page; GH_REPO, GH_TOKEN)
+	python3 -I src/mlops_template/ci/comment.py --body-file reports/pr/report.md
 
 repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
 	$(RUN) mlops repro --push

@@ -1,7 +1,7 @@
 """GitHub caps a PR comment and a PR body at 65,536 characters: the report (`mlops report`,
-posted by CML) and the retraining PR body (`mlops retrain`, posted by gh) on a 300-column
-table stay under it, keep the verdicts, and say where the full report is; the cml and gh
-stand-ins refuse what GitHub refuses."""
+posted by `make comment`) and the retraining PR body (`mlops retrain`, posted by gh) on a
+300-column table stay under it, keep the verdicts, and say where the full report is; the gh
+stand-in refuses what GitHub refuses."""
 
 from __future__ import annotations
 
@@ -208,32 +208,12 @@ def _gh(cwd: Path, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _cml(cwd: Path, state: Path, body: Path) -> subprocess.CompletedProcess[str]:
-    run_env = {**os.environ, "STANDIN_CML_STATE": str(state), "REPO_TOKEN": "t"}
-    run_env.pop("GITHUB_EVENT_NAME", None)
-    args = ["comment", "update", "--repo=https://github.com/acme/wide", "--target=pr"]
-    args += ["--watermark-title=mlops-template report", str(body)]
-    return subprocess.run(
-        [str(STANDINS / "bin" / "cml"), *args],
-        cwd=cwd,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def test_cml_and_gh_stand_ins_refuse_a_body_over_65536_characters(wide_repo, tmp_path):
+def test_the_gh_stand_in_refuses_a_body_over_65536_characters(wide_repo, tmp_path):
     shown, full, _ = _report(wide_repo)
     state = tmp_path / "gh"
     write_state(state, can_approve_pull_request_reviews=True)
     (tmp_path / "full.md").write_text(full)
     (tmp_path / "shown.md").write_text(shown)
-
-    refused = _cml(tmp_path, tmp_path / "cml", tmp_path / "full.md")
-    assert refused.returncode == 1
-    assert "Body is too long (maximum is 65536 characters)" in refused.stderr
-    assert _cml(tmp_path, tmp_path / "cml", tmp_path / "shown.md").returncode == 0
 
     create = ["pr", "create", "--base", "main", "--head", "retrain/auto", "--title", "t"]
     too_long = _gh(tmp_path, state, *create, "--body-file", str(tmp_path / "full.md"))
@@ -245,3 +225,10 @@ def test_cml_and_gh_stand_ins_refuse_a_body_over_65536_characters(wide_repo, tmp
     assert _gh(tmp_path, state, *create, "--body-file", str(tmp_path / "shown.md")).returncode == 0
     edit = _gh(tmp_path, state, "pr", "edit", "1", "--body-file", str(tmp_path / "full.md"))
     assert "Body is too long (maximum is 65536 characters) (updatePullRequest)" in edit.stderr
+
+    # the report comment (`make comment`: gh api, REST): a 422 for the whole report
+    post = ["api", "--method", "POST", "repos/acme/wide/issues/1/comments", "-F"]
+    refused = _gh(tmp_path, state, *post, f"body=@{tmp_path / 'full.md'}")
+    assert refused.returncode == 1
+    assert "body is too long (maximum is 65536 characters) (HTTP 422)" in refused.stderr
+    assert _gh(tmp_path, state, *post, f"body=@{tmp_path / 'shown.md'}").returncode == 0

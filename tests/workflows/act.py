@@ -31,7 +31,6 @@ STANDINS = Path(__file__).parent / "standins"
 STANDIN_FOR = {
     "actions/checkout": "checkout",
     "astral-sh/setup-uv": "setup-uv",
-    "actions/setup-node": "setup-node",
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
     "actions/create-github-app-token": "create-github-app-token",
@@ -71,15 +70,13 @@ class Sandbox:
     def artifacts(self) -> Path:
         return self.root / "artifacts"
 
-    @property
-    def cml_state(self) -> Path:
-        return self.root / "cml"
-
     def git(self, *args: str) -> str:
         return run(self.repo, "git", *args).stdout
 
     def comments(self) -> list[dict]:
-        path = self.cml_state / "comments.json"
+        """The PRs' comments on GitHub's side (the gh stand-in's `gh api`): id, pr, body,
+        user, updates."""
+        path = self.root / "gh" / "comments.json"
         return json.loads(path.read_text()) if path.exists() else []
 
     def prs(self) -> list[dict]:
@@ -119,8 +116,8 @@ class Sandbox:
         lines = path.read_text().splitlines() if path.exists() else []
         return [json.loads(x)["build"] for x in lines]
 
-    def cml_calls(self) -> list[dict]:
-        path = self.cml_state / "calls.jsonl"
+    def gh_calls(self) -> list[dict]:
+        path = self.root / "gh" / "calls.jsonl"
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -278,14 +275,10 @@ def act(
         # run the checkout stand-in (act would skip actions/checkout and copy the folder):
         # it persists the job's token, which GitHub's push rules then see (standins/README.md)
         "--no-skip-checkout",
-        "--var",
-        f"CML_COMMAND={STANDINS / 'bin' / 'cml'}",
         "--env",
         f"STANDIN_UV_BIN={uv_bin_dir()}",
         "--env",
         f"STANDIN_ARTIFACTS={box.artifacts}",
-        "--env",
-        f"STANDIN_CML_STATE={box.cml_state}",
         "--env",
         f"STANDIN_REPO={box.repo}",
         "--env",

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlops_template.ci.comment import MARKER
 from mlops_template.ci.gate import MetricCheck
 from mlops_template.step_files import SUMMARY_LIMIT
 
-WATERMARK = "mlops-template report"
 _ICON = {
     "improved": "✅",
     "unchanged": "✅",
@@ -301,14 +301,14 @@ def render(inputs: ReportInputs) -> str:
         out += ["### Notes", "", *[f"- {n}" for n in inputs.notes], ""]
     out += ["### Versions", "", "| what | version |", "|---|---|"]
     out += [f"| {k} | `{v}` |" for k, v in inputs.versions.items()]
-    out += ["", f"<!-- {WATERMARK} -->"]
+    out += ["", MARKER]  # how `make comment` finds the one report comment (ci/comment.py)
     return "\n".join(out) + "\n"
 
 
 # GitHub refuses a PR comment or a PR body over 65,536 characters (HTTP 422 "body is too
-# long (maximum is 65536 characters)"; GraphQL: "Body is too long ..."): CML's comment then
+# long (maximum is 65536 characters)"; GraphQL: "Body is too long ..."): `make comment` then
 # fails and so does `gh pr create/edit`. Ours stop short of it, leaving room for what is
-# added on the way (CML's watermark line, the note `mlops propose` puts in the PR body).
+# added on the way (the note `mlops propose` puts in the PR body).
 GITHUB_BODY_LIMIT = 65_536
 BODY_BUDGET = 60_000
 _MIN_ROWS = 20  # a table keeps at least this many rows (a metrics table is never cut)

@@ -103,7 +103,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
         "--images",
         choices=["link", "local"],
         default="link",
-        help="link: figures stay in the workflow artifact; local: for cml --publish",
+        help="link: figures stay in the workflow artifact; local: paths next to the report",
     )
     p.add_argument("--artifact-url", default=os.environ.get("REPORT_ARTIFACT_URL") or None)
     p.add_argument("--plots-diff", default=None, help="write `dvc plots diff` HTML here")
