@@ -4,7 +4,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 UV_VERSION := 0.13.9
-# Use uv from PATH if present; otherwise bootstrap a pinned copy into .tools/ with pip.
+# Use uv from PATH if present; otherwise bootstrap a pinned copy into .tools/bin: uv's wheel
+# from PyPI, sha256-checked and unpacked with the standard library alone (no venv, ensurepip
+# or pip: Debian and Ubuntu ship ensurepip apart, as python3-venv). src/mlops_template/bootstrap_uv.py
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
@@ -30,8 +32,7 @@ help: ## list the targets
 	  END {for (i = 1; i <= n; i++) printf "  \033[36m%-" width "s\033[0m %s\n", name[i], text[i]}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
-	python3 -m venv $(CURDIR)/.tools
-	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+	python3 -I src/mlops_template/bootstrap_uv.py --version "$(UV_VERSION)" --dest "$(CURDIR)/.tools/bin"
 
 # The object-store clients to install, pyproject's extras s3, gs, azure (docs/dependencies.md):
 # by default those whose URL scheme the DVC remote (.dvc/config) or a production sink
