@@ -105,6 +105,28 @@ class Sandbox:
         path.write_text(json.dumps(prs, indent=1))
         return number
 
+    def has_pr(self, pull_request: dict) -> None:
+        """GitHub sends a pull_request event about a PR it has: the event's PR is in the gh
+        stand-in's state (opened by a person, numbered as the event says) unless it is
+        there already, so `make comment` finds it as GitHub's REST API would."""
+        prs = self.prs()
+        if any(p["number"] == pull_request["number"] for p in prs):
+            return
+        prs.append(
+            {
+                "number": pull_request["number"],
+                "head": pull_request["head"]["ref"],
+                "base": pull_request["base"]["ref"],
+                "title": "a person's PR",
+                "body": "",
+                "labels": [],
+                "state": "open",
+                "edits": 0,
+                "author": "you",
+            }
+        )
+        (self.root / "gh" / "prs.json").write_text(json.dumps(prs, indent=1))
+
     def registry_tags(self) -> dict[str, str]:
         """What the docker stand-in's registry holds: image:tag -> image id."""
         path = self.root / "docker" / "registry.json"
@@ -259,6 +281,8 @@ def act(
 ) -> subprocess.CompletedProcess[str]:
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
+    if event == "pull_request":
+        box.has_pr(payload["pull_request"])
     args = [
         str(BIN / "act"),
         event,
