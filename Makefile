@@ -4,7 +4,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 UV_VERSION := 0.13.9
-# Use uv from PATH if present; otherwise bootstrap a pinned copy into .tools/ with pip.
+# Use uv from PATH if present; otherwise bootstrap a pinned copy into .tools/bin: uv's wheel
+# from PyPI, sha256-checked and unpacked with the standard library alone (no venv, ensurepip
+# or pip: Debian and Ubuntu ship ensurepip apart, as python3-venv). src/mlops_template/bootstrap_uv.py
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
@@ -20,7 +22,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init canary canary-report
+.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init canary canary-report comment
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -30,17 +32,22 @@ help: ## list the targets
 	  END {for (i = 1; i <= n; i++) printf "  \033[36m%-" width "s\033[0m %s\n", name[i], text[i]}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
-	python3 -m venv $(CURDIR)/.tools
-	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+	python3 -I src/mlops_template/bootstrap_uv.py --version "$(UV_VERSION)" --dest "$(CURDIR)/.tools/bin"
 
 # The object-store clients to install, pyproject's extras s3, gs, azure (docs/dependencies.md):
 # by default those whose URL scheme the DVC remote (.dvc/config) or a production sink
 # (params.yaml) uses, so a runner gets the client the project's storage needs from uv.lock
 # with no workflow change. `make install EXTRAS=s3` (== `uv sync --extra s3`) names them.
 # The test suite stores to an S3 server (tests/s3.py): `make test` adds s3.
-EXTRAS ?= $(shell sed 's/\#.*//' .dvc/config params.yaml 2>/dev/null | grep -oE '\b(s3|gs|azure)://' | sed 's,://,,' | sort -u)
+# The URL schemes come from one table, credentials.SCHEMES (adlfs's az://, abfs://, ... too),
+# asked with the standard library only: any Python 3 runs it before the environment exists.
+EXTRAS ?= $(shell python3 -I src/mlops_template/credentials.py .dvc/config params.yaml)
+# The extras the test suite needs on top of the project's own, in ONE place: `make test` and
+# `make test-fast` add them, and `make canary` installs them into the upgraded environment
+# it runs the fast tier in (CANARY_EXTRAS).
+TESTS_NEED := s3
 ifneq ($(filter test test-fast,$(MAKECMDGOALS)),)
-TEST_EXTRAS := s3
+TEST_EXTRAS := $(TESTS_NEED)
 endif
 SYNC_EXTRAS := $(sort $(EXTRAS) $(TEST_EXTRAS))
 # One stamp per set of extras: `uv sync` is exact (it removes extras not named), so another
@@ -111,6 +118,11 @@ gate: install ## fail if a metric regresses beyond its tolerance vs $$BASE_REF
 checkout-ref: install ## check out $$CHECKOUT_REF (tag, branch, SHA of any length; empty = stay); fetch $$BASE_REF
 	$(RUN) mlops checkout-ref --ref "$(CHECKOUT_REF)" --base "$(BASE_REF)"
 
+# pr.yml's comment job, on the base branch's checkout with no environment: the standard
+# library and gh only (it holds a write token; it never installs the pull request's code).
+comment: ## post or update the one report comment on PR $$PR_NUMBER (gh api, every page; GH_REPO, GH_TOKEN)
+	python3 -I src/mlops_template/ci/comment.py --body-file reports/pr/report.md
+
 repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
 	$(RUN) mlops repro --push $(if $(LOCK_BASE),--lock-base "$(LOCK_BASE)")
 
@@ -157,7 +169,7 @@ audit-online: install ## actionlint + zizmor with its online audits (needs GH_TO
 	$(RUN) zizmor .github/workflows
 
 canary: install ## newest dependency releases (uv.lock untouched): dvc repro -f + tests; CANARY_UPGRADE/OVERRIDE/TESTS
-	UV="$(UV)" $(RUN) mlops canary
+	UV="$(UV)" CANARY_EXTRAS="$(sort $(EXTRAS) $(TESTS_NEED))" $(RUN) mlops canary
 
 canary-report: install ## the canary's result as the one GitHub issue (needs gh + GH_TOKEN) and the job summary
 	$(RUN) mlops canary-report

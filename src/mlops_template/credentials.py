@@ -1,13 +1,14 @@
 """One credentials story for the DVC remote and production storage, the same in every workflow.
 
-The workflows pass the same four repository secrets as environment variables to every step
+The workflows pass the same four repository secrets (Dependabot secrets in runs Dependabot
+triggered: see ``secret_store``) as environment variables to every step
 that reads or writes remote storage (and to no other step), and each backend reads its own:
 
 | storage | secrets | read by |
 |---|---|---|
 | S3 (`s3://`) | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` | dvc-s3 / s3fs (boto) |
 | GCS (`gs://`) | `GOOGLE_APPLICATION_CREDENTIALS_JSON`: a service account's key | see below |
-| Azure (`azure://`) | `AZURE_STORAGE_CONNECTION_STRING` | dvc-azure / adlfs |
+| Azure (`azure://`, `az://`, ...) | `AZURE_STORAGE_CONNECTION_STRING` | dvc-azure / adlfs |
 
 Google's libraries (dvc-gs, gcsfs) read ``GOOGLE_APPLICATION_CREDENTIALS``, a *file path*; a
 GitHub secret holds the key's text. ``export_google_key`` writes it to a private temporary
@@ -20,7 +21,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import sys
 import tempfile
+from collections.abc import Mapping
 
 GOOGLE_JSON = "GOOGLE_APPLICATION_CREDENTIALS_JSON"
 SECRETS = (
@@ -34,38 +38,75 @@ SECRETS = (
 # S3-compatible store (MinIO, Cloudflare R2); empty, as when the variable is not set, they go
 # to AWS.
 VARIABLES = ("AWS_ENDPOINT_URL",)
-# URL scheme -> (the repository secrets its clients read, the extra that installs them, the
-# DVC plugin's module): what an error about that storage must name.
+# pyproject extra -> (the repository secrets its clients read, the DVC plugin's module):
+# what an error about that storage must name.
 BACKENDS = {
-    "s3": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "s3", "dvc_s3"),
-    "gs": ((GOOGLE_JSON,), "gs", "dvc_gs"),
-    "azure": (("AZURE_STORAGE_CONNECTION_STRING",), "azure", "dvc_azure"),
+    "s3": (("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "dvc_s3"),
+    "gs": ((GOOGLE_JSON,), "dvc_gs"),
+    "azure": (("AZURE_STORAGE_CONNECTION_STRING",), "dvc_azure"),
+}
+# URL scheme -> the extra whose client reads it: every scheme the clients register with
+# fsspec (s3fs: s3, s3a; gcsfs: gs, gcs; adlfs: az, abfs, abfss, adl) and DVC's `azure://`.
+# The one table: the Makefile's EXTRAS asks it too (``python3 credentials.py FILE...``).
+SCHEMES = {
+    "s3": "s3",
+    "s3a": "s3",
+    "gs": "gs",
+    "gcs": "gs",
+    "azure": "azure",
+    "az": "azure",
+    "abfs": "azure",
+    "abfss": "azure",
+    "adl": "azure",
 }
 
 
 def extra_for(url: str) -> str | None:
     """The pyproject extra whose client reads ``url`` (None: a local path)."""
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    scheme = {"az": "azure", "abfs": "azure", "gcs": "gs", "s3a": "s3"}.get(scheme, scheme)
-    return BACKENDS[scheme][1] if scheme in BACKENDS else None
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    return SCHEMES.get(scheme)
 
 
-def what_to_set(url: str, environ: dict[str, str] | None = None) -> str:
+def extras_named(text: str) -> list[str]:
+    """The extras for every storage URL in ``text`` (a .dvc/config, a params.yaml), sorted;
+    ``#`` comments are left out (the template's params.yaml names s3:// in a comment)."""
+    urls = re.finditer(r"\b([A-Za-z][A-Za-z0-9+.-]*)://", re.sub(r"#.*", "", text))
+    return sorted({e for m in urls if (e := extra_for(m.group(0)))})
+
+
+DEPENDABOT = "dependabot[bot]"
+
+
+def secret_store(environ: Mapping[str, str]) -> tuple[str, str]:
+    """Which secrets this run gets, and where to add them: a run Dependabot triggered
+    (``GITHUB_ACTOR`` is dependabot[bot]; a re-run keeps the first run's actor) reads the
+    *Dependabot* secrets, not the Actions secrets (GitHub's "Troubleshooting Dependabot on
+    GitHub Actions"), so telling its reader to check the repository secrets misleads."""
+    if environ.get("GITHUB_ACTOR") == DEPENDABOT:
+        return "Dependabot", (
+            " under Settings → Secrets and variables → Dependabot (this run was triggered "
+            "by Dependabot, which gets those secrets, not the Actions secrets)"
+        )
+    return "repository", ""
+
+
+def what_to_set(url: str, environ: Mapping[str, str] | None = None) -> str:
     """For storage at ``url`` that could not be read: the secrets to set (saying which are
     unset here) and, when its client is not installed, the extra to install."""
     env = os.environ if environ is None else environ
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme not in BACKENDS:
+    extra = extra_for(url)
+    if extra is None:
         return f"check that {url} exists and is readable from here"
-    secrets, extra, module = BACKENDS[scheme]
+    secrets, module = BACKENDS[extra]
     missing = [name for name in secrets if not env.get(name)]
-    told = f"set the repository secret(s) {' and '.join(secrets)} for {url}"
+    store, where = secret_store(env)
+    told = f"set the {store} secret(s) {' and '.join(secrets)}{where} for {url}"
     told += (
         f" ({', '.join(missing)} not set in this step)"
         if missing
         else " (they are set: check their values and that the bucket exists)"
     )
-    if scheme == "s3" and not env.get("AWS_ENDPOINT_URL"):
+    if extra == "s3" and not env.get("AWS_ENDPOINT_URL"):
         told += (
             "; an S3-compatible store (MinIO, R2) also needs the repository variable "
             "AWS_ENDPOINT_URL (unset in this step: the requests went to AWS)"
@@ -73,7 +114,7 @@ def what_to_set(url: str, environ: dict[str, str] | None = None) -> str:
     if importlib.util.find_spec(module) is None:
         told += (
             f"; its client is not installed: `uv sync --extra {extra}` "
-            f"(`make` installs it when .dvc/config names {scheme}://)"
+            f"(`make` installs it when .dvc/config names {url.split('://', 1)[0]}://)"
         )
     return told
 
@@ -146,3 +187,15 @@ STORAGE_COMMANDS = {
 # Reaches storage code, but never with credentials: the demo stream refuses a remote sink
 # (`mlops replay`), so it can never write into real production storage.
 LOCAL_ONLY = {"replay": "the demo stream writes only to local sinks"}
+
+
+if __name__ == "__main__":
+    # The Makefile's EXTRAS: python3 src/mlops_template/credentials.py .dvc/config params.yaml
+    # (standard library only, so any Python 3 runs it before the environment exists).
+    from pathlib import Path
+
+    named = [
+        extra for path in map(Path, sys.argv[1:]) if path.exists()
+        for extra in extras_named(path.read_text(encoding="utf-8"))
+    ]  # fmt: skip
+    print(" ".join(sorted(set(named))))  # noqa: T201

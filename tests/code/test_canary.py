@@ -199,39 +199,81 @@ def test_one_issue_is_opened_updated_in_place_and_closed(gh, tmp_path):
     assert issue["comments"][0].startswith("The dependency canary passes again.")
 
 
-def test_the_report_falls_back_to_the_job_summary_when_it_may_not_write_issues(
-    gh, tmp_path, monkeypatch
-):
-    """`make canary-report` under a token without `issues` (and with issues turned off):
-    exit 0, a warning annotation, and the whole result in the job summary."""
+def _report(result: Result | None, tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """`make canary-report` (mlops canary-report) on ``result``, as the report job runs it."""
     result_file = tmp_path / "result.json"
-    result_file.write_text(_result(False).to_json())
-    summary = tmp_path / "summary.md"
-    monkeypatch.setenv("GH_TOKEN", "no-issues")
+    if result is not None:
+        result_file.write_text(result.to_json())
     cmd = [str(BIN / "mlops"), "--params", str(ROOT / "params.yaml"), "canary-report"]
-    cmd += ["--result", str(result_file), "--summary", str(summary)]
-    cmd += ["--body", str(tmp_path / "issue.md")]
-    proc = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        check=False,
+    cmd += ["--result", str(result_file), "--summary", str(tmp_path / "summary.md")]
+    cmd += ["--body", str(tmp_path / "issue.md"), "--run-url", "https://example.test/run/9"]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, check=False, env={**os.environ, **env}
     )
-    assert proc.returncode == 0, proc.stderr
-    assert "::warning title=Dependency canary%3A no issue written::gh issue list:" in proc.stdout
-    assert "Resource not accessible by integration (repository.issues)" in proc.stdout
-    assert "infer_dtype_from_object" in summary.read_text()
+
+
+def test_a_refused_issue_write_fails_the_job_and_issues_turned_off_only_warn(gh, tmp_path):
+    """A token without `issues` (GitHub refuses): exit 1 with gh's message as an error
+    annotation, the whole result still in the job summary. Issues turned off (the
+    repository's choice): a warning, exit 0, the summary is the one place it goes."""
+    refused = _report(_result(False), tmp_path, GH_TOKEN="no-issues")
+    assert refused.returncode == 1, refused.stderr
+    assert "::error title=Dependency canary%3A no issue written::gh issue list:" in refused.stdout
+    assert "Resource not accessible by integration (repository.issues)" in refused.stdout
+    assert "infer_dtype_from_object" in (tmp_path / "summary.md").read_text()
     assert not (gh / "issues.json").exists()
 
     write_state(gh, tokens=json.loads((gh / "tokens.json").read_text()))
     settings = json.loads((gh / "settings.json").read_text())
     (gh / "settings.json").write_text(json.dumps({**settings, "has_issues": False}))
-    monkeypatch.setenv("GH_TOKEN", GITHUB_TOKEN)
-    off = subprocess.run(
-        cmd,
+    off = _report(_result(False), tmp_path)
+    assert off.returncode == 0, off.stderr
+    assert "::warning title=Dependency canary%3A no issue written" in off.stdout
+    assert "the 'acme/churn' repository has disabled issues" in off.stdout
+
+
+def _long(ok: bool) -> Result:
+    """A result whose log tail alone is over GitHub's 65,536 characters (40 lines of a
+    3,000-character repr, as a failing assertion on a wide frame prints)."""
+    result = _result(ok)
+    result.steps[-1].log_tail = "\n".join(f"E   {i:02d} " + "x" * 3000 for i in range(40))
+    result.moved += [Move(f"package-{i:03d}", "1.0", "1.1") for i in range(300)]
+    return result
+
+
+def test_a_long_result_opens_a_capped_issue_and_closes_it_with_a_capped_comment(gh, tmp_path):
+    """The stand-in refuses a body over 65,536 characters as GitHub does: the issue body
+    and the closing comment are capped like the PR report, pointing at the summary."""
+    opened = _report(_long(False), tmp_path)
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    (issue,) = _issues(gh)
+    assert len(issue["body"]) <= 65_536 < len((tmp_path / "summary.md").read_text())
+    assert "Suspected (moved, and named by the error): **pandas 2.3.3 -> 3.1.1**" in issue["body"]
+    assert "the job summary of https://example.test/run/9" in issue["body"]
+    closed = _report(_long(True), tmp_path)
+    assert closed.returncode == 0, closed.stdout + closed.stderr
+    (issue,) = _issues(gh)
+    assert issue["state"] == "closed" and len(issue["comments"][0]) <= 65_536
+
+
+def test_without_gh_the_report_fails_with_a_clear_error_not_a_traceback(gh, tmp_path):
+    no_gh = _report(_result(False), tmp_path, PATH=str(BIN))  # the project's tools, no gh
+    assert no_gh.returncode == 1
+    assert "gh (the GitHub CLI) is not installed on this runner" in no_gh.stdout
+    assert "Traceback" not in no_gh.stderr
+
+
+def test_the_gh_stand_in_refuses_a_closing_comment_over_65536_characters(gh, tmp_path):
+    body = tmp_path / "b.md"
+    body.write_text(markdown(_result(False), None))
+    update_issue(_result(False), body)
+    gh_bin = str(STANDINS / "bin" / "gh")
+    too_long = subprocess.run(
+        [gh_bin, "issue", "close", "1", "--comment", "x" * 65_537],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert off.returncode == 0, off.stderr
-    assert "the 'acme/churn' repository has disabled issues" in off.stdout
+    assert too_long.returncode == 1
+    assert "Body is too long (maximum is 65536 characters) (addComment)" in too_long.stderr
+    assert _issues(gh)[0]["state"] == "open"

@@ -43,7 +43,9 @@ def test_a_set_path_wins_and_a_broken_key_is_named():
 
 
 def _repro(project: Path, creds: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    child = {k: v for k, v in env().items() if not k.startswith("AWS_")} | creds
+    # GITHUB_ACTOR too: on a Dependabot PR's run the advice names the Dependabot secrets
+    child = {k: v for k, v in env().items() if not k.startswith(("AWS_", "GITHUB_ACTOR"))}
+    child |= creds
     return subprocess.run(
         ["mlops", "repro", *args], cwd=project, env=child, capture_output=True, text=True
     )
@@ -117,3 +119,27 @@ def test_storage_that_cannot_be_reached_is_not_a_credentials_problem():
     assert storage_advice("s3://b/dvc", refused, keys) == what_to_set("s3://b/dvc", keys)
     unread = storage_advice("s3://b/dvc", None, keys)  # dvc wrote to a terminal
     assert unread.startswith(what_to_set("s3://b/dvc", keys)) and "could not be reached" in unread
+
+
+@pytest.mark.code
+def test_a_run_dependabot_triggered_is_sent_to_the_dependabot_secrets():
+    """Runs Dependabot triggers get the Dependabot secrets, not the Actions secrets: the
+    advice says which store, as `make repro` prints it on a Dependabot PR."""
+    keys = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    refused = "ERROR: failed to pull data from the cloud - An error occurred (AccessDenied)"
+    people = storage_advice("s3://b/dvc", refused, {"GITHUB_ACTOR": "octocat"})
+    assert people.startswith(f"set the repository secret(s) {keys} for s3://b/dvc")
+    assert "Dependabot" not in people
+    bot = storage_advice("s3://b/dvc", refused, {"GITHUB_ACTOR": "dependabot[bot]"})
+    assert bot.startswith(
+        f"set the Dependabot secret(s) {keys} under Settings → Secrets and variables → "
+        "Dependabot (this run was triggered by Dependabot, which gets those secrets, not the "
+        "Actions secrets) for s3://b/dvc"
+    ), bot
+
+
+@pytest.mark.code
+@pytest.mark.parametrize("scheme", ["azure", "az", "abfs", "abfss", "adl"])
+def test_every_azure_scheme_is_named_with_its_secret(scheme):
+    told = what_to_set(f"{scheme}://container/dvc", {})
+    assert "set the repository secret(s) AZURE_STORAGE_CONNECTION_STRING" in told

@@ -1,7 +1,7 @@
 """GitHub caps a PR comment and a PR body at 65,536 characters: the report (`mlops report`,
-posted by CML) and the retraining PR body (`mlops retrain`, posted by gh) on a 300-column
-table stay under it, keep the verdicts, and say where the full report is; the cml and gh
-stand-ins refuse what GitHub refuses."""
+posted by `make comment`) and the retraining PR body (`mlops retrain`, posted by gh) on a
+300-column table stay under it, keep the verdicts, and say where the full report is; the gh
+stand-in refuses what GitHub refuses."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from mlops_template.ct.challenger import render as render_challenger
 from mlops_template.ct.drift import ColumnDrift, WindowResult
 from mlops_template.ct.monitor import summary_markdown
 from mlops_template.ct.retrain import pr_body
+from mlops_template.step_files import SUMMARY_LIMIT, add_summary
 from tests.project import ROOT, env
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 
@@ -109,6 +110,38 @@ def test_a_short_report_is_left_alone(tmp_path):
     assert fit(text, "x") == text
 
 
+def _rows(n: int, cell: str) -> str:
+    """A report with one table of ``n`` rows of ``cell`` (multi-byte text in UTF-8)."""
+    rows = [f"| sensor_{i:06d} | {cell} |" for i in range(n)]
+    return "## Drift\n\n| column | verdict |\n|---|---|\n" + "\n".join(rows) + "\n\nEnd.\n"
+
+
+def test_a_job_summary_is_capped_in_bytes_not_characters(tmp_path):
+    """GitHub drops a step's summary over 1 MiB of bytes: 400,000 characters of "✅ drifted"
+    rows are under 1 Mi characters but over 1 MiB in UTF-8."""
+    text = _rows(12_000, "drifted " + "✅" * 40)
+    assert len(text) < SUMMARY_LIMIT < len(text.encode())
+    summary = tmp_path / "summary.md"
+    summary.write_text("### Tests\n\n✅ passed\n\n", encoding="utf-8")  # an earlier command
+    add_summary(summary, text, "the artifact `drift-report`")
+    written = summary.read_bytes()
+    assert len(written) <= SUMMARY_LIMIT, "the step's whole file stays within 1 MiB"
+    assert written.decode("utf-8").startswith("### Tests\n\n✅ passed\n\n## Drift")
+    assert "GitHub caps a job summary at 1,048,576 bytes" in written.decode()
+    assert "the artifact `drift-report`" in written.decode()
+    assert len(written) > SUMMARY_LIMIT - 2000, "and keeps what fits"
+
+
+def test_fit_in_bytes_cuts_at_a_line_and_never_inside_a_character(tmp_path):
+    text = "## Notes\n\n" + "\n".join(f"- naïve ✅ {i} é" for i in range(50_000)) + "\n"
+    fitted = fit(text, "the log", 100_000, unit="bytes")
+    assert len(fitted.encode("utf-8")) <= 100_000 < len(text.encode("utf-8"))
+    assert fitted.endswith("*… cut here: the full report is in the log.*\n")
+    body = fitted.rsplit("\n\n*… cut here", 1)[0]
+    assert body.splitlines()[-1] in text.splitlines(), "a whole line ends what is kept"
+    assert len(fit(text, "x", 100_000)) <= 100_000 < len(fit(text, "x", 100_000).encode())
+
+
 def _drift_summary() -> dict:
     columns = [
         ColumnDrift(f"sensor_{i:03d}", "wasserstein", 0.05 + i / 1000, 0.1, i % 50 == 7)
@@ -175,32 +208,12 @@ def _gh(cwd: Path, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _cml(cwd: Path, state: Path, body: Path) -> subprocess.CompletedProcess[str]:
-    run_env = {**os.environ, "STANDIN_CML_STATE": str(state), "REPO_TOKEN": "t"}
-    run_env.pop("GITHUB_EVENT_NAME", None)
-    args = ["comment", "update", "--repo=https://github.com/acme/wide", "--target=pr"]
-    args += ["--watermark-title=mlops-template report", str(body)]
-    return subprocess.run(
-        [str(STANDINS / "bin" / "cml"), *args],
-        cwd=cwd,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def test_cml_and_gh_stand_ins_refuse_a_body_over_65536_characters(wide_repo, tmp_path):
+def test_the_gh_stand_in_refuses_a_body_over_65536_characters(wide_repo, tmp_path):
     shown, full, _ = _report(wide_repo)
     state = tmp_path / "gh"
     write_state(state, can_approve_pull_request_reviews=True)
     (tmp_path / "full.md").write_text(full)
     (tmp_path / "shown.md").write_text(shown)
-
-    refused = _cml(tmp_path, tmp_path / "cml", tmp_path / "full.md")
-    assert refused.returncode == 1
-    assert "Body is too long (maximum is 65536 characters)" in refused.stderr
-    assert _cml(tmp_path, tmp_path / "cml", tmp_path / "shown.md").returncode == 0
 
     create = ["pr", "create", "--base", "main", "--head", "retrain/auto", "--title", "t"]
     too_long = _gh(tmp_path, state, *create, "--body-file", str(tmp_path / "full.md"))
@@ -212,3 +225,10 @@ def test_cml_and_gh_stand_ins_refuse_a_body_over_65536_characters(wide_repo, tmp
     assert _gh(tmp_path, state, *create, "--body-file", str(tmp_path / "shown.md")).returncode == 0
     edit = _gh(tmp_path, state, "pr", "edit", "1", "--body-file", str(tmp_path / "full.md"))
     assert "Body is too long (maximum is 65536 characters) (updatePullRequest)" in edit.stderr
+
+    # the report comment (`make comment`: gh api, REST): a 422 for the whole report
+    post = ["api", "--method", "POST", "repos/acme/wide/issues/1/comments", "-F"]
+    refused = _gh(tmp_path, state, *post, f"body=@{tmp_path / 'full.md'}")
+    assert refused.returncode == 1
+    assert "body is too long (maximum is 65536 characters) (HTTP 422)" in refused.stderr
+    assert _gh(tmp_path, state, *post, f"body=@{tmp_path / 'shown.md'}").returncode == 0

@@ -24,7 +24,6 @@ from tests.workflows.act import uv_bin_dir
 
 NOT_HERE = {
     "gh": "GitHub's CLI needs GitHub (the walkthroughs run it against a stand-in)",
-    "cml": "npm's @dvcorg/cml is not reachable here (the walkthroughs run a stand-in)",
     "kubectl": "needs a cluster (the walkthroughs render and validate the manifests)",
     "curl": "needs `make serve` running (the README walkthrough starts it)",
     "cd": "shell built-in",

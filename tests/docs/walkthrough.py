@@ -7,7 +7,7 @@ hidden:
 
 - `substitutions`: the docs' placeholders (a GitHub URL, an S3 bucket, "your data") and the
   local thing each test puts in their place; every one must occur in the docs.
-- stand-ins on PATH for `gh`, `cml` and `kubectl` (tests/workflows/standins/bin).
+- stand-ins on PATH for `gh` and `kubectl` (tests/workflows/standins/bin).
 - `covered`: commands run elsewhere, with where (e.g. `make test` is what `.ci/run` runs);
   `skip(block, reason)` does the same for a whole block.
 - `servers`: commands that serve until stopped; they run in the background until the end
@@ -64,7 +64,6 @@ class Walk:
             # the reader's origin is github.com/you/your-project; here it is a local path,
             # so tell gh (like the real one, the stand-in finds the repository on github.com)
             "GH_REPO": "you/your-project",
-            "STANDIN_CML_STATE": str(self.state / "cml"),
             "STANDIN_KUBERNETES_VALIDATE": str(BIN / "kubernetes-validate"),
             "BENTOML_HOME": str(self.state / "bentoml"),  # never the user's ~/bentoml
             **self.extra_env,

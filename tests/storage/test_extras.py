@@ -50,6 +50,11 @@ def _params_with_sink(path: Path, sink: str | None) -> None:
 
 def _sync_command(tmp_path, remote: str | None, sink: str | None, *args: str) -> str:
     shutil.copy(ROOT / "Makefile", tmp_path)
+    # the Makefile asks credentials.SCHEMES which extra a URL scheme needs (one table)
+    (tmp_path / "src" / "mlops_template").mkdir(parents=True)
+    shutil.copy(
+        ROOT / "src" / "mlops_template" / "credentials.py", tmp_path / "src" / "mlops_template"
+    )
     _params_with_sink(tmp_path / "params.yaml", sink)
     for name in ("uv.lock", "pyproject.toml"):
         (tmp_path / name).write_text("")
@@ -73,6 +78,10 @@ def test_make_installs_the_extras_of_the_projects_storage(tmp_path):
         ("b", "s3://bucket/dvc", None, "--extra s3"),
         ("c", None, "gs://bucket/logs", "--extra gs"),
         ("d", "azure://container/dvc", "s3://bucket/logs", "--extra azure --extra s3"),
+        # adlfs's schemes for a sink (DVC's remote is azure://): the azure extra as well
+        ("f", None, "az://container/logs", "--extra azure"),
+        ("g", None, "abfss://container@account.dfs.core.windows.net/logs", "--extra azure"),
+        ("h", "gs://bucket/dvc", "gcs://bucket/logs", "--extra gs"),
     ]:
         (tmp_path / case).mkdir()
         assert _sync_command(tmp_path / case, remote, sink).endswith(extras), case
@@ -100,3 +109,34 @@ def test_the_image_gets_the_client_of_the_prediction_log_sink(tmp_path):
         check=True,
     ).stdout
     assert "\ns3fs==" in exported and "\naiobotocore==" in exported
+
+
+def test_the_makefile_and_the_code_share_one_table_of_schemes():
+    """Every scheme credentials.SCHEMES knows installs its extra through the Makefile, the
+    same extra extra_for names for the service's image and the errors."""
+    from mlops_template.credentials import SCHEMES, extra_for, extras_named
+
+    for scheme, extra in SCHEMES.items():
+        assert extra_for(f"{scheme}://b/p") == extra
+        assert extras_named(f"sink: {scheme}://b/p  # s3://commented\n") == [extra]
+
+
+def test_the_canary_installs_what_make_test_fast_installs(tmp_path):
+    """The canary's upgraded environment runs the fast tier: it gets the same extras as
+    `make test-fast` (the project's storage clients and the suite's s3), from one list."""
+    extras = {}
+    for goal in ("test-fast", "canary"):
+        (tmp_path / goal).mkdir()
+        line = _sync_command(tmp_path / goal, "azure://container/dvc", None, goal)
+        if goal == "test-fast":
+            extras[goal] = sorted(line.split("--extra ")[1:])
+    out = subprocess.run(
+        ["make", "-n", "canary", f"UV={shutil.which('true')}"],
+        cwd=tmp_path / "canary",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (canary,) = [x for x in out.splitlines() if "mlops canary" in x]
+    extras["canary"] = sorted(canary.split('CANARY_EXTRAS="')[1].split('"')[0].split())
+    assert [e.strip() for e in extras["test-fast"]] == extras["canary"] == ["azure", "s3"]

@@ -31,7 +31,6 @@ STANDINS = Path(__file__).parent / "standins"
 STANDIN_FOR = {
     "actions/checkout": "checkout",
     "astral-sh/setup-uv": "setup-uv",
-    "actions/setup-node": "setup-node",
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
     "actions/create-github-app-token": "create-github-app-token",
@@ -71,15 +70,13 @@ class Sandbox:
     def artifacts(self) -> Path:
         return self.root / "artifacts"
 
-    @property
-    def cml_state(self) -> Path:
-        return self.root / "cml"
-
     def git(self, *args: str) -> str:
         return run(self.repo, "git", *args).stdout
 
     def comments(self) -> list[dict]:
-        path = self.cml_state / "comments.json"
+        """The PRs' comments on GitHub's side (the gh stand-in's `gh api`): id, pr, body,
+        user, updates."""
+        path = self.root / "gh" / "comments.json"
         return json.loads(path.read_text()) if path.exists() else []
 
     def prs(self) -> list[dict]:
@@ -108,6 +105,28 @@ class Sandbox:
         path.write_text(json.dumps(prs, indent=1))
         return number
 
+    def has_pr(self, pull_request: dict) -> None:
+        """GitHub sends a pull_request event about a PR it has: the event's PR is in the gh
+        stand-in's state (opened by a person, numbered as the event says) unless it is
+        there already, so `make comment` finds it as GitHub's REST API would."""
+        prs = self.prs()
+        if any(p["number"] == pull_request["number"] for p in prs):
+            return
+        prs.append(
+            {
+                "number": pull_request["number"],
+                "head": pull_request["head"]["ref"],
+                "base": pull_request["base"]["ref"],
+                "title": "a person's PR",
+                "body": "",
+                "labels": [],
+                "state": "open",
+                "edits": 0,
+                "author": "you",
+            }
+        )
+        (self.root / "gh" / "prs.json").write_text(json.dumps(prs, indent=1))
+
     def registry_tags(self) -> dict[str, str]:
         """What the docker stand-in's registry holds: image:tag -> image id."""
         path = self.root / "docker" / "registry.json"
@@ -119,8 +138,8 @@ class Sandbox:
         lines = path.read_text().splitlines() if path.exists() else []
         return [json.loads(x)["build"] for x in lines]
 
-    def cml_calls(self) -> list[dict]:
-        path = self.cml_state / "calls.jsonl"
+    def gh_calls(self) -> list[dict]:
+        path = self.root / "gh" / "calls.jsonl"
         return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -279,6 +298,8 @@ def act(
     attempts.write_text(json.dumps(runs))
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
+    if event == "pull_request":
+        box.has_pr(payload["pull_request"])
     args = [
         str(BIN / "act"),
         event,
@@ -295,14 +316,10 @@ def act(
         # run the checkout stand-in (act would skip actions/checkout and copy the folder):
         # it persists the job's token, which GitHub's push rules then see (standins/README.md)
         "--no-skip-checkout",
-        "--var",
-        f"CML_COMMAND={STANDINS / 'bin' / 'cml'}",
         "--env",
         f"STANDIN_UV_BIN={uv_bin_dir()}",
         "--env",
         f"STANDIN_ARTIFACTS={box.artifacts}",
-        "--env",
-        f"STANDIN_CML_STATE={box.cml_state}",
         "--env",
         f"STANDIN_REPO={box.repo}",
         "--env",

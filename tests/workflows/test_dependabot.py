@@ -10,11 +10,13 @@ https://docs.github.com/en/code-security/reference/supply-chain-security/dependa
 and always with cron, `day` only with weekly), `groups` (a group needs `patterns` or
 `dependency-type`; update-types major|minor|patch; applies-to version-updates|security-updates;
 group names start and end with a letter and hold letters, digits, `|`, `_` and `-`) and
-`cooldown` (1..90 days)."""
+`cooldown` (1..90 days), `ignore` (conditions of `dependency-name`, optional `versions`
+and `update-types` version-update:semver-major|minor|patch)."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,8 @@ SCHEDULE_KEYS = {"interval", "day", "time", "timezone", "cronjob"}
 GROUP_KEYS = {
     "applies-to", "dependency-type", "patterns", "exclude-patterns", "update-types", "group-by",
 }  # fmt: skip
+IGNORE_KEYS = {"dependency-name", "versions", "update-types"}
+IGNORE_TYPES = {f"version-update:semver-{t}" for t in ("major", "minor", "patch")}
 COOLDOWN_DAYS = {"default-days", "semver-major-days", "semver-minor-days", "semver-patch-days"}
 GROUP_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9|_-]*[A-Za-z])?$")
 
@@ -84,6 +88,30 @@ def problems(doc: object) -> list[str]:
         found += _schedule(where, entry.get("schedule"))
         found += _groups(where, entry.get("groups", {}))
         found += _cooldown(where, entry.get("cooldown", {}))
+        found += _ignore(where, entry.get("ignore", []))
+    return found
+
+
+def _ignore(where: str, ignore: object) -> list[str]:
+    """`ignore`: a list of conditions, each with `dependency-name` and optionally `versions`
+    (a list of ranges in the package manager's syntax) and `update-types`
+    (version-update:semver-major|minor|patch)."""
+    if not isinstance(ignore, list):
+        return [f"{where}: ignore must be a list of conditions"]
+    found = []
+    for j, cond in enumerate(ignore):
+        at = f"{where} ignore[{j}]"
+        if not isinstance(cond, dict) or not isinstance(cond.get("dependency-name"), str):
+            found.append(f"{at}: needs dependency-name")
+            continue
+        found += [f"{at}: unknown key {k!r}" for k in cond if k not in IGNORE_KEYS]
+        for key in ("versions", "update-types"):
+            value = cond.get(key, [])
+            if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                found.append(f"{at}: {key} must be a list of strings")
+        bad = set(cond.get("update-types") or []) - IGNORE_TYPES
+        if bad:
+            found.append(f"{at}: update-types {sorted(bad)} ({', '.join(sorted(IGNORE_TYPES))})")
     return found
 
 
@@ -171,6 +199,32 @@ def test_actions_and_uv_update_weekly_in_groups():
         assert any(g.get("patterns") == ["*"] for g in entry["groups"].values()), eco
 
 
+def _caps() -> dict[str, str]:
+    """pyproject's dependencies with an upper cap `<X`: name -> X."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = [*project["dependencies"]]
+    reqs += [r for extra in project["optional-dependencies"].values() for r in extra]
+    caps = {}
+    for req in reqs:
+        m = re.match(r"^([A-Za-z0-9._-]+)[^;]*?,?\s*<\s*([0-9][^,;\s]*)", req)
+        if m and "<=" not in req:
+            caps[m.group(1).lower()] = m.group(2)
+    return caps
+
+
+def test_the_uv_updates_ignore_what_pyproject_caps():
+    """A capped requirement (pandas<3.1: evidently 0.7.23 cannot import pandas 3.1) is a
+    release the lock cannot take: Dependabot's uv updater would widen the cap and carry the
+    release in the weekly minor-and-patch group, red for the whole group. Each cap has an
+    ignore condition `>=X` for that package."""
+    caps = _caps()
+    assert caps.get("pandas") == "3.1", "pyproject caps pandas below 3.1"
+    (uv,) = [u for u in _load(DEPENDABOT)["updates"] if u["package-ecosystem"] == "uv"]
+    ignored = {c["dependency-name"].lower(): c.get("versions", []) for c in uv.get("ignore", [])}
+    for name, cap in caps.items():
+        assert f">={cap}" in ignored.get(name, []), f"{name}: ignore versions >={cap}"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -204,6 +258,13 @@ def test_actions_and_uv_update_weekly_in_groups():
             "applies-to 'all'",
         ),
         (lambda d: d["updates"][0]["cooldown"].update({"default-days": 120}), "not 1..90"),
+        (lambda d: d["updates"][1]["ignore"][0].pop("dependency-name"), "needs dependency-name"),
+        (lambda d: d["updates"][1]["ignore"][0].update(versions=">=3.1"), "versions must be"),
+        (
+            lambda d: d["updates"][1]["ignore"][0].update({"update-types": ["minor"]}),
+            "update-types ['minor'] (version-update:",
+        ),
+        (lambda d: d["updates"][1]["ignore"][0].update(version=[">=3.1"]), "key 'version'"),
     ],
 )
 def test_the_check_rejects_what_dependabot_rejects(edit, message):

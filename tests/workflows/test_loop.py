@@ -181,9 +181,9 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     #    and the one comment updated in place are tests/workflows/test_pr_workflow.py):
     #    the retraining PR below gets the next number and a comment of its own.
     person = box.open_pr("feature", "Smaller trees")
-    comment = {"watermark": "mlops-template report", "body": "theirs", "updates": 0}
-    box.cml_state.mkdir()
-    (box.cml_state / "comments.json").write_text(json.dumps([{**comment, "pr": person}]))
+    comment = {"id": 1001, "body": "theirs\n\n<!-- mlops-template report -->", "updates": 0}
+    comment |= {"user": "github-actions[bot]"}
+    (box.root / "gh" / "comments.json").write_text(json.dumps([{**comment, "pr": person}]))
 
     # 3. Deployed, the service logs to production storage; the person points the monitor at
     #    it and sets CT_DEMO_STREAM=false (a commit on main, whose cd run would rebuild the

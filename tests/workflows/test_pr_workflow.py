@@ -69,12 +69,12 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     assert "pass the data contract" in body
     assert "xychart-beta" in body and "feature_importance.png" in body
     assert "![" not in body, "images must stay private unless publishing is opted into"
-    call = box.cml_calls()[-1]
-    assert call["args"][:2] == ["comment", "update"] and "--no-publish" in call["args"]
-    # act copies the repository into every job, so git would answer here; on GitHub this job
-    # has no checkout and real CML needs --repo (the stand-in records where it came from)
-    assert call["repo"] == "https://github.com/acme/churn", call
-    assert call["token_set"]
+    assert comment["pr"] == 1 and comment["user"] == "github-actions[bot]"
+    assert body.rstrip().endswith("<!-- mlops-template report -->"), "how it is found again"
+    # `make comment` read every page of the PR's comments (gh api --paginate), then posted
+    api = [c["args"] for c in box.gh_calls() if c["args"][:1] == ["api"]]
+    assert api[0] == ["api", "--paginate", "repos/acme/churn/issues/1/comments"], api
+    assert api[1][:3] == ["api", "--method", "POST"], api
     assert "Quality gate passed" in log, "the report is also written to the job summary"
     figures = {p.name for p in (box.artifacts / "pr-report" / "figures").iterdir()}
     assert {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"} <= figures
@@ -91,7 +91,7 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     assert "gate: FAILED on mae, rmse, r2" in log
     assert "mae: 19.74 -> 26.08, difference +6.34" in log and "(regressed;" in log
     (comment,) = box.comments()
-    assert comment["updates"] == 1
+    assert comment["updates"] == 1, "the same comment, edited (PATCH)"
     assert "❌ **Quality gate failed**" in comment["body"]
     assert "| `train.hyperparams.max_iter` | 500 | 30 |" in comment["body"]
     assert "| `train.hyperparams.max_leaf_nodes` |" not in comment["body"], "diffed with main"
@@ -133,7 +133,8 @@ def test_fork_pr_gets_no_comment_job(tmp_path, s3_server):
     assert result.returncode == 0, log[-4000:]
     assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set in this step" not in log
     assert "the remote is optional here" in log and "Running stage 'train'" in log
-    assert box.comments() == [] and box.cml_calls() == []
+    assert box.comments() == []
+    assert not [c for c in box.gh_calls() if c["args"][:1] == ["api"]], "no comment job"
     assert "Quality gate passed" in result.stdout  # the job summary still has the report
 
     # Dependabot's PR on the same repository (a branch of it, not a fork) gets Dependabot

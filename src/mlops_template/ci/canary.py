@@ -2,7 +2,8 @@
 Dependabot and of users, without touching the committed lock file.
 
 ``run`` resolves an upgraded lock (``uv lock --upgrade``, or narrower ``uv lock`` flags, and
-optionally requirements that override pyproject's ranges), installs it into a separate
+optionally requirements that override pyproject's ranges), installs it with the extras the
+test tier needs (the Makefile's, as ``make test-fast`` installs them) into a separate
 environment (``build/canary/venv``; ``.venv`` is not touched), puts the committed
 ``uv.lock`` and ``pyproject.toml`` back at once, then runs the pipeline (``dvc repro -f``:
 every stage, so every package the stages import is exercised) and a test tier with that
@@ -14,7 +15,10 @@ the error points at is what a weekly run can afford, and is usually enough to ac
 
 ``report`` turns that record into one GitHub issue, updated in place while the upgrade
 breaks and closed when everything passes again, and into the job summary (always, and the
-only output when the token may not write issues).
+only output when the repository has issues turned off). The issue body is capped like the
+PR report (GitHub refuses a body over 65,536 characters; ``markdown.fit``), and a write
+GitHub refuses, or no ``gh`` at all, fails the job with gh's message: a canary that cannot
+speak must not stay green.
 """
 
 from __future__ import annotations
@@ -204,6 +208,10 @@ class Settings:
     upgrade: str = "--upgrade"  # uv lock flags: which packages may move
     override: list[str] = field(default_factory=list)  # requirements over pyproject's ranges
     tests: str = '-m "not slow" -n auto'  # pytest arguments: the tier to run
+    # pyproject extras to install with the upgrade: what `make test-fast` installs (the
+    # Makefile passes its EXTRAS and TESTS_NEED as CANARY_EXTRAS), or the tier's S3 tests
+    # fail for want of s3fs whatever the upgrade
+    extras: list[str] = field(default_factory=list)
     pipeline: str = "dvc repro -f"
     out: Path = Path("build/canary")
 
@@ -276,7 +284,7 @@ def run(root: Path, settings: Settings, uv: str = "uv") -> Result:
             return result  # the committed files are restored below, whatever happened
         step, _ = _timed(
             "install them",
-            [uv, "sync", "--frozen"],
+            [uv, "sync", "--frozen", *(f"--extra={e}" for e in settings.extras)],
             root,
             {**env, "UV_PROJECT_ENVIRONMENT": str(venv)},
             out / "sync.log",
@@ -414,14 +422,25 @@ def markdown(result: Result | None, run_url: str | None) -> str:
 
 
 class GhRefused(RuntimeError):
-    pass
+    """gh (or GitHub behind it) refused a call; the message is gh's."""
 
+
+# `gh issue list/create` on a repository with issues turned off (cli/cli pkg/cmd/issue):
+# the repository's own choice, so the job summary is then the one place the result goes.
+ISSUES_DISABLED = "repository has disabled issues"
+NO_GH = (
+    "gh (the GitHub CLI) is not installed on this runner: GitHub-hosted runners have it; "
+    "on a self-hosted runner install it (https://cli.github.com)"
+)
 
 Gh = Callable[..., str]
 
 
 def gh_cli(*args: str) -> str:
-    proc = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError as err:
+        raise GhRefused(NO_GH) from err
     if proc.returncode != 0:
         raise GhRefused(f"gh {args[0]} {args[1]}: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout

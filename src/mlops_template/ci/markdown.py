@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mlops_template.ci.comment import MARKER
 from mlops_template.ci.gate import MetricCheck
+from mlops_template.step_files import SUMMARY_LIMIT
 
-WATERMARK = "mlops-template report"
 _ICON = {
     "improved": "✅",
     "unchanged": "✅",
@@ -305,14 +306,14 @@ def render(inputs: ReportInputs) -> str:
         out += ["### Notes", "", *[f"- {n}" for n in inputs.notes], ""]
     out += ["### Versions", "", "| what | version |", "|---|---|"]
     out += [f"| {k} | `{v}` |" for k, v in inputs.versions.items()]
-    out += ["", f"<!-- {WATERMARK} -->"]
+    out += ["", MARKER]  # how `make comment` finds the one report comment (ci/comment.py)
     return "\n".join(out) + "\n"
 
 
 # GitHub refuses a PR comment or a PR body over 65,536 characters (HTTP 422 "body is too
-# long (maximum is 65536 characters)"; GraphQL: "Body is too long ..."): CML's comment then
+# long (maximum is 65536 characters)"; GraphQL: "Body is too long ..."): `make comment` then
 # fails and so does `gh pr create/edit`. Ours stop short of it, leaving room for what is
-# added on the way (CML's watermark line, the note `mlops propose` puts in the PR body).
+# added on the way (the note `mlops propose` puts in the PR body).
 GITHUB_BODY_LIMIT = 65_536
 BODY_BUDGET = 60_000
 _MIN_ROWS = 20  # a table keeps at least this many rows (a metrics table is never cut)
@@ -333,8 +334,20 @@ def _tables(lines: list[str]) -> list[tuple[int, int]]:
     return found
 
 
-def fit(text: str, where: str, limit: int = BODY_BUDGET) -> str:
-    """``text`` within ``limit`` characters for a GitHub comment or PR body.
+def size(text: str, unit: Literal["characters", "bytes"] = "characters") -> int:
+    """``text``'s length as GitHub counts it: a comment or PR body in characters, a job
+    summary in bytes (UTF-8: "é" is 2, "✅" 3)."""
+    return len(text) if unit == "characters" else len(text.encode("utf-8"))
+
+
+def fit(
+    text: str,
+    where: str,
+    limit: int = BODY_BUDGET,
+    unit: Literal["characters", "bytes"] = "characters",
+) -> str:
+    """``text`` within ``limit`` characters (or UTF-8 bytes, ``unit``) for a GitHub comment
+    or PR body (characters) or a job summary (bytes).
 
     What a reviewer must see stays whole: headings, the gate verdict, notes and every
     table up to ``_MIN_ROWS`` rows (metrics, champion vs challenger). Only the longest
@@ -343,11 +356,11 @@ def fit(text: str, where: str, limit: int = BODY_BUDGET) -> str:
     and ``where`` the full report is. Text that is still too long (no long table to cut) is
     cut at a line, with the same pointer.
     """
-    if len(text) <= limit:
+    if size(text, unit) <= limit:
         return text
     lines = text.split("\n")
     cut: dict[int, tuple[int, int]] = {}  # table start -> (kept end, original end)
-    excess = len(text) - limit
+    excess = size(text, unit) - limit
     for start, end in sorted(_tables(lines), key=lambda t: t[0] - t[1]):  # most rows first
         if excess <= 0:
             break
@@ -355,11 +368,16 @@ def fit(text: str, where: str, limit: int = BODY_BUDGET) -> str:
         keep_end = end
         while keep_end - start > _MIN_ROWS and excess > 0:
             keep_end -= 1
-            excess -= len(lines[keep_end]) + 1
+            excess -= size(lines[keep_end], unit) + 1
         if keep_end < end:
             cut[start] = (keep_end, end)
         else:
             excess -= 300
+    capped = (
+        f"a comment or pull request body at {GITHUB_BODY_LIMIT:,} characters"
+        if unit == "characters"
+        else f"a job summary at {SUMMARY_LIMIT:,} bytes"
+    )
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -368,9 +386,8 @@ def fit(text: str, where: str, limit: int = BODY_BUDGET) -> str:
             out += lines[i:keep_end]
             out.append("")
             out.append(
-                f"*… {end - keep_end:,} more rows not shown: GitHub caps a comment or pull "
-                f"request body at {GITHUB_BODY_LIMIT:,} characters. The full report is in "
-                f"{where}.*"
+                f"*… {end - keep_end:,} more rows not shown: GitHub caps {capped}. "
+                f"The full report is in {where}.*"
             )
             if end < len(lines) and lines[end].strip():
                 out.append("")
@@ -379,8 +396,14 @@ def fit(text: str, where: str, limit: int = BODY_BUDGET) -> str:
             out.append(lines[i])
             i += 1
     fitted = "\n".join(out)
-    if len(fitted) > limit:
+    if size(fitted, unit) > limit:
         pointer = f"\n\n*… cut here: the full report is in {where}.*\n"
-        head = fitted[: limit - len(pointer)]
+        room = limit - size(pointer, unit)
+        # a byte budget cuts the UTF-8 text and drops a character split at the cut
+        head = (
+            fitted[:room]
+            if unit == "characters"
+            else fitted.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+        )
         fitted = head[: head.rfind("\n")] + pointer
     return fitted

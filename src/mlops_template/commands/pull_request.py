@@ -90,11 +90,6 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
     return 0
 
 
-# GitHub's cap on one step's job summary: 1 MiB ("Step summary upload limit"), far above a
-# comment's; a report that still exceeds it goes there shortened like the comment.
-SUMMARY_LIMIT = 1_000_000
-
-
 def _report_args(p: argparse.ArgumentParser) -> None:
     _gate_args(p)
     p.add_argument("--out", required=True, help="markdown file to write")
@@ -108,7 +103,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
         "--images",
         choices=["link", "local"],
         default="link",
-        help="link: figures stay in the workflow artifact; local: for cml --publish",
+        help="link: figures stay in the workflow artifact; local: paths next to the report",
     )
     p.add_argument("--artifact-url", default=os.environ.get("REPORT_ARTIFACT_URL") or None)
     p.add_argument("--plots-diff", default=None, help="write `dvc plots diff` HTML here")
@@ -150,6 +145,7 @@ def _report(a: argparse.Namespace, params: Params) -> int:
     else:
         full.unlink(missing_ok=True)  # not left over from an earlier, longer report
     storage.write_bytes(shown.encode(), a.out)
-    add_summary(a.summary, text if len(text) < SUMMARY_LIMIT else shown)
+    # The job summary takes the whole report up to its own cap (1 MiB, in bytes)
+    add_summary(a.summary, text, f"`{full.name}` in {artifact} (artifact `pr-report`)")
     log.info("report: %s%s", a.out, f" (and {a.summary})" if a.summary else "")
     return 0
