@@ -150,6 +150,7 @@ def test_fork_pr_gets_no_comment_job(tmp_path, s3_server):
     steps = step_outcomes(log)
     assert steps["Reproduce the pipeline (DVC remote and run-cache when configured)"] == "failure"
     assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set in this step" in log
+    assert "set the Dependabot secret(s)" in log  # the store a Dependabot run reads (#32 8)
     assert "Quality gate against the base branch" not in steps and box.comments() == []
 
 
