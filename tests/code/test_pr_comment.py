@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.ci.comment import MARKER
+from mlops_template.ci.comment import CML_WATERMARK, MARKER
 from tests.project import ROOT
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 
@@ -111,6 +111,23 @@ def test_a_pr_without_the_report_gets_one_and_then_keeps_it(github, tmp_path):
     (only,) = _comments(github, 9)
     assert only["body"] == f"## Model report\n\nsecond\n\n{MARKER}\n" and only["updates"] == 1
     assert only["user"] == "github-actions[bot]"
+
+
+def test_the_report_cml_posted_before_is_adopted_not_posted_twice(github, tmp_path):
+    """A PR opened while CML posted the report (its watermark, no marker) keeps one comment."""
+    prs = json.loads((github / "prs.json").read_text())
+    (github / "prs.json").write_text(json.dumps([*prs, _pr(10)]))
+    cml = f"old\n\n![](https://cml.dev/watermark.png#0f1e {CML_WATERMARK})"
+    comments = json.loads((github / "comments.json").read_text())
+    comments.append({"id": 4000, "pr": 10, "body": cml, "user": "github-actions[bot]",
+                     "updates": 0})  # fmt: skip
+    (github / "comments.json").write_text(json.dumps(comments))
+    body = tmp_path / "report.md"
+    body.write_text("## Model report\n\nnew\n")
+    done = _comment(github, body, pr="10")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (only,) = _comments(github, 10)
+    assert only["id"] == 4000 and MARKER in only["body"] and "new" in only["body"]
 
 
 def test_a_refused_write_fails_with_ghs_message(github, tmp_path):

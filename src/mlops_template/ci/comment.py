@@ -26,6 +26,11 @@ import sys
 from collections.abc import Callable
 
 MARKER = "<!-- mlops-template report -->"
+# What CML 0.20.6 left in the report comments it posted before `make comment` existed
+# (pr.yml ran `cml comment update --watermark-title="mlops-template report"`, and CML writes
+# its watermark image with the title "CML watermark <title>"): a PR opened before a project
+# took this version keeps its one comment, which the first update adopts and marks.
+CML_WATERMARK = '"CML watermark mlops-template report"'
 
 
 class GhError(RuntimeError):
@@ -64,6 +69,8 @@ def find(repo: str, number: int, gh: Gh = gh_api, marker: str = MARKER) -> int |
     """The id of the PR's comment holding ``marker`` (the oldest, if several), or None."""
     comments = _arrays(gh("--paginate", f"repos/{repo}/issues/{number}/comments"))
     ours = [c["id"] for c in comments if marker in (c.get("body") or "")]
+    if not ours:  # a report CML posted, from before this version
+        ours = [c["id"] for c in comments if CML_WATERMARK in (c.get("body") or "")]
     return min(ours) if ours else None
 
 
