@@ -94,7 +94,7 @@ def main() -> None:
                 r = rows(n, task, blocks)
                 paired, point = [], []
                 for _ in range(a.repeats):
-                    paired.append(timed(lambda r=r, gate=gate: paired_checks(r, gate, 0)))
+                    paired.append(timed(lambda r=r, gate=gate: paired_checks(r, gate)))
                     point.append(timed(lambda r=r: point_metrics(r)))
                 p, b = statistics.median(paired), statistics.median(point)
                 split = "time (blocks)" if blocks else "random (rows)"

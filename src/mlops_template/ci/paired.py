@@ -64,6 +64,7 @@ class Truth:
     task: str
     classes: np.ndarray | None = None
     units: np.ndarray | None = None  # unit (block) id of each row; None: each row its own
+    time: np.ndarray | None = None  # each row's time stamp (time split): blocks from the data
 
     @property
     def n(self) -> int:
@@ -82,6 +83,64 @@ def time_blocks(order_key: np.ndarray, block_length: int | None = None) -> np.nd
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(order_key, kind="stable")] = np.arange(n)
     return rank // length
+
+
+def rows_per_day(stamps: np.ndarray) -> int:
+    """How many rows a day of ``stamps`` holds (1 for daily or coarser data, or stamps that
+    are not times): the least block length of a time split, so that a block keeps a whole
+    daily cycle (the example's hourly rows: 24)."""
+    stamps = np.asarray(stamps)
+    if len(stamps) < 2 or not np.issubdtype(stamps.dtype, np.datetime64):
+        return 1
+    steps = np.diff(np.sort(stamps.astype("datetime64[s]")).astype(np.int64))
+    steps = steps[steps > 0]
+    if not len(steps):
+        return 1
+    return max(1, math.ceil(86_400 / float(np.median(steps))))
+
+
+def auto_block_length(series: np.ndarray, least: int = 1) -> int:
+    """Block length for a block bootstrap of ``series`` (values in time order): Politis and
+    White's (2004) automatic rule for the circular/moving block bootstrap, with Patton,
+    Politis and White's (2009) correction, at least ``least`` rows and at most a third of
+    them.
+
+    The autocorrelations are estimated up to the first lag after which ``K_n`` =
+    max(5, sqrt(log10 n)) in a row are insignificant (|rho| < 2 sqrt(log10 n / n)),
+    ``m``; a flat-top kernel over lags up to ``2m`` then estimates the long-run variance
+    ``g`` and ``G`` = sum |k| R(k), and the block length minimising the variance
+    estimator's mean squared error is (2 G^2 / (4/3 g^2))^(1/3) n^(1/3)."""
+    x = np.asarray(series, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    cap = max(1, n // 3)
+    if n < 8 or not np.ptp(x) > 0:
+        return min(max(1, least), cap)
+    x = x - x.mean()
+    k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
+    m_max = min(n - 1, math.ceil(math.sqrt(n)) + k_n)
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(x, size)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), size)[: m_max + 1] / n
+    rho = acov / acov[0]
+    bound = 2 * math.sqrt(math.log10(n) / n)
+    small = np.abs(rho[1:]) < bound  # small[j]: lag j + 1
+    m_hat = m_max
+    for m in range(0, m_max - k_n + 1):
+        if small[m : m + k_n].all():
+            m_hat = m
+            break
+    big_m = min(2 * max(m_hat, 1), m_max)
+    lags = np.arange(-big_m, big_m + 1)
+    t = np.abs(lags) / big_m
+    flat_top = np.where(t <= 0.5, 1.0, np.where(t <= 1, 2 * (1 - t), 0.0))
+    r = acov[np.abs(lags)]
+    g = float(np.sum(flat_top * r))
+    big_g = float(np.sum(flat_top * np.abs(lags) * r))
+    if g <= 0:
+        return min(max(1, least), cap)
+    b = (2 * big_g**2 / (4 / 3 * g**2)) ** (1 / 3) * n ** (1 / 3)
+    return int(min(max(math.ceil(b), least, 1), cap))
 
 
 def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Iterator[np.ndarray]:
@@ -246,6 +305,8 @@ class Interval:
     after: float
     low: float
     high: float
+    undefined: int = 0  # resamples on which the metric was undefined (e.g. one class drawn)
+    spread: float = math.nan  # standard deviation of the resampled differences
 
     @property
     def difference(self) -> float:
@@ -375,6 +436,50 @@ def percentile(values: np.ndarray, confidence: float) -> tuple[float, float]:
     alpha = (1 - confidence) / 2
     low, high = np.quantile(finite, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+def simultaneous(differences: list[np.ndarray], confidence: float) -> list[tuple[float, float]]:
+    """Percentile intervals of several differences drawn on the same resamples, widened
+    together so that, with probability ``confidence``, every one of them holds its true
+    value (each side errs for some interval with at most (1 - confidence) / 2).
+
+    A max-statistic on ranks: each difference's resamples are ranked (as shares in (0, 1));
+    the lowest rank over the differences on a resample is the statistic for the low
+    bounds, the highest for the high ones. Each interval is then cut at the quantiles of
+    its own resamples that those statistics' (1 - confidence) / 2 and (1 + confidence) / 2
+    quantiles name. Differences that move together (rmse and r2 on the same rows) cost
+    nothing extra; independent ones cost what Bonferroni would. NaN resamples (a metric
+    undefined there) are left out of that difference's ranks and interval."""
+    alpha = (1 - confidence) / 2
+    if len(differences) <= 1:
+        return [percentile(d, confidence) for d in differences]
+    ranks = []
+    for d in differences:
+        finite = np.isfinite(d)
+        r = np.full(len(d), np.nan)
+        if finite.any():
+            order = np.argsort(d[finite], kind="stable")
+            share = np.empty(int(finite.sum()))
+            share[order] = (np.arange(len(order)) + 0.5) / len(order)
+            r[finite] = share
+        ranks.append(r)
+    table = np.vstack(ranks)
+    usable = np.isfinite(table).any(axis=0)
+    if not usable.any():
+        return [(math.nan, math.nan) for _ in differences]
+    with np.errstate(invalid="ignore"):
+        low_rank = float(np.quantile(np.nanmin(table[:, usable], axis=0), alpha))
+        high_rank = float(np.quantile(np.nanmax(table[:, usable], axis=0), 1 - alpha))
+    low_rank, high_rank = min(low_rank, alpha), max(high_rank, 1 - alpha)
+    out = []
+    for d in differences:
+        finite = d[np.isfinite(d)]
+        if not len(finite):
+            out.append((math.nan, math.nan))
+            continue
+        low, high = np.quantile(finite, [low_rank, high_rank])
+        out.append((float(low), float(high)))
+    return out
 
 
 def compare_sides(

@@ -57,6 +57,7 @@ class ReportRequest:
     params: Path = Path("params.yaml")
     lock: Path = Path("dvc.lock")
     remote_optional: bool = False  # a fork's PR: re-score without the DVC remote if need be
+    accepted: bool = False  # the PR carries gate.accept_label (inconclusive checks accepted)
 
 
 def build_report(a: ReportRequest, params: Params) -> str:
@@ -126,6 +127,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
         base_label=f"{a.base_ref} (re-scored)" if compared.kind == "rescored" else a.base_ref,
         notes=notes,
         confidence=f"{params.gate.confidence:.0%}",
+        accept_label=params.gate.accept_label,
         paired_error=paired_error,
     )
     return render(inputs)
@@ -137,7 +139,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
 def _paired(a: ReportRequest, params: Params, compared: Base, plots_dir: str | None):
     csv_path = f"{plots_dir}/predictions.csv" if plots_dir else None
     rows = gate_rows(a.base_ref, compared, params, a.lock, csv_path, a.remote_optional)
-    return paired_checks(rows, params.gate, params.seed)
+    return paired_checks(rows, params.gate, accepted=a.accepted)
 
 
 def _interval_png(checks: list[MetricCheck], out: Path | None) -> str | None:
