@@ -185,7 +185,9 @@ def test_verdicts_name_the_regressed_slice_and_report_small_ones():
     assert checks["band=small"].verdict in ("too small to tell", "within noise")
     small = paired_checks(_rows(200, 10, 10), GATE, seed=1)
     assert {c.slice: c.verdict for c in small if c.slice}["band=small"] == "too small to tell"
-    assert not any(c.failed for c in small)
+    assert not any(c.outcome == "fail" for c in small), "nothing is shown to regress"
+    assert {c.action for c in small if c.failed} == {"needs review"}
+    assert not any(c.failed for c in paired_checks(_rows(200, 10, 10), GATE, accepted=True))
 
 
 def test_the_same_answers_are_unchanged_and_the_floor_is_paired():

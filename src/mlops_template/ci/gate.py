@@ -465,7 +465,9 @@ def paired_checks(
     proper = _floor_metric(rows, gate)
     truth = rows.truth
     length = block_length(rows, gate, proper)
-    if length is not None:
+    if length is not None and truth.n <= paired.MAX_UNITS:  # circular blocks of rows
+        truth = replace(truth, units=paired.time_blocks(truth.time, 1), block=length)
+    elif length is not None:  # many blocks anyway: non-overlapping ones, far cheaper
         truth = replace(truth, units=paired.time_blocks(truth.time, length))
     floor_names = [proper, *(n for n in gate.metrics if n != proper)]
     if rows.baseline.proba is None:  # labels only: no probability metric for the baseline
@@ -488,9 +490,12 @@ def paired_checks(
     )
     pairs = {k: (0, 1) if k.startswith("floor:") else (2, 1) for k in comparisons}
     diffs = {k: found[k].draws[a] - found[k].draws[b] for k, (b, a) in pairs.items()}
-    bounds = dict(
-        zip(diffs, paired.simultaneous(list(diffs.values()), gate.confidence), strict=True)
-    )
+    points = [float(found[k].points[a] - found[k].points[b]) for k, (b, a) in pairs.items()]
+    units = truth.n_units if truth.block is None else math.ceil(truth.n / truth.block)
+    if truth.units is None and truth.n > paired.MAX_UNITS:
+        units = paired.MAX_UNITS
+    found_bounds = paired.simultaneous(list(diffs.values()), gate.confidence, points, units)
+    bounds = dict(zip(diffs, found_bounds, strict=True))
 
     def interval(key: str) -> paired.Interval:
         d, (before, after), (low, high) = found[key], pairs[key], bounds[key]

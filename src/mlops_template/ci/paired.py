@@ -65,6 +65,7 @@ class Truth:
     classes: np.ndarray | None = None
     units: np.ndarray | None = None  # unit (block) id of each row; None: each row its own
     time: np.ndarray | None = None  # each row's time stamp (time split): blocks from the data
+    block: int | None = None  # circular blocks of this many units (units: rows in time order)
 
     @property
     def n(self) -> int:
@@ -156,6 +157,32 @@ def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Itera
         draws = rng.integers(0, n_units, size=(k, n_units), dtype=np.int32)
         flat = (draws + np.arange(k, dtype=np.int64)[:, None] * n_units).ravel()
         yield np.bincount(flat, minlength=k * n_units).reshape(k, n_units).astype(np.float64)
+        done += k
+
+
+def circular_counts(
+    n_units: int, block: int, resamples: int, seed: int, row_width: int = 0
+) -> Iterator[np.ndarray]:
+    """Draw counts per unit for a circular block bootstrap (Politis and Romano 1992): each
+    resample draws ceil(n / block) starting units with replacement and takes ``block``
+    consecutive units from each, wrapping round; a unit's count is the number of drawn
+    blocks covering it (a circular moving sum of the starts' counts). Unlike non-overlapping
+    blocks, every one of the n block positions can be drawn: with few blocks (a day's blocks
+    on 414 hourly rows are 17) the resamples are far less coarse."""
+    starts = math.ceil(n_units / block)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(resamples, _CHUNK_CELLS // max(n_units, row_width, 1)))
+    done = 0
+    while done < resamples:
+        k = min(chunk, resamples - done)
+        draws = rng.integers(0, n_units, size=(k, starts), dtype=np.int64)
+        flat = (draws + np.arange(k, dtype=np.int64)[:, None] * n_units).ravel()
+        first = np.bincount(flat, minlength=k * n_units).reshape(k, n_units)
+        wrapped = np.concatenate([first[:, n_units - block + 1 :], first], axis=1)
+        total = np.cumsum(wrapped, axis=1)
+        covered = total[:, block - 1 :].copy()
+        covered[:, 1:] -= total[:, :-block] if block > 1 else total[:, :-1]
+        yield covered[:, :n_units].astype(np.float64)
         done += k
 
 
@@ -409,7 +436,12 @@ def bootstrap(
         )
 
     chunks: dict[str, list[np.ndarray]] = {key: [] for key in comparisons}
-    for c in counts(m, resamples, seed, truth.n if auc else 0):
+    drawn = (
+        counts(m, resamples, seed, truth.n if auc else 0)
+        if truth.block is None
+        else circular_counts(m, truth.block, resamples, seed, truth.n if auc else 0)
+    )
+    for c in drawn:
         sums = (c @ per_unit)[:, index]
         for key, spans in plans.items():
             chunks[key].append(np.stack([values(sums, span) for span in spans]))
@@ -438,7 +470,12 @@ def percentile(values: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def simultaneous(differences: list[np.ndarray], confidence: float) -> list[tuple[float, float]]:
+def simultaneous(
+    differences: list[np.ndarray],
+    confidence: float,
+    points: list[float] | None = None,
+    units: int | None = None,
+) -> list[tuple[float, float]]:
     """Percentile intervals of several differences drawn on the same resamples, widened
     together so that, with probability ``confidence``, every one of them holds its true
     value (each side errs for some interval with at most (1 - confidence) / 2).
@@ -449,10 +486,17 @@ def simultaneous(differences: list[np.ndarray], confidence: float) -> list[tuple
     its own resamples that those statistics' (1 - confidence) / 2 and (1 + confidence) / 2
     quantiles name. Differences that move together (rmse and r2 on the same rows) cost
     nothing extra; independent ones cost what Bonferroni would. NaN resamples (a metric
-    undefined there) are left out of that difference's ranks and interval."""
+    undefined there) are left out of that difference's ranks and interval.
+
+    With ``points`` (each difference on all rows) and ``units`` (how many independent
+    blocks the rows hold), each side of an interval is stretched about its point by
+    t_{units-1} / z at its tail level: a bootstrap over few blocks (17 days of hourly rows)
+    does not know how uncertain its own spread is, and its far tails undercover as a
+    normal quantile used in place of Student's t would."""
     alpha = (1 - confidence) / 2
     if len(differences) <= 1:
-        return [percentile(d, confidence) for d in differences]
+        bounds = [percentile(d, confidence) for d in differences]
+        return _stretch(bounds, points, units, alpha, 1 - alpha)
     ranks = []
     for d in differences:
         finite = np.isfinite(d)
@@ -479,7 +523,29 @@ def simultaneous(differences: list[np.ndarray], confidence: float) -> list[tuple
             continue
         low, high = np.quantile(finite, [low_rank, high_rank])
         out.append((float(low), float(high)))
-    return out
+    return _stretch(out, points, units, low_rank, high_rank)
+
+
+def _stretch(
+    bounds: list[tuple[float, float]],
+    points: list[float] | None,
+    units: int | None,
+    low_rank: float,
+    high_rank: float,
+) -> list[tuple[float, float]]:
+    if points is None or units is None or units < 3:
+        return bounds
+    from scipy import stats
+
+    def factor(tail: float) -> float:
+        tail = min(max(tail, 1e-9), 0.5 - 1e-9)
+        return float(stats.t.ppf(1 - tail, units - 1) / stats.norm.ppf(1 - tail))
+
+    f_low, f_high = factor(low_rank), factor(1 - high_rank)
+    return [
+        (p - (p - lo) * f_low, p + (hi - p) * f_high)
+        for (lo, hi), p in zip(bounds, points, strict=True)
+    ]
 
 
 def compare_sides(
