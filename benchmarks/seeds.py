@@ -85,6 +85,7 @@ def outcomes(n_seeds: int) -> None:
     seeds = [s for s in range(n_seeds + 1) if s != 42][:n_seeds]
     late = None
     tally: dict[str, Counter] = {}
+    detectable: dict[str, list[float]] = {}
     for s in seeds:
         rows = rows_for(params, train_rows, test, champion, train(train_rows, params.train, c, s))
         if late is None:
@@ -95,6 +96,9 @@ def outcomes(n_seeds: int) -> None:
             ("+30% late band", degraded(rows, 1.30, late)),
         ):
             checks = [x for x in paired_checks(r, params.gate) if x.reference == "base"]
+            if scenario == "seed only":
+                for x in checks:
+                    detectable.setdefault(x.slice or x.name, []).append(x.detectable / x.base)
             t = tally.setdefault(scenario, Counter())
             for x in checks:
                 kind = "slices" if x.slice else "metrics"
@@ -146,6 +150,12 @@ def outcomes(n_seeds: int) -> None:
                 ),
                 flush=True,
             )
+    print()
+    print(
+        "Detectable regression (failed 80% of the time; median over the seed-only pairs, "
+        "relative to the champion): "
+        + ", ".join(f"{k} {statistics.median(v):+.0%}" for k, v in detectable.items())
+    )
 
 
 def main() -> None:

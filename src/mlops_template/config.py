@@ -171,7 +171,11 @@ class InconclusiveParams(_Frozen):
     warning; ``fail`` fails. Defaults chosen from measurement (docs/ci.md)."""
 
     metrics: Inconclusive = "needs-review"
-    slices: Inconclusive = "warn"
+    slices: Inconclusive = "needs-review"
+    too_small: Inconclusive = "warn"
+    """A slice "too small to tell" (under ``min_rows`` rows, or an interval wider than
+    ``max_width`` tolerances): nobody can decide it from these rows, so by default it
+    passes with a warning, listed in the gate's summary."""
 
 
 class GateParams(_Frozen):

@@ -195,4 +195,4 @@ def test_the_label_and_the_cd_override_reach_the_gate(root, monkeypatch):
     a = parser.parse_args(["--base-ref", "main"])
     assert accepted(a.labels, params) and not accepted("gate:accepted,x", params)
     changed = gate_params(a, params).gate.inconclusive
-    assert (changed.metrics, changed.slices) == ("warn", "warn")
+    assert (changed.metrics, changed.slices, changed.too_small) == ("warn",) * 3

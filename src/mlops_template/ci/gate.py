@@ -5,30 +5,40 @@ gated metric's difference with a paired-bootstrap confidence interval (ci/paired
 overall, per slice of ``evaluate.slices`` and per class of a classification target. With
 ``worse`` the difference signed so that positive is a regression and ``tolerance`` the
 smallest regression that matters (relative to the champion's value, or absolute in the
-metric's units, ``gate.metrics.<name>.scale``):
+metric's units, ``gate.metrics.<name>.scale``), each check has one of three outcomes:
 
-- **regressed** (fails): the interval's better bound is still worse than the tolerance,
-  i.e. a regression larger than the tolerance is shown with confidence (one-sided error
-  rate (1 - confidence) / 2 for a change that regresses by exactly the tolerance);
-- **within tolerance**: worse with confidence, but not shown to be worse than the tolerance;
-- **within noise**: the interval holds zero: no change shown either way;
-- **improved**: better with confidence; **unchanged**: the same answers on every row;
-- **too small to tell** (slices only): fewer than ``gate.slices.min_rows`` test rows (the
-  bootstrap is not trusted there, whatever it shows), or an interval wider than
-  ``gate.slices.max_width`` tolerances without a regression shown. It is reported as such,
-  never as a pass of that slice.
+- **pass**: the interval's worse end is within the tolerance, i.e. the data show the
+  change is no worse than the tolerance: **improved** (better with confidence), **within
+  noise** (the interval holds zero), **within tolerance** (worse, but shown within it), or
+  **unchanged** (the same answers on every row);
+- **fail**: **regressed**, the interval's better end is beyond the tolerance (a
+  regression larger than the tolerance shown with confidence), whatever the size of the
+  slice; or **undefined**, no interval at all (the metric undefined on every resample);
+- **inconclusive**: neither; for a slice, **too small to tell** when it has under
+  ``gate.slices.min_rows`` rows or its interval is wider than ``gate.slices.max_width``
+  tolerances. What an inconclusive check does is ``gate.inconclusive.metrics`` /
+  ``.slices`` / ``.too_small``: ``needs-review`` (fails, "needs review", until the pull request carries
+  ``gate.accept_label``, passed as ``accepted``), ``warn`` (passes with a warning) or
+  ``fail``.
 
-The floor over the naive baseline gets the same treatment: the model fails when its
+At a regression of exactly the tolerance each wrong call (fail, pass) has probability at
+most (1 - confidence) / 2, and that holds for the whole family of checks at once: the
+intervals are simultaneous over every metric, slice and floor check, drawn on the same
+resamples (``paired.simultaneous``, a max-statistic on ranks), so adding slices or setting
+tolerances to 0 does not multiply false fails. The resamples are seeded with
+``gate.seed`` (never the training seed: a re-run draws the same ones); with a time split
+they are circular blocks whose length comes from the data (``block_length``).
+
+The floor over the naive baseline gets the same intervals: the model fails when its
 improvement over the baseline's answers on the same rows is shown, with confidence, to be
-smaller than ``gate.baseline_margin`` (proper scoring rule), or below zero (gated metrics).
+smaller than ``gate.baseline_margin`` (proper scoring rule), or below zero (gated metrics),
+or when there is no interval.
 
 The point checks further down (``compare``, ``baseline_checks``) judge committed metrics
-without the rows; the model tests use them on the metrics files.
-
-Point tolerances are relative and direction-aware (``lower`` or ``higher`` is better), so a
-0.05 tolerance on MAE lets it grow by at most 5% before the gate fails. The model must also
-keep beating the naive baseline by ``gate.baseline_margin`` on a proper scoring rule
-(always checked) and be no worse than it on any gated metric.
+without the rows; the model tests use them on the metrics files, and the report falls back
+to them when the rows cannot be compared. Point tolerances are relative and
+direction-aware (``lower`` or ``higher`` is better), so a 0.05 tolerance on MAE lets it grow
+by at most 5% before that check fails.
 """
 
 from __future__ import annotations
@@ -419,12 +429,11 @@ def _slice_check(
     verdict = check.verdict
     if verdict in ("unchanged", "regressed"):
         return check
-    if math.isnan(lo) or math.isnan(hi):
-        return replace(check, verdict="too small to tell")
-    wide = (hi - lo) > rule.max_width * max(allowed, 1e-12)
-    if interval.rows < rule.min_rows or (verdict == "inconclusive" and wide):
-        verdict = "too small to tell"
-    return replace(check, verdict=verdict)
+    wide = math.isnan(lo) or (hi - lo) > rule.max_width * max(allowed, 1e-12)
+    if interval.rows < rule.min_rows or (verdict in ("inconclusive", "undefined") and wide):
+        small = gate.inconclusive.too_small
+        return replace(check, verdict="too small to tell", on_inconclusive=small)
+    return check
 
 
 def _loss_series(rows: Rows, metric: str, before: paired.Side, after: paired.Side) -> np.ndarray:

@@ -12,9 +12,13 @@ How it is computed, and why it is fast:
 
 - **Units.** With a random split the rows are independent and each row is a unit. With a
   split by time, neighbouring hours share weather and events, so resampling single rows
-  would understate the noise: rows are sorted by the time column and cut into contiguous
-  blocks of ``block_length`` rows (default ``ceil(n ** (1/3))``, the usual order for block
-  bootstraps), and whole blocks are resampled (a non-overlapping block bootstrap).
+  would understate the noise: rows are sorted by the time column and resampled in blocks
+  of consecutive rows. The block length comes from the data (``auto_block_length``:
+  Politis and White's rule on the paired per-row loss differences, at least a day of rows,
+  ``rows_per_day``) unless ``gate.block_length`` sets it. Up to ``MAX_UNITS`` rows the
+  blocks are circular (``circular_counts``: a block may start at any row, so 17 day-long
+  blocks on 414 hourly rows still give smooth resamples); beyond, contiguous
+  non-overlapping blocks (``time_blocks``) are resampled, far cheaper and many anyway.
 - **Counts, not copies.** A resample is a vector of counts (how often each unit was drawn),
   ``C`` with one row per resample. Every metric here except ROC AUC is a function of a few
   sums over rows (MAE: sum |e| and the row count; RMSE: sum e^2; R^2: sum e^2, sum y,
@@ -28,7 +32,10 @@ How it is computed, and why it is fast:
 - **Large test sets.** Independent rows beyond ``MAX_UNITS`` (20,000) are resampled in
   20,000 groups of consecutive rows; a time split at 1M rows has 10,000 blocks anyway.
 - **Percentile interval** of the difference at ``confidence`` (two-sided), so each side of
-  the interval errs with probability (1 - confidence) / 2.
+  the interval errs with probability (1 - confidence) / 2; ``simultaneous`` widens the
+  intervals of several differences on the same resamples so that this holds for all of
+  them at once, and stretches them by Student's t over the normal quantile when the rows
+  hold few independent blocks.
 """
 
 from __future__ import annotations

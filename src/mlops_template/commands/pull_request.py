@@ -83,13 +83,13 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
 
 
 def gate_params(a: argparse.Namespace, params: Params) -> Params:
-    """``params`` with ``--inconclusive`` applied to both check kinds."""
+    """``params`` with ``--inconclusive`` applied to every kind of check."""
     if not a.inconclusive:
         return params
     gate = params.gate.model_copy(
         update={
             "inconclusive": params.gate.inconclusive.model_copy(
-                update={"metrics": a.inconclusive, "slices": a.inconclusive}
+                update=dict.fromkeys(("metrics", "slices", "too_small"), a.inconclusive)
             )
         }
     )
