@@ -17,9 +17,9 @@ metric's units, ``gate.metrics.<name>.scale``), each check has one of three outc
 - **inconclusive**: neither; for a slice, **too small to tell** when it has under
   ``gate.slices.min_rows`` rows or its interval is wider than ``gate.slices.max_width``
   tolerances. What an inconclusive check does is ``gate.inconclusive.metrics`` /
-  ``.slices`` / ``.too_small``: ``needs-review`` (fails, "needs review", until the pull request carries
-  ``gate.accept_label``, passed as ``accepted``), ``warn`` (passes with a warning) or
-  ``fail``.
+  ``.slices`` / ``.too_small``: ``needs-review`` (fails, "needs review", until the pull
+  request carries ``gate.accept_label``, passed as ``accepted``), ``warn`` (passes with a
+  warning) or ``fail``.
 
 At a regression of exactly the tolerance each wrong call (fail, pass) has probability at
 most (1 - confidence) / 2, and that holds for the whole family of checks at once: the
