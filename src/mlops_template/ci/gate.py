@@ -476,7 +476,8 @@ def paired_checks(
     length = block_length(rows, gate, proper)
     if length is not None and truth.n <= paired.MAX_UNITS:  # circular blocks of rows
         truth = replace(truth, units=paired.time_blocks(truth.time, 1), block=length)
-    elif length is not None:  # many blocks anyway: non-overlapping ones, far cheaper
+    elif length is not None:  # many blocks anyway: at most MAX_UNITS non-overlapping ones
+        length = max(length, math.ceil(truth.n / paired.MAX_UNITS))
         truth = replace(truth, units=paired.time_blocks(truth.time, length))
     floor_names = [proper, *(n for n in gate.metrics if n != proper)]
     if rows.baseline.proba is None:  # labels only: no probability metric for the baseline

@@ -99,6 +99,12 @@ def build_report(a: ReportRequest, params: Params) -> str:
     reproduced = reproduction_note(a.base_ref if exists else None)
     if reproduced:
         notes.append(reproduced)
+    if any(c.low is not None and c.reference == "base" for c in checks):
+        notes.append(
+            "The intervals count the noise of the test rows, not the training randomness: "
+            "the seed alone can move the metrics by about as much (seed noise is not "
+            "counted; docs/ci.md)."
+        )
     notes.append(
         f"Compared with {compared.explanation}."
         if base is not None
