@@ -542,11 +542,13 @@ def _stretch(
 ) -> list[tuple[float, float]]:
     if points is None or units is None or units < 3:
         return bounds
-    from scipy import stats
+    from statistics import NormalDist
+
+    from scipy.special import stdtrit  # scipy.stats costs seconds to import; this does not
 
     def factor(tail: float) -> float:
         tail = min(max(tail, 1e-9), 0.5 - 1e-9)
-        return float(stats.t.ppf(1 - tail, units - 1) / stats.norm.ppf(1 - tail))
+        return float(stdtrit(units - 1, 1 - tail)) / NormalDist().inv_cdf(1 - tail)
 
     f_low, f_high = factor(low_rank), factor(1 - high_rank)
     return [
