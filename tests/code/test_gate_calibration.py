@@ -20,7 +20,7 @@ from mlops_template.config import GateMetric, GateParams, SliceGate
 
 pytestmark = pytest.mark.code
 
-N, REPS, RESAMPLES = 480, 150, 400  # 20 days of hourly rows; a 80-row slice
+N, REPS, RESAMPLES = 480, 150, 300  # 20 days of hourly rows; a 80-row slice
 NOMINAL = 0.025  # (1 - 0.95) / 2: each tail of the default 95% intervals
 HOURS = np.datetime64("2026-01-01T00") + np.arange(N).astype("timedelta64[h]")
 SLICE = (np.arange(N) % 24) >= 20  # the late hours: one row in six
