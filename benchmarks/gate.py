@@ -6,7 +6,9 @@ runs as `mlops gate` does (every gated metric plus one slice column with five gr
 the naive-baseline floor; ``gate.resamples`` resamples), and the baseline is what the point
 gate computes: scikit-learn's metrics of both models once. Each is timed ``--repeats`` times
 in alternation in the same process; the table gives the median seconds and their ratio.
-Time split: contiguous blocks of ceil(n ** (1/3)) rows; random split: rows.
+Time split: hourly rows in blocks chosen from the data (Politis-White, at least a day:
+circular up to 20,000 rows, else at most 20,000 non-overlapping blocks); random split: rows
+(in 20,000 groups beyond that).
 
 Usage: uv run python -m benchmarks.gate [--sizes 414 100000 1000000] [--repeats 3]
 """
@@ -21,7 +23,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from mlops_template.ci.gate import Rows, paired_checks
-from mlops_template.ci.paired import Side, Truth, time_blocks
+from mlops_template.ci.paired import Side, Truth
 from mlops_template.config import GateMetric, GateParams
 
 REGRESSION = GateParams(
@@ -45,11 +47,13 @@ CLASSIFICATION = GateParams(
 def rows(n: int, task: str, blocks: bool, seed: int = 0) -> Rows:
     rng = np.random.default_rng(seed)
     band = rng.choice(np.array(["a", "b", "c", "d", "e"], dtype=object), n)
-    units = time_blocks(np.arange(n)) if blocks else None
+    # a time split: hourly stamps, blocks chosen from the data as `mlops gate` does
+    stamps = np.datetime64("2020-01-01T00") + np.arange(n).astype("timedelta64[h]")
+    time = stamps if blocks else None
     if task == "regression":
         y = rng.gamma(2.0, 40.0, n)
         sides = [Side(np.round(y + rng.normal(0, s, n), 4)) for s in (25, 26, 45)]
-        return Rows(Truth(y, task, units=units), *sides, {"band": band})
+        return Rows(Truth(y, task, time=time), *sides, {"band": band})
     classes = np.array(["no", "yes"], dtype=object)
     positive = rng.random(n) < 0.3
     y = np.where(positive, "yes", "no").astype(object)
@@ -57,7 +61,7 @@ def rows(n: int, task: str, blocks: bool, seed: int = 0) -> Rows:
     for noise in (0.9, 1.0, 3.0):
         p = 1 / (1 + np.exp(-(np.where(positive, 1.0, -1.0) + rng.normal(0, noise, n))))
         out.append(Side(np.where(p > 0.5, "yes", "no").astype(object), np.column_stack([1 - p, p])))
-    return Rows(Truth(y, task, classes, units), *out, {"band": band})
+    return Rows(Truth(y, task, classes, time=time), *out, {"band": band})
 
 
 def point_metrics(r: Rows) -> None:
@@ -94,7 +98,7 @@ def main() -> None:
                 r = rows(n, task, blocks)
                 paired, point = [], []
                 for _ in range(a.repeats):
-                    paired.append(timed(lambda r=r, gate=gate: paired_checks(r, gate, 0)))
+                    paired.append(timed(lambda r=r, gate=gate: paired_checks(r, gate)))
                     point.append(timed(lambda r=r: point_metrics(r)))
                 p, b = statistics.median(paired), statistics.median(point)
                 split = "time (blocks)" if blocks else "random (rows)"

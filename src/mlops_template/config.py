@@ -150,13 +150,32 @@ class SliceGate(_Frozen):
     """The paired comparison per slice of ``evaluate.slices`` (and per class of a
     classification target), on one metric."""
 
-    metric: Literal["auto", "mae", "rmse", "log_loss", "accuracy"] = "auto"
+    metric: Literal["auto", "mae", "rmse", "log_loss", "accuracy", "f1", "roc_auc"] = "auto"
     """``auto``: the proper scoring rule (``gate.baseline_metric``'s choice)."""
     tolerance: float = Field(default=0.1, ge=0)
     scale: Scale = "relative"
     min_rows: int = Field(default=30, ge=2, description="fewer test rows: too small to tell")
     max_width: float = Field(default=4.0, gt=0)
-    """An interval wider than ``max_width`` tolerances is too small to tell, not a pass."""
+    """An interval wider than ``max_width`` tolerances that shows neither a pass nor a
+    regression is too small to tell (an inconclusive check); a regression shown beyond the
+    tolerance fails whatever the slice's size or width."""
+
+
+Inconclusive = Literal["needs-review", "warn", "fail"]
+
+
+class InconclusiveParams(_Frozen):
+    """What a check does when its interval neither shows the change within the tolerance
+    nor beyond it (ci/gate.py), per check kind: ``needs-review`` fails, saying "needs
+    review", until the pull request carries ``gate.accept_label``; ``warn`` passes with a
+    warning; ``fail`` fails. Defaults chosen from measurement (docs/ci.md)."""
+
+    metrics: Inconclusive = "needs-review"
+    slices: Inconclusive = "needs-review"
+    too_small: Inconclusive = "warn"
+    """A slice "too small to tell" (under ``min_rows`` rows, or an interval wider than
+    ``max_width`` tolerances): nobody can decide it from these rows, so by default it
+    passes with a warning, listed in the gate's summary."""
 
 
 class GateParams(_Frozen):
@@ -171,7 +190,15 @@ class GateParams(_Frozen):
     """Two-sided level of the paired bootstrap intervals (ci/paired.py)."""
     resamples: int = Field(default=1000, ge=100)
     block_length: int | None = Field(default=None, ge=1)
-    """Time split: test rows per resampled block; null: ceil(n ** (1/3))."""
+    """Time split: test rows per resampled block; null: from the data (Politis-White on
+    the paired differences, at least a day of rows; ci/paired.py ``auto_block_length``)."""
+    seed: int = 0
+    """Seeds the resamples; apart from the training ``seed`` so that a change of the
+    training seed, or a re-run of the pull request, never redraws them."""
+    inconclusive: InconclusiveParams = Field(default_factory=InconclusiveParams)
+    accept_label: str = Field(default="gate:accept", min_length=1)
+    """The pull-request label with which a maintainer accepts inconclusive checks under
+    ``needs-review`` (passed to ``mlops gate --labels``; recorded in the report)."""
     slices: SliceGate = Field(default_factory=SliceGate)
 
 

@@ -185,7 +185,9 @@ def test_verdicts_name_the_regressed_slice_and_report_small_ones():
     assert checks["band=small"].verdict in ("too small to tell", "within noise")
     small = paired_checks(_rows(200, 10, 10), GATE, seed=1)
     assert {c.slice: c.verdict for c in small if c.slice}["band=small"] == "too small to tell"
-    assert not any(c.failed for c in small)
+    assert not any(c.outcome == "fail" for c in small), "nothing is shown to regress"
+    assert {c.action for c in small if c.failed} == {"needs review"}
+    assert not any(c.failed for c in paired_checks(_rows(200, 10, 10), GATE, accepted=True))
 
 
 def test_the_same_answers_are_unchanged_and_the_floor_is_paired():
@@ -196,7 +198,7 @@ def test_the_same_answers_are_unchanged_and_the_floor_is_paired():
     floor = [c for c in checks if c.reference == "naive baseline"]
     assert floor[0].name == "mae vs naive baseline" and floor[0].verdict == "improved"
     useless = Rows(rows.truth, None, rows.baseline, rows.baseline, {})
-    checks = paired_checks(useless, GATE, 1)
+    checks = paired_checks(useless, GATE, seed=1)
     assert [c.verdict for c in checks if c.failed] == ["regressed"]
     assert checks[0].describe() == "mae: no base to compare with", "the first push"
     assert all(c.describe() for c in checks)
@@ -210,8 +212,8 @@ def test_an_absolute_tolerance_is_in_the_metrics_units():
     tight = GateParams(
         metrics={"mae": GateMetric(direction="lower", tolerance=0.01, scale="absolute")}
     )
-    assert not paired_checks(rows, loose, 1)[0].failed
-    assert paired_checks(rows, tight, 1)[0].verdict == "regressed"
+    assert not paired_checks(rows, loose, seed=1)[0].failed
+    assert paired_checks(rows, tight, seed=1)[0].verdict == "regressed"
 
 
 @pytest.mark.parametrize(

@@ -33,10 +33,11 @@ def rows_for(params: Params, train_rows, test, champion, challenger) -> Rows:
     c = params.contract
     y = test[c.target].to_numpy()
     classes = None if c.task == "regression" else np.asarray(challenger.classes_)
-    units = None
+    units = stamps = None
     if params.split.method == "time":
-        units = time_blocks(test[c.time_column].to_numpy(), params.gate.block_length)
-    truth = Truth(y if classes is None else y.astype(object), c.task, classes, units)
+        stamps = test[c.time_column].to_numpy()
+        units = time_blocks(stamps, params.gate.block_length)
+    truth = Truth(y if classes is None else y.astype(object), c.task, classes, units, stamps)
     naive = GroupMeanBaseline(params.evaluate.baseline.group_by, c.task).fit(
         train_rows[c.features], train_rows[c.target]
     )
@@ -57,7 +58,8 @@ def point_failures(params: Params, test, champion, challenger) -> list[str]:
 
 
 def paired_failures(params: Params, rows: Rows) -> list[str]:
-    return [c.slice or c.name for c in paired_checks(rows, params.gate, params.seed) if c.failed]
+    """The checks shown to regress (inconclusive ones need review: not counted here)."""
+    return [c.slice or c.name for c in paired_checks(rows, params.gate) if c.outcome == "fail"]
 
 
 # The scenarios pin the template as shipped (its params.yaml at this commit), not the
@@ -82,11 +84,40 @@ def test_a_seed_only_change_passes_the_paired_gate_and_failed_the_point_gate(exa
     challenger = train(train_rows, params.train, params.contract, 7)
     assert point_failures(params, test, champion, challenger) == ["mae", "rmse", "r2"]
     rows = rows_for(params, train_rows, test, champion, challenger)
-    checks = paired_checks(rows, params.gate, params.seed)
+    checks = paired_checks(rows, params.gate)
     mae = next(c for c in checks if c.name == "mae" and c.slice is None)
     assert (round(mae.base, 2), round(mae.current, 2)) == (19.74, 21.05)
     assert mae.low <= mae.allowed, "the interval cannot show a regression beyond 5%"
-    assert [c.describe() for c in checks if c.failed] == []
+    assert [c.describe() for c in checks if c.outcome == "fail"] == []
+    # nor within 5% on 414 rows (detectable: ~13%): a person decides (docs/ci.md)
+    assert mae.outcome == "inconclusive" and mae.action == "needs review"
+    accepted = paired_checks(rows, params.gate, accepted=True)
+    assert [c.describe() for c in accepted if c.failed] == []
+
+
+def _degraded(rows: Rows, factor: float, where=None) -> Rows:
+    """The challenger with each row's error (on ``where``'s rows) ``factor`` times larger."""
+    y = rows.truth.y.astype(float)
+    scale = np.where(True if where is None else where, factor, 1.0)
+    worse = Side(np.round(y - scale * (y - rows.challenger.predicted), 4))
+    return Rows(rows.truth, rows.champion, worse, rows.baseline, rows.slices)
+
+
+@pytest.mark.example
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_a_clear_regression_never_passes_without_the_label(example, seed):
+    """Issue 35: a seed-only challenger made 10% worse on every row, or 30% worse on the
+    72 rows of the late hours only, fails or needs review; it never passes unless a
+    maintainer adds the label."""
+    params, train_rows, test, champion = example
+    rows = rows_for(
+        params, train_rows, test, champion, train(train_rows, params.train, params.contract, seed)
+    )
+    late = rows.slices["hr_band"] == "late"
+    for worse in (_degraded(rows, 1.10), _degraded(rows, 1.30, late)):
+        checks = paired_checks(worse, params.gate)
+        assert any(c.failed for c in checks), [c.describe() for c in checks]
+        assert any(c.outcome != "pass" for c in checks if c.slice == "hr_band=late" or not c.slice)
 
 
 @pytest.mark.example
@@ -127,8 +158,8 @@ def test_a_seed_only_change_passes_on_an_init_table(oj):
     params, train_rows, test, champion = oj
     challenger = train(train_rows, params.train, params.contract, 7)
     rows = rows_for(params, train_rows, test, champion, challenger)
-    checks = paired_checks(rows, params.gate, params.seed)
-    assert [c.describe() for c in checks if c.failed] == []
+    checks = paired_checks(rows, params.gate)
+    assert [c.describe() for c in checks if c.outcome == "fail"] == []
     classes = {c.slice for c in checks if c.slice and c.slice.startswith("class=")}
     assert classes == {"class=CH", "class=MM"}, "each class is a slice of its own"
 
@@ -141,7 +172,7 @@ def test_a_noise_level_change_on_a_small_test_set_passes(oj):
     challenger = train(train_rows, no_blend, params.contract, 42)
     assert point_failures(params, test, champion, challenger) == ["f1"]
     rows = rows_for(params, train_rows, test, champion, challenger)
-    checks = paired_checks(rows, params.gate, params.seed)
-    assert [c.describe() for c in checks if c.failed] == []
+    checks = paired_checks(rows, params.gate)
+    assert [c.describe() for c in checks if c.outcome == "fail"] == []
     f1 = next(c for c in checks if c.name == "f1" and c.slice is None)
-    assert f1.low < 0 <= f1.high and f1.verdict == "within noise"
+    assert f1.low < 0 <= f1.high and f1.verdict in ("within noise", "inconclusive")

@@ -88,6 +88,7 @@ def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained):
     text = out.read_text()
     assert "main (re-scored)" in text
     assert "Compared with main's model re-scored on this revision's test split" in text
+    assert "seed noise is not counted" in text, "what the intervals leave out"
 
 
 def test_retrain_wrote_one_feedback_file_the_moved_window_and_the_pr_body(retrained):

@@ -226,7 +226,9 @@ def edit_params(repo: Path, edit) -> None:
     params_file.update(path, {key: new for key, _, new in params_diff(before, after)})
 
 
-def pull_request_event(number: int = 1, head: str = "feature", fork: bool = False) -> dict:
+def pull_request_event(
+    number: int = 1, head: str = "feature", fork: bool = False, labels: tuple[str, ...] = ()
+) -> dict:
     repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1], "default_branch": "main"}
     head_repo = {"full_name": "someone/churn"} if fork else repo
     return {
@@ -236,6 +238,7 @@ def pull_request_event(number: int = 1, head: str = "feature", fork: bool = Fals
             "number": number,
             "head": {"ref": head, "repo": head_repo},
             "base": {"ref": "main", "repo": repo},
+            "labels": [{"name": name} for name in labels],
         },
         "repository": repo,
     }

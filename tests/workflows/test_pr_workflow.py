@@ -48,7 +48,10 @@ def _hyperparams(values):
 def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_path, dvc_seed):
     box = sandbox(tmp_path, dvc_seed)
     _open_pr(box, "Tune the model", _hyperparams(BETTER))
-    result = act(box, "pull_request", pull_request_event(), "pr.yml", extra=SCOPED)
+    # 414 test rows cannot show every check within its tolerance (docs/ci.md): a maintainer
+    # accepts the inconclusive ones with the label, which pr.yml passes to the gate
+    accept = pull_request_event(labels=("gate:accept", "other"))
+    result = act(box, "pull_request", accept, "pr.yml", extra=SCOPED)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     steps = step_outcomes(log)
@@ -62,6 +65,7 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     (comment,) = box.comments()
     body = comment["body"]
     assert "✅ **Quality gate passed**" in body
+    assert "Accepted by the label `gate:accept`" in body, "the acceptance is recorded"
     assert "| mae | 19.74 → 19.08 |" in body, "champion -> challenger with the interval"
     assert "| hr_band=night |" in body, "each slice compared too"
     assert "intervals.png" in body
@@ -88,7 +92,8 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     log = result.stdout + result.stderr
     assert result.returncode != 0
     assert step_outcomes(log).get("Quality gate against the base branch") == "failure"
-    assert "gate: FAILED on mae, rmse, r2" in log
+    assert "gate: FAILED on mae, rmse" in log
+    assert "adds the label 'gate:accept'" in log, "inconclusive slices need review again"
     assert "mae: 19.74 -> 26.08, difference +6.34" in log and "(regressed;" in log
     (comment,) = box.comments()
     assert comment["updates"] == 1, "the same comment, edited (PATCH)"
@@ -128,7 +133,9 @@ def test_fork_pr_gets_no_comment_job(tmp_path, s3_server):
     dvc(box.repo, "remote", "add", "-d", "storage", f"s3://{s3_server.bucket('dvc')}/dvc")
     box.git("commit", "-qam", "Add a DVC remote")
     _open_pr(box, "Tune", _hyperparams(BETTER))
-    result = act(box, "pull_request", pull_request_event(fork=True), "pr.yml", extra=SCOPED)
+    # a maintainer can label a fork's PR: the label is in the event, no secret is needed
+    event = pull_request_event(fork=True, labels=("gate:accept",))
+    result = act(box, "pull_request", event, "pr.yml", extra=SCOPED)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-4000:]
     assert "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set in this step" not in log

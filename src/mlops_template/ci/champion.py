@@ -274,12 +274,16 @@ def gate_rows(
         declared = contract.columns[contract.target].categories or ()
         classes = class_labels(model.classes_, list(declared), y)
     challenger = side_of(model, test, contract, classes)
-    units = None
+    units = stamps = None
     if params.split.method == "time" and contract.time_column is not None:
-        stamps = test[contract.time_column].to_numpy()
+        stamps = test[contract.time_column].to_numpy()  # blocks: ci/gate.py block_length
         units = time_blocks(stamps, params.gate.block_length)
     truth = Truth(
-        y if contract.task == "regression" else y.astype(object), contract.task, classes, units
+        y if contract.task == "regression" else y.astype(object),
+        contract.task,
+        classes,
+        units,
+        stamps,
     )
     naive = GroupMeanBaseline(params.evaluate.baseline.group_by, contract.task).fit(
         train[contract.features], train[contract.target]

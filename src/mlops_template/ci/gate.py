@@ -5,36 +5,46 @@ gated metric's difference with a paired-bootstrap confidence interval (ci/paired
 overall, per slice of ``evaluate.slices`` and per class of a classification target. With
 ``worse`` the difference signed so that positive is a regression and ``tolerance`` the
 smallest regression that matters (relative to the champion's value, or absolute in the
-metric's units, ``gate.metrics.<name>.scale``):
+metric's units, ``gate.metrics.<name>.scale``), each check has one of three outcomes:
 
-- **regressed** (fails): the interval's better bound is still worse than the tolerance,
-  i.e. a regression larger than the tolerance is shown with confidence (one-sided error
-  rate (1 - confidence) / 2 for a change that regresses by exactly the tolerance);
-- **within tolerance**: worse with confidence, but not shown to be worse than the tolerance;
-- **within noise**: the interval holds zero: no change shown either way;
-- **improved**: better with confidence; **unchanged**: the same answers on every row;
-- **too small to tell** (slices only): fewer than ``gate.slices.min_rows`` test rows (the
-  bootstrap is not trusted there, whatever it shows), or an interval wider than
-  ``gate.slices.max_width`` tolerances without a regression shown. It is reported as such,
-  never as a pass of that slice.
+- **pass**: the interval's worse end is within the tolerance, i.e. the data show the
+  change is no worse than the tolerance: **improved** (better with confidence), **within
+  noise** (the interval holds zero), **within tolerance** (worse, but shown within it), or
+  **unchanged** (the same answers on every row);
+- **fail**: **regressed**, the interval's better end is beyond the tolerance (a
+  regression larger than the tolerance shown with confidence), whatever the size of the
+  slice; or **undefined**, no interval at all (the metric undefined on every resample);
+- **inconclusive**: neither; for a slice, **too small to tell** when it has under
+  ``gate.slices.min_rows`` rows or its interval is wider than ``gate.slices.max_width``
+  tolerances. What an inconclusive check does is ``gate.inconclusive.metrics`` /
+  ``.slices`` / ``.too_small``: ``needs-review`` (fails, "needs review", until the pull
+  request carries ``gate.accept_label``, passed as ``accepted``), ``warn`` (passes with a
+  warning) or ``fail``.
 
-The floor over the naive baseline gets the same treatment: the model fails when its
+At a regression of exactly the tolerance each wrong call (fail, pass) has probability at
+most (1 - confidence) / 2, and that holds for the whole family of checks at once: the
+intervals are simultaneous over every metric, slice and floor check, drawn on the same
+resamples (``paired.simultaneous``, a max-statistic on ranks), so adding slices or setting
+tolerances to 0 does not multiply false fails. The resamples are seeded with
+``gate.seed`` (never the training seed: a re-run draws the same ones); with a time split
+they are circular blocks whose length comes from the data (``block_length``).
+
+The floor over the naive baseline gets the same intervals: the model fails when its
 improvement over the baseline's answers on the same rows is shown, with confidence, to be
-smaller than ``gate.baseline_margin`` (proper scoring rule), or below zero (gated metrics).
+smaller than ``gate.baseline_margin`` (proper scoring rule), or below zero (gated metrics),
+or when there is no interval.
 
 The point checks further down (``compare``, ``baseline_checks``) judge committed metrics
-without the rows; the model tests use them on the metrics files.
-
-Point tolerances are relative and direction-aware (``lower`` or ``higher`` is better), so a
-0.05 tolerance on MAE lets it grow by at most 5% before the gate fails. The model must also
-keep beating the naive baseline by ``gate.baseline_margin`` on a proper scoring rule
-(always checked) and be no worse than it on any gated metric.
+without the rows; the model tests use them on the metrics files, and the report falls back
+to them when the rows cannot be compared. Point tolerances are relative and
+direction-aware (``lower`` or ``higher`` is better), so a 0.05 tolerance on MAE lets it grow
+by at most 5% before that check fails.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -49,11 +59,17 @@ Verdict = Literal[
     "unchanged",
     "within tolerance",
     "within noise",
+    "inconclusive",
     "too small to tell",
     "regressed",
+    "undefined",
     "no base",
     "missing",
 ]
+Outcome = Literal["pass", "fail", "inconclusive"]
+FAILS: frozenset[str] = frozenset({"regressed", "missing", "undefined"})
+INCONCLUSIVE: frozenset[str] = frozenset({"inconclusive", "too small to tell"})
+Z_POWER = 0.8416  # the standard normal's 80% quantile: "detectable" = failed 80% of the time
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,10 @@ class MetricCheck:
     rows: int | None = None
     scale: str = "relative"
     slice: str | None = None  # "hr_band=night", "class=MM": a slice's check
+    on_inconclusive: str = "fail"  # gate.inconclusive.<kind>: needs-review | warn | fail
+    accepted: bool = False  # the pull request carries gate.accept_label
+    undefined: int = 0  # resamples on which the metric was undefined (left out)
+    detectable: float | None = None  # the regression these rows fail 80% of the time
 
     @property
     def allowed(self) -> float | None:
@@ -95,8 +115,29 @@ class MetricCheck:
         return self.current - self.base
 
     @property
+    def outcome(self) -> Outcome:
+        """pass: shown no worse than the tolerance (or no base to compare with); fail:
+        shown worse, or no interval at all; inconclusive: neither."""
+        if self.verdict in FAILS:
+            return "fail"
+        return "inconclusive" if self.verdict in INCONCLUSIVE else "pass"
+
+    @property
     def failed(self) -> bool:
-        return self.verdict in ("regressed", "missing")
+        if self.outcome == "inconclusive":
+            return self.on_inconclusive == "fail" or (
+                self.on_inconclusive == "needs-review" and not self.accepted
+            )
+        return self.outcome == "fail"
+
+    @property
+    def action(self) -> str:
+        """What an inconclusive check does here ('' for the others)."""
+        if self.outcome != "inconclusive":
+            return ""
+        if self.on_inconclusive == "needs-review":
+            return "accepted by label" if self.accepted else "needs review"
+        return "warning" if self.on_inconclusive == "warn" else "fails"
 
     def describe(self) -> str:
         if self.low is not None:
@@ -134,10 +175,16 @@ class MetricCheck:
                 f"{self.base:.4g}, difference {self.delta:+.4g} {self.interval_text()} "
                 f"({self.verdict}; must be {need})"
             )
+        verdict = f"{self.verdict}, {self.action}" if self.action else self.verdict
+        extra = ""
+        if self.detectable is not None and math.isfinite(self.detectable):
+            extra += f", detectable {self.detectable:.4g}"
+        if self.undefined:
+            extra += f", undefined on {self.undefined} resamples"
         return (
             f"{self.name}{where}: {self.base:.4g} -> {self.current:.4g}, difference "
-            f"{self.delta:+.4g} {self.interval_text()} ({self.verdict}; tolerance "
-            f"{self.tolerance_text()} = {self.allowed:.4g})"
+            f"{self.delta:+.4g} {self.interval_text()} ({verdict}; tolerance "
+            f"{self.tolerance_text()} = {self.allowed:.4g}{extra})"
         )
 
 
@@ -273,15 +320,20 @@ class Rows:
 def _paired_verdict(
     worse_low: float, worse_high: float, allowed: float, identical: bool
 ) -> Verdict:
+    """pass (improved, within noise, within tolerance) when the interval's worse bound is
+    within the tolerance; regressed when its better bound is beyond it; else inconclusive.
+    No interval (NaN: undefined on every resample) is never a pass."""
     if identical:
         return "unchanged"
+    if math.isnan(worse_low) or math.isnan(worse_high):
+        return "undefined"
     if worse_low > allowed:
         return "regressed"
+    if worse_high > allowed:
+        return "inconclusive"
     if worse_high < 0:
         return "improved"
-    if worse_low > 0:
-        return "within tolerance"
-    return "within noise"
+    return "within tolerance" if worse_low > 0 else "within noise"
 
 
 def _worse(direction: str, interval: paired.Interval) -> tuple[float, float]:
@@ -321,6 +373,8 @@ def _paired_check(
     scale: str,
     identical: bool,
     slice_key: str | None = None,
+    on_inconclusive: str = "fail",
+    accepted: bool = False,
 ) -> tuple[MetricCheck, float, float]:
     """The check of one interval with its verdict, and the interval signed so that positive
     is worse (low, high): a slice's verdict is refined from those."""
@@ -336,42 +390,97 @@ def _paired_check(
         rows=interval.rows,
         scale=scale,
         slice=slice_key,
+        on_inconclusive=on_inconclusive,
+        accepted=accepted,
+        undefined=interval.undefined,
     )
     lo, hi = _worse(direction, interval)
-    verdict = _paired_verdict(lo, hi, check.allowed or 0.0, identical)
-    return _replace(check, verdict), lo, hi
+    allowed = check.allowed or 0.0
+    verdict = _paired_verdict(lo, hi, allowed, identical)
+    # the regression that fails 80% of the time: the tolerance, plus how far the better
+    # bound lies below the point, plus 0.84 standard deviations of the resampled difference
+    worse = interval.difference if direction == "lower" else -interval.difference
+    detectable = allowed + (worse - lo) + Z_POWER * interval.spread
+    return replace(check, verdict=verdict, detectable=detectable), lo, hi
 
 
 def _slice_check(
-    key: str, interval: paired.Interval, rule: SliceGate, identical: bool
+    key: str,
+    interval: paired.Interval,
+    rule: SliceGate,
+    identical: bool,
+    gate: GateParams,
+    accepted: bool,
 ) -> MetricCheck:
+    """A slice's check: like a gated metric's (a regression shown beyond the tolerance
+    fails whatever the slice's size), except that an inconclusive interval is "too small to
+    tell" when the slice has under ``min_rows`` rows or the interval is wider than
+    ``max_width`` tolerances; with under ``min_rows`` rows a pass is not trusted either."""
     direction = "higher" if interval.metric in HIGHER_IS_BETTER else "lower"
-    check, lo, hi = _paired_check(interval, direction, rule.tolerance, rule.scale, identical, key)
+    check, lo, hi = _paired_check(
+        interval,
+        direction,
+        rule.tolerance,
+        rule.scale,
+        identical,
+        key,
+        gate.inconclusive.slices,
+        accepted,
+    )
     allowed = check.allowed or 0.0
     verdict = check.verdict
-    small = (
-        interval.rows < rule.min_rows
-        or math.isnan(lo)
-        or (hi - lo) > rule.max_width * max(allowed, 1e-12)
-    )
-    if small and verdict != "regressed" and not identical:
-        verdict = "too small to tell"
-    if interval.rows < rule.min_rows and not identical:
-        verdict = "too small to tell"  # too few rows for the bootstrap to be trusted
-    return _replace(check, verdict)
+    if verdict in ("unchanged", "regressed"):
+        return check
+    wide = math.isnan(lo) or (hi - lo) > rule.max_width * max(allowed, 1e-12)
+    if interval.rows < rule.min_rows or (verdict in ("inconclusive", "undefined") and wide):
+        small = gate.inconclusive.too_small
+        return replace(check, verdict="too small to tell", on_inconclusive=small)
+    return check
 
 
-def _replace(check: MetricCheck, verdict: Verdict) -> MetricCheck:
-    from dataclasses import replace
+def _loss_series(rows: Rows, metric: str, before: paired.Side, after: paired.Side) -> np.ndarray:
+    """Per-row loss of ``after`` minus ``before`` on ``metric``'s additive statistic (|e|,
+    e^2, log loss, a wrong answer), in time order: what the block length is chosen from."""
+    if metric not in ("mae", "rmse", "log_loss", "accuracy"):
+        metric = "log_loss" if rows.truth.task == "classification" else "mae"
+    if metric in paired.NEEDS_PROBA and (before.proba is None or after.proba is None):
+        metric = "accuracy" if rows.truth.task == "classification" else "mae"
+    a = paired.additive(metric, rows.truth, after)[0][:, 1]
+    b = paired.additive(metric, rows.truth, before)[0][:, 1]
+    return (a - b)[np.argsort(rows.truth.time, kind="stable")]
 
-    return replace(check, verdict=verdict)
+
+def block_length(rows: Rows, gate: GateParams, proper: str) -> int | None:
+    """The test rows per resampled block (None: rows are independent): ``gate.block_length``
+    when set, else Politis-White on the paired per-row loss differences of the proper
+    scoring rule (challenger vs champion, else vs the naive baseline), at least a day of
+    rows (ci/paired.py ``auto_block_length``)."""
+    if rows.truth.time is None:
+        return None
+    if gate.block_length is not None:
+        return gate.block_length
+    before = rows.champion if rows.champion is not None else rows.baseline
+    series = _loss_series(rows, proper, before, rows.challenger)
+    return paired.auto_block_length(series, paired.rows_per_day(rows.truth.time))
 
 
-def paired_checks(rows: Rows, gate: GateParams, seed: int) -> list[MetricCheck]:
+def paired_checks(
+    rows: Rows, gate: GateParams, *, accepted: bool = False, seed: int | None = None
+) -> list[MetricCheck]:
     """Every check of the gate on the rows (see the module docstring): gated metrics and
     slices against the champion (when there is one), the floor against the naive baseline.
-    One bootstrap serves them all: the same resamples for the three models."""
+    One bootstrap serves them all: the same resamples for the three models, seeded with
+    ``gate.seed`` (``seed`` overrides it, for simulations), and the intervals are
+    simultaneous over every check (``paired.simultaneous``). ``accepted``: the pull request
+    carries ``gate.accept_label``."""
     proper = _floor_metric(rows, gate)
+    truth = rows.truth
+    length = block_length(rows, gate, proper)
+    if length is not None and truth.n <= paired.MAX_UNITS:  # circular blocks of rows
+        truth = replace(truth, units=paired.time_blocks(truth.time, 1), block=length)
+    elif length is not None:  # many blocks anyway: at most MAX_UNITS non-overlapping ones
+        length = max(length, math.ceil(truth.n / paired.MAX_UNITS))
+        truth = replace(truth, units=paired.time_blocks(truth.time, length))
     floor_names = [proper, *(n for n in gate.metrics if n != proper)]
     if rows.baseline.proba is None:  # labels only: no probability metric for the baseline
         floor_names = [n for n in floor_names if n not in paired.NEEDS_PROBA]
@@ -384,34 +493,59 @@ def paired_checks(rows: Rows, gate: GateParams, seed: int) -> list[MetricCheck]:
         metric = slice_metric(rows, gate)
         masks = _slice_masks(rows)
         comparisons.update({k: paired.Comparison(metric, m) for k, m in masks.items()})
-    found = paired.bootstrap(rows.truth, sides, comparisons, resamples=gate.resamples, seed=seed)
+    found = paired.bootstrap(
+        truth,
+        sides,
+        comparisons,
+        resamples=gate.resamples,
+        seed=gate.seed if seed is None else seed,
+    )
+    pairs = {k: (0, 1) if k.startswith("floor:") else (2, 1) for k in comparisons}
+    diffs = {k: found[k].draws[a] - found[k].draws[b] for k, (b, a) in pairs.items()}
+    points = [float(found[k].points[a] - found[k].points[b]) for k, (b, a) in pairs.items()]
+    units = truth.n_units if truth.block is None else math.ceil(truth.n / truth.block)
+    if truth.units is None and truth.n > paired.MAX_UNITS:
+        units = paired.MAX_UNITS
+    found_bounds = paired.simultaneous(list(diffs.values()), gate.confidence, points, units)
+    bounds = dict(zip(diffs, found_bounds, strict=True))
 
-    def interval(key: str, before: int, after: int) -> paired.Interval:
-        d = found[key]
-        low, high = paired.percentile(d.draws[after] - d.draws[before], gate.confidence)
-        points = d.points
+    def interval(key: str) -> paired.Interval:
+        d, (before, after), (low, high) = found[key], pairs[key], bounds[key]
+        finite = diffs[key][np.isfinite(diffs[key])]
         return paired.Interval(
-            comparisons[key].metric, d.rows, float(points[before]), float(points[after]), low, high
+            comparisons[key].metric,
+            d.rows,
+            float(d.points[before]),
+            float(d.points[after]),
+            low,
+            high,
+            undefined=int(len(diffs[key]) - len(finite)),
+            spread=float(np.std(finite)) if len(finite) > 1 else math.nan,
         )
 
     checks: list[MetricCheck] = []
     if rows.champion is not None:
         identical = _same_answers(rows.champion, rows.challenger)
         for name, rule in gate.metrics.items():
-            found_interval = interval(name, 2, 1)
             checks.append(
                 _paired_check(
-                    found_interval, rule.direction, rule.tolerance, rule.scale, identical
+                    interval(name),
+                    rule.direction,
+                    rule.tolerance,
+                    rule.scale,
+                    identical,
+                    on_inconclusive=gate.inconclusive.metrics,
+                    accepted=accepted,
                 )[0]
             )
         for key in masks:
-            checks.append(_slice_check(key, interval(key, 2, 1), gate.slices, identical))
+            checks.append(_slice_check(key, interval(key), gate.slices, identical, gate, accepted))
     else:
         checks += [
             MetricCheck(name, None, None, rule.direction, rule.tolerance, "no base")
             for name, rule in gate.metrics.items()
         ]
-    floor = {n: interval(f"floor:{n}", 0, 1) for n in floor_names}
+    floor = {n: interval(f"floor:{n}") for n in floor_names}
     return [*checks, *floor_checks(floor, proper, gate)]
 
 
@@ -464,6 +598,7 @@ def floor_checks(
                 low=interval.low,
                 high=interval.high,
                 rows=interval.rows,
+                undefined=interval.undefined,
             )
         )
     return checks

@@ -21,8 +21,10 @@ _ICON = {
     "unchanged": "✅",
     "within tolerance": "🟡",
     "within noise": "✅",
+    "inconclusive": "❔",
     "too small to tell": "❔",
     "regressed": "❌",
+    "undefined": "❌",
     "no base": "➖",
     "missing": "❌",
 }
@@ -50,6 +52,7 @@ class ReportInputs:
     # why the paired comparison could not run (the checks are then the point comparison,
     # shown for reference; `mlops gate` fails with the same error)
     paired_error: str | None = None
+    accept_label: str = "gate:accept"
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -121,37 +124,101 @@ def _tolerance_cell(c: MetricCheck) -> str:
     return f"{c.tolerance_text()} (= {_num(c.allowed)})"
 
 
+def _detectable_cell(c: MetricCheck) -> str:
+    if c.reference != "base" or c.detectable is None or c.detectable != c.detectable:
+        return "–"
+    return _num(c.detectable)
+
+
+def _verdict_cell(c: MetricCheck) -> str:
+    text = f"{_ICON[c.verdict]} {c.verdict}"
+    if c.action:
+        text += f" ({c.action})"
+    if c.undefined:
+        text += f"; undefined on {c.undefined:,} resamples"
+    return text
+
+
 def paired_tables(checks: Sequence[MetricCheck], base_label: str, confidence: str) -> list[str]:
-    """Each metric and each slice as champion -> challenger with the paired interval."""
+    """Each metric and each slice as champion -> challenger with the paired interval (the
+    intervals hold together: simultaneous over every check), the tolerance and the
+    smallest regression the test rows detect (failed 80% of the time)."""
     overall = [c for c in checks if c.slice is None]
     slices = [c for c in checks if c.slice is not None]
     head = (
         f"| check | {base_label} → this change | difference [{confidence} interval] "
-        "| better | tolerance | verdict |"
+        "| better | tolerance | detectable | verdict |"
     )
-    lines = [head, "|---|---|---|:---:|---|---|"]
+    lines = [head, "|---|---|---|:---:|---|---:|---|"]
     for c in overall:
         better = "↓" if c.direction == "lower" else "↑"
         lines.append(
             f"| {c.name} | {_sides(c)} | {_interval_cell(c)} | {better} "
-            f"| {_tolerance_cell(c)} | {_ICON[c.verdict]} {c.verdict} |"
+            f"| {_tolerance_cell(c)} | {_detectable_cell(c)} | {_verdict_cell(c)} |"
         )
     if slices:
         lines += [
             "",
-            f"Slices ({slices[0].name}; a slice fails only when its interval shows a "
-            "regression beyond the tolerance):",
+            f"Slices ({slices[0].name}; a slice fails when its interval shows a regression "
+            "beyond the tolerance, whatever its size):",
             "",
             f"| slice | rows | {base_label} → this change | difference [{confidence} interval] "
-            "| tolerance | verdict |",
-            "|---|---:|---|---|---|---|",
+            "| tolerance | detectable | verdict |",
+            "|---|---:|---|---|---|---:|---|",
         ]
         for c in slices:
             lines.append(
                 f"| {c.slice} | {c.rows:,} | {_num(c.base)} → {_num(c.current)} "
-                f"| {_interval_cell(c)} | {_tolerance_cell(c)} | {_ICON[c.verdict]} {c.verdict} |"
+                f"| {_interval_cell(c)} | {_tolerance_cell(c)} | {_detectable_cell(c)} "
+                f"| {_verdict_cell(c)} |"
             )
+    lines += [
+        "",
+        "*pass*: the interval's worse end is within the tolerance; *regressed*: its better "
+        "end is beyond it; *inconclusive* (or *too small to tell*: a slice with too few rows "
+        "or an interval too wide): neither. *detectable*: the regression these test rows "
+        "fail 80% of the time. The intervals hold together over every check.",
+    ]
     return lines
+
+
+def _who(c: MetricCheck) -> str:
+    return f"{c.name} on {c.slice}" if c.slice else c.name
+
+
+def gate_summary(checks: Sequence[MetricCheck], accept_label: str) -> str:
+    """The required check's summary: its outcome, then what failed, what needs review (and
+    how to accept it), what was accepted by the label, what passed with a warning and what
+    was too small to tell."""
+    failed = [c for c in checks if c.failed and c.outcome == "fail"]
+    review = [c for c in checks if c.failed and c.outcome == "inconclusive"]
+    accepted = [c for c in checks if c.action == "accepted by label"]
+    warned = [c for c in checks if c.action == "warning"]
+    small = [c for c in checks if c.verdict == "too small to tell"]
+    head = "❌ **Quality gate failed**" if failed or review else "✅ **Quality gate passed**"
+    lines = [f"### {head}", ""]
+    if failed:
+        lines.append("Regressed (shown worse than the tolerance): " + ", ".join(map(_who, failed)))
+    if review:
+        needs = [c for c in review if c.action == "needs review"]
+        fails = [c for c in review if c.action != "needs review"]
+        if needs:
+            lines.append(
+                "Needs review (inconclusive): " + ", ".join(map(_who, needs)) + f"; a "
+                f"maintainer who accepts them adds the label `{accept_label}`"
+            )
+        if fails:
+            lines.append("Inconclusive, which fails here: " + ", ".join(map(_who, fails)))
+    if accepted:
+        lines.append(
+            f"Accepted by the label `{accept_label}` (inconclusive): "
+            + ", ".join(map(_who, accepted))
+        )
+    if warned:
+        lines.append("Inconclusive, passed with a warning: " + ", ".join(map(_who, warned)))
+    if small:
+        lines.append("Too small to tell: " + ", ".join(map(_who, small)))
+    return "\n\n".join(lines) + "\n"
 
 
 def _mermaid_bars(
@@ -269,6 +336,8 @@ def render(inputs: ReportInputs) -> str:
         if failed
         else "✅ **Quality gate passed**"
     )
+    if not inputs.paired_error and any(c.action for c in inputs.checks):
+        verdict += "\n\n" + gate_summary(inputs.checks, inputs.accept_label).split("\n", 2)[2]
     paired = any(c.low is not None for c in inputs.checks)
     table = (
         paired_tables(inputs.checks, inputs.base_label, inputs.confidence)

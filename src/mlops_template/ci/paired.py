@@ -12,9 +12,13 @@ How it is computed, and why it is fast:
 
 - **Units.** With a random split the rows are independent and each row is a unit. With a
   split by time, neighbouring hours share weather and events, so resampling single rows
-  would understate the noise: rows are sorted by the time column and cut into contiguous
-  blocks of ``block_length`` rows (default ``ceil(n ** (1/3))``, the usual order for block
-  bootstraps), and whole blocks are resampled (a non-overlapping block bootstrap).
+  would understate the noise: rows are sorted by the time column and resampled in blocks
+  of consecutive rows. The block length comes from the data (``auto_block_length``:
+  Politis and White's rule on the paired per-row loss differences, at least a day of rows,
+  ``rows_per_day``) unless ``gate.block_length`` sets it. Up to ``MAX_UNITS`` rows the
+  blocks are circular (``circular_counts``: a block may start at any row, so 17 day-long
+  blocks on 414 hourly rows still give smooth resamples); beyond, contiguous
+  non-overlapping blocks (``time_blocks``) are resampled, far cheaper and many anyway.
 - **Counts, not copies.** A resample is a vector of counts (how often each unit was drawn),
   ``C`` with one row per resample. Every metric here except ROC AUC is a function of a few
   sums over rows (MAE: sum |e| and the row count; RMSE: sum e^2; R^2: sum e^2, sum y,
@@ -28,7 +32,10 @@ How it is computed, and why it is fast:
 - **Large test sets.** Independent rows beyond ``MAX_UNITS`` (20,000) are resampled in
   20,000 groups of consecutive rows; a time split at 1M rows has 10,000 blocks anyway.
 - **Percentile interval** of the difference at ``confidence`` (two-sided), so each side of
-  the interval errs with probability (1 - confidence) / 2.
+  the interval errs with probability (1 - confidence) / 2; ``simultaneous`` widens the
+  intervals of several differences on the same resamples so that this holds for all of
+  them at once, and stretches them by Student's t over the normal quantile when the rows
+  hold few independent blocks.
 """
 
 from __future__ import annotations
@@ -64,6 +71,8 @@ class Truth:
     task: str
     classes: np.ndarray | None = None
     units: np.ndarray | None = None  # unit (block) id of each row; None: each row its own
+    time: np.ndarray | None = None  # each row's time stamp (time split): blocks from the data
+    block: int | None = None  # circular blocks of this many units (units: rows in time order)
 
     @property
     def n(self) -> int:
@@ -84,6 +93,64 @@ def time_blocks(order_key: np.ndarray, block_length: int | None = None) -> np.nd
     return rank // length
 
 
+def rows_per_day(stamps: np.ndarray) -> int:
+    """How many rows a day of ``stamps`` holds (1 for daily or coarser data, or stamps that
+    are not times): the least block length of a time split, so that a block keeps a whole
+    daily cycle (the example's hourly rows: 24)."""
+    stamps = np.asarray(stamps)
+    if len(stamps) < 2 or not np.issubdtype(stamps.dtype, np.datetime64):
+        return 1
+    steps = np.diff(np.sort(stamps.astype("datetime64[s]")).astype(np.int64))
+    steps = steps[steps > 0]
+    if not len(steps):
+        return 1
+    return max(1, math.ceil(86_400 / float(np.median(steps))))
+
+
+def auto_block_length(series: np.ndarray, least: int = 1) -> int:
+    """Block length for a block bootstrap of ``series`` (values in time order): Politis and
+    White's (2004) automatic rule for the circular/moving block bootstrap, with Patton,
+    Politis and White's (2009) correction, at least ``least`` rows and at most a third of
+    them.
+
+    The autocorrelations are estimated up to the first lag after which ``K_n`` =
+    max(5, sqrt(log10 n)) in a row are insignificant (|rho| < 2 sqrt(log10 n / n)),
+    ``m``; a flat-top kernel over lags up to ``2m`` then estimates the long-run variance
+    ``g`` and ``G`` = sum |k| R(k), and the block length minimising the variance
+    estimator's mean squared error is (2 G^2 / (4/3 g^2))^(1/3) n^(1/3)."""
+    x = np.asarray(series, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    cap = max(1, n // 3)
+    if n < 8 or not np.ptp(x) > 0:
+        return min(max(1, least), cap)
+    x = x - x.mean()
+    k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
+    m_max = min(n - 1, math.ceil(math.sqrt(n)) + k_n)
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(x, size)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), size)[: m_max + 1] / n
+    rho = acov / acov[0]
+    bound = 2 * math.sqrt(math.log10(n) / n)
+    small = np.abs(rho[1:]) < bound  # small[j]: lag j + 1
+    m_hat = m_max
+    for m in range(0, m_max - k_n + 1):
+        if small[m : m + k_n].all():
+            m_hat = m
+            break
+    big_m = min(2 * max(m_hat, 1), m_max)
+    lags = np.arange(-big_m, big_m + 1)
+    t = np.abs(lags) / big_m
+    flat_top = np.where(t <= 0.5, 1.0, np.where(t <= 1, 2 * (1 - t), 0.0))
+    r = acov[np.abs(lags)]
+    g = float(np.sum(flat_top * r))
+    big_g = float(np.sum(flat_top * np.abs(lags) * r))
+    if g <= 0:
+        return min(max(1, least), cap)
+    b = (2 * big_g**2 / (4 / 3 * g**2)) ** (1 / 3) * n ** (1 / 3)
+    return int(min(max(math.ceil(b), least, 1), cap))
+
+
 def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Iterator[np.ndarray]:
     """Bootstrap draw counts per unit, ``(chunk, n_units)`` at a time (seeded): each
     resample draws ``n_units`` units with replacement. ``row_width``: ROC AUC builds
@@ -97,6 +164,32 @@ def counts(n_units: int, resamples: int, seed: int, row_width: int = 0) -> Itera
         draws = rng.integers(0, n_units, size=(k, n_units), dtype=np.int32)
         flat = (draws + np.arange(k, dtype=np.int64)[:, None] * n_units).ravel()
         yield np.bincount(flat, minlength=k * n_units).reshape(k, n_units).astype(np.float64)
+        done += k
+
+
+def circular_counts(
+    n_units: int, block: int, resamples: int, seed: int, row_width: int = 0
+) -> Iterator[np.ndarray]:
+    """Draw counts per unit for a circular block bootstrap (Politis and Romano 1992): each
+    resample draws ceil(n / block) starting units with replacement and takes ``block``
+    consecutive units from each, wrapping round; a unit's count is the number of drawn
+    blocks covering it (a circular moving sum of the starts' counts). Unlike non-overlapping
+    blocks, every one of the n block positions can be drawn: with few blocks (a day's blocks
+    on 414 hourly rows are 17) the resamples are far less coarse."""
+    starts = math.ceil(n_units / block)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(resamples, _CHUNK_CELLS // max(n_units, row_width, 1)))
+    done = 0
+    while done < resamples:
+        k = min(chunk, resamples - done)
+        draws = rng.integers(0, n_units, size=(k, starts), dtype=np.int64)
+        flat = (draws + np.arange(k, dtype=np.int64)[:, None] * n_units).ravel()
+        first = np.bincount(flat, minlength=k * n_units).reshape(k, n_units)
+        wrapped = np.concatenate([first[:, n_units - block + 1 :], first], axis=1)
+        total = np.cumsum(wrapped, axis=1)
+        covered = total[:, block - 1 :].copy()
+        covered[:, 1:] -= total[:, :-block] if block > 1 else total[:, :-1]
+        yield covered[:, :n_units].astype(np.float64)
         done += k
 
 
@@ -277,6 +370,8 @@ class Interval:
     after: float
     low: float
     high: float
+    undefined: int = 0  # resamples on which the metric was undefined (e.g. one class drawn)
+    spread: float = math.nan  # standard deviation of the resampled differences
 
     @property
     def difference(self) -> float:
@@ -379,7 +474,12 @@ def bootstrap(
         )
 
     chunks: dict[str, list[np.ndarray]] = {key: [] for key in comparisons}
-    for c in counts(m, resamples, seed, truth.n if auc else 0):
+    drawn = (
+        counts(m, resamples, seed, truth.n if auc else 0)
+        if truth.block is None
+        else circular_counts(m, truth.block, resamples, seed, truth.n if auc else 0)
+    )
+    for c in drawn:
         sums = (c @ per_unit)[:, index]
         for key, spans in plans.items():
             chunks[key].append(np.stack([values(sums, span) for span in spans]))
@@ -406,6 +506,86 @@ def percentile(values: np.ndarray, confidence: float) -> tuple[float, float]:
     alpha = (1 - confidence) / 2
     low, high = np.quantile(finite, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+def simultaneous(
+    differences: list[np.ndarray],
+    confidence: float,
+    points: list[float] | None = None,
+    units: int | None = None,
+) -> list[tuple[float, float]]:
+    """Percentile intervals of several differences drawn on the same resamples, widened
+    together so that, with probability ``confidence``, every one of them holds its true
+    value (each side errs for some interval with at most (1 - confidence) / 2).
+
+    A max-statistic on ranks: each difference's resamples are ranked (as shares in (0, 1));
+    the lowest rank over the differences on a resample is the statistic for the low
+    bounds, the highest for the high ones. Each interval is then cut at the quantiles of
+    its own resamples that those statistics' (1 - confidence) / 2 and (1 + confidence) / 2
+    quantiles name. Differences that move together (rmse and r2 on the same rows) cost
+    nothing extra; independent ones cost what Bonferroni would. NaN resamples (a metric
+    undefined there) are left out of that difference's ranks and interval.
+
+    With ``points`` (each difference on all rows) and ``units`` (how many independent
+    blocks the rows hold), each side of an interval is stretched about its point by
+    t_{units-1} / z at its tail level: a bootstrap over few blocks (17 days of hourly rows)
+    does not know how uncertain its own spread is, and its far tails undercover as a
+    normal quantile used in place of Student's t would."""
+    alpha = (1 - confidence) / 2
+    if len(differences) <= 1:
+        bounds = [percentile(d, confidence) for d in differences]
+        return _stretch(bounds, points, units, alpha, 1 - alpha)
+    ranks = []
+    for d in differences:
+        finite = np.isfinite(d)
+        r = np.full(len(d), np.nan)
+        if finite.any():
+            order = np.argsort(d[finite], kind="stable")
+            share = np.empty(int(finite.sum()))
+            share[order] = (np.arange(len(order)) + 0.5) / len(order)
+            r[finite] = share
+        ranks.append(r)
+    table = np.vstack(ranks)
+    usable = np.isfinite(table).any(axis=0)
+    if not usable.any():
+        return [(math.nan, math.nan) for _ in differences]
+    with np.errstate(invalid="ignore"):
+        low_rank = float(np.quantile(np.nanmin(table[:, usable], axis=0), alpha))
+        high_rank = float(np.quantile(np.nanmax(table[:, usable], axis=0), 1 - alpha))
+    low_rank, high_rank = min(low_rank, alpha), max(high_rank, 1 - alpha)
+    out = []
+    for d in differences:
+        finite = d[np.isfinite(d)]
+        if not len(finite):
+            out.append((math.nan, math.nan))
+            continue
+        low, high = np.quantile(finite, [low_rank, high_rank])
+        out.append((float(low), float(high)))
+    return _stretch(out, points, units, low_rank, high_rank)
+
+
+def _stretch(
+    bounds: list[tuple[float, float]],
+    points: list[float] | None,
+    units: int | None,
+    low_rank: float,
+    high_rank: float,
+) -> list[tuple[float, float]]:
+    if points is None or units is None or units < 3:
+        return bounds
+    from statistics import NormalDist
+
+    from scipy.special import stdtrit  # scipy.stats costs seconds to import; this does not
+
+    def factor(tail: float) -> float:
+        tail = min(max(tail, 1e-9), 0.5 - 1e-9)
+        return float(stdtrit(units - 1, 1 - tail)) / NormalDist().inv_cdf(1 - tail)
+
+    f_low, f_high = factor(low_rank), factor(1 - high_rank)
+    return [
+        (p - (p - lo) * f_low, p + (hi - p) * f_high)
+        for (lo, hi), p in zip(bounds, points, strict=True)
+    ]
 
 
 def compare_sides(

@@ -57,6 +57,7 @@ class ReportRequest:
     params: Path = Path("params.yaml")
     lock: Path = Path("dvc.lock")
     remote_optional: bool = False  # a fork's PR: re-score without the DVC remote if need be
+    accepted: bool = False  # the PR carries gate.accept_label (inconclusive checks accepted)
 
 
 def build_report(a: ReportRequest, params: Params) -> str:
@@ -98,6 +99,12 @@ def build_report(a: ReportRequest, params: Params) -> str:
     reproduced = reproduction_note(a.base_ref if exists else None)
     if reproduced:
         notes.append(reproduced)
+    if any(c.low is not None and c.reference == "base" for c in checks):
+        notes.append(
+            "The intervals count the noise of the test rows, not the training randomness: "
+            "the seed alone can move the metrics by about as much (seed noise is not "
+            "counted; docs/ci.md)."
+        )
     notes.append(
         f"Compared with {compared.explanation}."
         if base is not None
@@ -126,6 +133,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
         base_label=f"{a.base_ref} (re-scored)" if compared.kind == "rescored" else a.base_ref,
         notes=notes,
         confidence=f"{params.gate.confidence:.0%}",
+        accept_label=params.gate.accept_label,
         paired_error=paired_error,
     )
     return render(inputs)
@@ -137,7 +145,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
 def _paired(a: ReportRequest, params: Params, compared: Base, plots_dir: str | None):
     csv_path = f"{plots_dir}/predictions.csv" if plots_dir else None
     rows = gate_rows(a.base_ref, compared, params, a.lock, csv_path, a.remote_optional)
-    return paired_checks(rows, params.gate, params.seed)
+    return paired_checks(rows, params.gate, accepted=a.accepted)
 
 
 def _interval_png(checks: list[MetricCheck], out: Path | None) -> str | None:

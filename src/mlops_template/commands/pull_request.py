@@ -62,10 +62,48 @@ def _gate_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="if the base's DVC remote cannot be read, re-score it without (fork PRs only)",
     )
+    p.add_argument(
+        "--summary",
+        default=os.environ.get("GITHUB_STEP_SUMMARY"),
+        help="also append to this file (default: $GITHUB_STEP_SUMMARY)",
+    )
+    p.add_argument(
+        "--labels",
+        default=os.environ.get("PR_LABELS", ""),
+        help="the pull request's labels, comma-separated (default: $PR_LABELS); "
+        "gate.accept_label among them accepts inconclusive checks under needs-review",
+    )
+    p.add_argument(
+        "--inconclusive",
+        choices=["needs-review", "warn", "fail"],
+        default=os.environ.get("GATE_INCONCLUSIVE") or None,
+        help="what every inconclusive check does, over gate.inconclusive (default: "
+        "$GATE_INCONCLUSIVE; cd.yml: warn, the merge having been the review)",
+    )
+
+
+def gate_params(a: argparse.Namespace, params: Params) -> Params:
+    """``params`` with ``--inconclusive`` applied to every kind of check."""
+    if not a.inconclusive:
+        return params
+    gate = params.gate.model_copy(
+        update={
+            "inconclusive": params.gate.inconclusive.model_copy(
+                update=dict.fromkeys(("metrics", "slices", "too_small"), a.inconclusive)
+            )
+        }
+    )
+    return params.model_copy(update={"gate": gate})
+
+
+def accepted(labels: str, params: Params) -> bool:
+    """Whether the pull request carries ``gate.accept_label``."""
+    return params.gate.accept_label in {x.strip() for x in labels.split(",")}
 
 
 @command("gate", "fail when a metric regresses beyond its tolerance vs --base-ref", _gate_args)
 def _gate(a: argparse.Namespace, params: Params) -> int:
+    params = gate_params(a, params)
     from mlops_template.ci.champion import base_metrics, gate_rows
     from mlops_template.ci.gate import paired_checks
     from mlops_template.outputs import locate
@@ -79,12 +117,24 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
         log.info("gate: comparing with %s", base.explanation)
     csv = f"{where.plots_dir}/predictions.csv" if where.plots_dir else None
     rows = gate_rows(a.base_ref, base, params, Path(a.lock), csv, a.remote_optional)
-    checks = paired_checks(rows, params.gate, params.seed)
+    checks = paired_checks(rows, params.gate, accepted=accepted(a.labels, params))
     for check in checks:
-        (log.error if check.failed else log.info)("gate: %s", check.describe())
+        level = log.error if check.failed else log.warning if check.action else log.info
+        level("gate: %s", check.describe())
+    from mlops_template.ci.markdown import gate_summary
+
+    add_summary(a.summary, gate_summary(checks, params.gate.accept_label))
     failed = [f"{c.name} on {c.slice}" if c.slice else c.name for c in checks if c.failed]
+    review = [c for c in checks if c.failed and c.action == "needs review"]
     if failed:
         log.error("gate: FAILED on %s", ", ".join(failed))
+        if review:
+            log.error(
+                "gate: %d inconclusive check(s) need review: a maintainer who accepts them "
+                "adds the label '%s' to the pull request",
+                len(review),
+                params.gate.accept_label,
+            )
         return 1
     log.info("gate: passed (%d checks against %s)", len(checks), a.base_ref)
     return 0
@@ -94,11 +144,6 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     _gate_args(p)
     p.add_argument("--out", required=True, help="markdown file to write")
     p.add_argument("--title", default="Model report")
-    p.add_argument(
-        "--summary",
-        default=os.environ.get("GITHUB_STEP_SUMMARY"),
-        help="also append to this file (default: $GITHUB_STEP_SUMMARY)",
-    )
     p.add_argument(
         "--images",
         choices=["link", "local"],
@@ -113,6 +158,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     "report", "markdown report: metrics vs --base-ref, params diff, validation, plots", _report_args
 )
 def _report(a: argparse.Namespace, params: Params) -> int:
+    params = gate_params(a, params)
     from mlops_template.ci.report import ReportRequest, build_report
 
     request = ReportRequest(
@@ -126,6 +172,7 @@ def _report(a: argparse.Namespace, params: Params) -> int:
         params=Path(a.params),
         lock=Path(a.lock),
         remote_optional=a.remote_optional,
+        accepted=accepted(a.labels, params),
     )
     from mlops_template.ci.markdown import fit
 
