@@ -15,11 +15,15 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _uv(*args: str) -> None:
+def _uv_path() -> str:
     uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` exports its own path as UV
     if uv is None:
         raise RuntimeError("uv is not on PATH (run through `make` or `uv run`)")
-    subprocess.run([uv, *args], check=True)
+    return uv
+
+
+def _uv(*args: str) -> None:
+    subprocess.run([_uv_path(), *args], check=True)
 
 
 def build(model_version: str, out_dir: Path = Path("build")) -> str:
@@ -40,6 +44,11 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
         "--quiet",
     )
     _uv("build", "--wheel", "--out-dir", str(out_dir / "dist"), "--quiet")
+    # BentoML's v2 build runs `uv` from PATH, else pip-installs it into this environment:
+    # the same uv as above, wherever it lives (.tools/bin when bootstrapped by the Makefile)
+    uv_dir = str(Path(_uv_path()).parent)
+    if uv_dir not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = uv_dir + os.pathsep + os.environ["PATH"]
     tag = f"{_service_name()}:{model_version}"
     with contextlib.suppress(bentoml.exceptions.NotFound):  # same model, new code: rebuild
         bentoml.bentos.delete(tag)
