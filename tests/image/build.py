@@ -144,6 +144,9 @@ def _forget_others(tag: str) -> None:
             runtime.podman("rmi", old["image"], check=False)  # its model version's tag may stay
             shutil.rmtree(old["project"], ignore_errors=True)
             record.unlink()
+    for project in (runtime.STATE / "projects").iterdir():  # an interrupted build's too
+        if project.name != tag:
+            shutil.rmtree(project, ignore_errors=True)
     runtime.podman("image", "prune", "--force", check=False)
 
 
