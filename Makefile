@@ -22,7 +22,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve containerize replay monitor retrain propose ct-status init canary canary-report comment
+.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -136,10 +136,24 @@ serve: save-model ## serve the pipeline's model on http://127.0.0.1:3000 (develo
 	$(RUN) bentoml serve mlops_template.serving.service:Predictor --host 127.0.0.1 --port 3000
 
 # Used by cd.yml on GitHub (needs a Docker engine): import the Bento, build and push the image.
-containerize: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VERSION,$$COMMIT}; push
+# CONTAINER_BACKEND: what builds it (bentoml containerize --backend): docker on GitHub; the
+# image tests build with podman (tests/image/) through the same `image` target. The image's
+# OCI labels carry its evidence, from the environment cd.yml sets: the commit, the model
+# version, dvc.lock's data hashes (DATA_VERSIONS, `mlops build`'s `data` output) and the
+# gate's verdict (GATE_VERDICT, `mlops gate`'s `verdict` output).
+CONTAINER_BACKEND ?= docker
+image: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VERSION,$$COMMIT} ($$CONTAINER_BACKEND, docker)
 	@# an absolute path: BentoML 1.4 opens a relative one from / ('/build/bento.bento')
 	$(RUN) bentoml get "$(BENTO_TAG)" >/dev/null 2>&1 || $(RUN) bentoml import "$(CURDIR)/build/bento.bento"
-	$(RUN) bentoml containerize "$(BENTO_TAG)" --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)"
+	$(RUN) bentoml containerize "$(BENTO_TAG)" --backend "$(CONTAINER_BACKEND)" \
+	  --image-tag "$(IMAGE):$(MODEL_VERSION)" --image-tag "$(IMAGE):$(COMMIT)" \
+	  --opt "label=org.opencontainers.image.revision=$$COMMIT" \
+	  --opt "label=org.opencontainers.image.version=$$MODEL_VERSION" \
+	  --opt "label=io.mlops-template.model-version=$$MODEL_VERSION" \
+	  --opt "label=io.mlops-template.data=$${DATA_VERSIONS:-unknown}" \
+	  --opt "label=io.mlops-template.gate=$${GATE_VERDICT:-unknown}"
+
+containerize: image ## build the image (make image), then push both tags
 	docker push --all-tags "$(IMAGE)"
 
 init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=auto|col|none] [DROP="col ..."]

@@ -45,6 +45,12 @@ def locate(dvc_file: Path) -> Reports:
     )
 
 
+def data_versions(lock_file: Path) -> dict[str, str]:
+    """dvc.lock's hashes of the data the pipeline read (its inputs under data/), by path."""
+    versions = lock_versions(lock_file)
+    return {k: v for k, v in sorted(versions.items()) if k.startswith("data/")}
+
+
 def lock_versions(lock_file: Path) -> dict[str, str]:
     """Content hashes of the pipeline's external inputs and of the model, from dvc.lock."""
     if not lock_file.exists():

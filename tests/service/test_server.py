@@ -74,6 +74,8 @@ def bento(saved_model, tmp_path_factory) -> str:
     )
     tag = out.stdout.strip().splitlines()[-1]
     assert tag.startswith("predictor:")
+    # BentoML's v2 image (serving/service.py IMAGE): no option that falls back to the v1 one
+    assert "not supported by bento v2" not in out.stderr, out.stderr[-2000:]
     return tag
 
 

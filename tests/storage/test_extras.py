@@ -90,25 +90,27 @@ def test_make_installs_the_extras_of_the_projects_storage(tmp_path):
 
 
 def test_the_image_gets_the_client_of_the_prediction_log_sink(tmp_path):
-    """The Bento's requirements (`mlops build`) hold s3fs when the service logs to s3://."""
-    from mlops_template.serving.bento import requirement_extras
+    """The Bento's requirements (`mlops build`) hold s3fs when the service logs to s3://,
+    from the serve-s3 group: not the s3 extra, whose dvc-s3 would bring DVC into the image."""
+    from mlops_template.serving.bento import requirement_groups
 
     local = tmp_path / "local.yaml"
     _params_with_sink(local, "data/production/prediction_logs")
-    assert requirement_extras(local) == [], "a directory needs no extra"
+    assert requirement_groups(local) == ["--only-group", "serve"], "a directory: serve only"
     s3_params = tmp_path / "params.yaml"
     _params_with_sink(s3_params, "s3://bucket/logs")
-    extras = requirement_extras(s3_params)
-    assert extras == ["--extra", "s3"]
+    groups = requirement_groups(s3_params)
+    assert groups == ["--only-group", "serve", "--only-group", "serve-s3"]
     uv = str(Path(uv_bin_dir()) / "uv")
     exported = subprocess.run(
-        [uv, "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-project", *extras],
+        [uv, "export", "--frozen", "--no-hashes", "--no-emit-project", *groups],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     assert "\ns3fs==" in exported and "\naiobotocore==" in exported
+    assert "\ndvc" not in exported and "\nevidently==" not in exported
 
 
 def test_the_makefile_and_the_code_share_one_table_of_schemes():

@@ -74,7 +74,7 @@ def _build_args(p: argparse.ArgumentParser) -> None:
     _build_args,
 )
 def _build(a: argparse.Namespace, params: Params) -> int:
-    from mlops_template.outputs import locate
+    from mlops_template.outputs import data_versions, locate
     from mlops_template.serving.bento import build, describe, export
     from mlops_template.serving.model_tag import model_tag
 
@@ -92,6 +92,8 @@ def _build(a: argparse.Namespace, params: Params) -> int:
         "model_version": version,
         "image": image,
         "commit": commit_of("HEAD"),
+        # the data the model was trained on, as dvc.lock hashes it (an OCI label of the image)
+        "data": ",".join(f"{k}@{v}" for k, v in data_versions(Path(a.lock)).items()),
     }
     add_outputs(a.github_output, outputs)
     if a.summary:

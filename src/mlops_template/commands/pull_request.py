@@ -10,7 +10,7 @@ from pathlib import Path
 from mlops_template import storage
 from mlops_template.commands import command, log
 from mlops_template.config import Params
-from mlops_template.step_files import add_summary
+from mlops_template.step_files import add_outputs, add_summary
 
 
 @command(
@@ -137,6 +137,9 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
             )
         return 1
     log.info("gate: passed (%d checks against %s)", len(checks), a.base_ref)
+    # cd.yml labels the image with it (org.opencontainers-style label, Makefile `image`)
+    verdict = "passed" if base.metrics is not None else "passed (no base)"
+    add_outputs(os.environ.get("GITHUB_OUTPUT"), {"verdict": verdict})
     return 0
 
 

@@ -1,5 +1,7 @@
-"""Building the Bento: locked requirements from ``uv.lock``, the project's wheel, and the
-build configuration in ``pyproject.toml`` (``[tool.bentoml.build]``)."""
+"""Building the Bento: the serving set's locked requirements from ``uv.lock`` (its ``serve``
+dependency group, no pipeline dependencies), the project's wheel, and the build configuration
+in ``pyproject.toml`` (``[tool.bentoml.build]``) with the service's image (BentoML's v2 build:
+no ``python.wheels``, whose use falls back to the v1 image with compilers in it)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,20 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def _uv(*args: str) -> None:
+def _uv_path() -> str:
     uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` exports its own path as UV
     if uv is None:
         raise RuntimeError("uv is not on PATH (run through `make` or `uv run`)")
-    subprocess.run([uv, *args], check=True)
+    return uv
+
+
+def _uv(*args: str) -> None:
+    subprocess.run([_uv_path(), *args], check=True)
 
 
 def build(model_version: str, out_dir: Path = Path("build")) -> str:
-    """Export locked requirements, build the wheel, build the Bento; return its tag."""
+    """Export the serving set's locked requirements, build the wheel, build the Bento;
+    return its tag."""
     import bentoml
 
     shutil.rmtree(out_dir / "dist", ignore_errors=True)
@@ -29,15 +36,19 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
     _uv(
         "export",
         "--frozen",
-        "--no-dev",
         "--no-hashes",
         "--no-emit-project",
-        *requirement_extras(),
+        *requirement_groups(),
         "--output-file",
         str(out_dir / "requirements.txt"),
         "--quiet",
     )
     _uv("build", "--wheel", "--out-dir", str(out_dir / "dist"), "--quiet")
+    # BentoML's v2 build runs `uv` from PATH, else pip-installs it into this environment:
+    # the same uv as above, wherever it lives (.tools/bin when bootstrapped by the Makefile)
+    uv_dir = str(Path(_uv_path()).parent)
+    if uv_dir not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = uv_dir + os.pathsep + os.environ["PATH"]
     tag = f"{_service_name()}:{model_version}"
     with contextlib.suppress(bentoml.exceptions.NotFound):  # same model, new code: rebuild
         bentoml.bentos.delete(tag)
@@ -46,14 +57,17 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
     return str(bento.tag)
 
 
-def requirement_extras(params_file: Path = Path("params.yaml")) -> list[str]:
-    """``--extra`` for the client of ``serve.prediction_log.sink`` (s3fs for ``s3://``, ...):
-    the image must be able to write the log where params.yaml sends it."""
+def requirement_groups(params_file: Path = Path("params.yaml")) -> list[str]:
+    """``uv export`` arguments for the image: the ``serve`` group only, plus the one with the
+    client of ``serve.prediction_log.sink`` (``serve-s3``: s3fs for ``s3://``, ...; not the
+    ``s3`` extra, which brings DVC's plugin): the image must write the log where params.yaml
+    sends it."""
     from mlops_template.config import load_params
     from mlops_template.credentials import extra_for
 
     extra = extra_for(load_params(params_file).serve.prediction_log.sink)
-    return ["--extra", extra] if extra else []
+    groups = ["serve", *([f"serve-{extra}"] if extra else [])]
+    return [arg for group in groups for arg in ("--only-group", group)]
 
 
 def _service_name() -> str:

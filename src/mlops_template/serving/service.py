@@ -54,6 +54,16 @@ Records = Annotated[list[Record], Field(min_length=1, max_length=SERVE.max_recor
 # A declared media type spares BentoML deriving it from the JSON schema on every response
 # (~7% of the serving core under load, measured with py-spy).
 Predictions = Annotated[list[Prediction], ContentType("application/json")]
+# The image (BentoML's v2 build, `mlops build`; pyproject's [tool.bentoml.build] adds the
+# requirements and the setup script). python:3.13-slim: Debian with Python and nothing else
+# (~120 MB; distroless images lack the shell and useradd the Dockerfile runs). Any distro
+# BentoML knows would first apt-get install build-essential, gnupg2 and git (644 MB), which
+# serving never uses: the serving set installs from wheels. build/dist (the project's wheel)
+# is copied in before the requirements are installed.
+# Its Python version is pyproject's ([tool.bentoml.build.docker], .python-version's).
+IMAGE = bentoml.images.Image(base_image="python:3.13-slim", distro="python-slim").build_include(
+    "build/dist"
+)
 BATCHING = {
     "batchable": True,
     "max_batch_size": SERVE.batching.max_batch_size,
@@ -63,6 +73,7 @@ BATCHING = {
 
 @bentoml.service(
     name="predictor",
+    image=IMAGE,
     traffic={"timeout": SERVE.timeout_s, "max_concurrency": SERVE.max_concurrency},
     workers=1,
     metrics={"enabled": True, "namespace": "mlops"},
