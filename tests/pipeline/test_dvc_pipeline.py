@@ -161,7 +161,7 @@ def test_classification_pipeline_end_to_end(tmp_path, monkeypatch):
     rows = gate_rows("HEAD", base, params, Path("dvc.lock"), None)
     assert list(rows.truth.classes) == ["high", "low", "mid", "peak", "snow"]
     assert rows.challenger.proba.shape == rows.baseline.proba.shape == (len(rows.truth.y), 5)
-    checks = paired_checks(rows, params.gate, params.seed)
+    checks = paired_checks(rows, params.gate)
     f1 = next(c for c in checks if c.name == "f1" and c.slice is None)
     assert f1.current == pytest.approx(metrics["f1"], abs=1e-6)
     assert "class=snow" not in {c.slice for c in checks} and not any(c.failed for c in checks)

@@ -122,7 +122,7 @@ def stages_after_init(work: Path) -> dict:
         baseline = Side(naive.predict(X))
         truth = Truth(y, contract.task)
     rows = Rows(truth, side, side, baseline, {})
-    assert paired_checks(rows, few.gate, params.seed)
+    assert paired_checks(rows, few.gate)
     baseline_verdict(evaluation.metrics, params)  # says so, or None; never raises
     return evaluation.metrics
 
