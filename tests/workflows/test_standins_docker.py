@@ -126,7 +126,7 @@ def test_push_stores_the_manifest_under_its_digest_which_mlops_pushed_reads(
     """`docker push` prints and records the manifest's sha256 (not the image id, which no
     registry serves); `mlops pushed`'s digest (evidence.pushed_digest) is that one, of the
     pushed repository; an image never pushed there is refused, naming the repository."""
-    from mlops_template.serving.evidence import pushed_digest
+    from mlops_template.serving.evidence import describe_push, pushed_digest
 
     state = tmp_path / "state"
     monkeypatch.setenv("STANDIN_DOCKER_STATE", str(state))
@@ -148,5 +148,7 @@ def test_push_stores_the_manifest_under_its_digest_which_mlops_pushed_reads(
     first = _docker(state, "inspect", "--format", "{{index .RepoDigests 0}}", f"{image}:v1")
     assert first.stdout.strip() == f"{image}@{digest}"
     assert pushed_digest(f"{image}:abc", docker=str(DOCKER)) == (image, digest)
+    summary = describe_push(image, digest, "acme/churn")
+    assert f"gh attestation verify oci://{image}@{digest} --repo acme/churn" in summary
     missing = _docker(state, "inspect", "--format", "{{json .RepoDigests}}", f"{image}:nope")
     assert missing.returncode == 1 and f"No such object: {image}:nope" in missing.stderr

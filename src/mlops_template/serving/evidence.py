@@ -67,3 +67,15 @@ def write_sbom(target: Path, params_file: Path = Path("params.yaml")) -> Path:
     if sbom.get("bomFormat") != "CycloneDX" or not sbom.get("components"):
         raise RuntimeError(f"{target}: uv exported no CycloneDX components")
     return target
+
+
+def describe_push(name: str, digest: str, repository: str) -> str:
+    """Markdown for the job summary: the digest to deploy, how to check and set it."""
+    return (
+        "## Image pushed\n\n"
+        f"`{name}@{digest}` (build provenance and SBOM attested on this digest)\n\n"
+        "Verify, then deploy it (docs/serving.md):\n\n```sh\n"
+        f"gh attestation verify oci://{name}@{digest} --repo {repository}\n"
+        "cd deploy/kubernetes && "
+        f"kustomize edit set image ghcr.io/OWNER/REPO={name}@{digest}\n```\n"
+    )
