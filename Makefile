@@ -153,8 +153,12 @@ image: install ## bentoml containerize $$BENTO_TAG as $$IMAGE:{$$MODEL_VERSION,$
 	  --opt "label=io.mlops-template.data=$${DATA_VERSIONS:-unknown}" \
 	  --opt "label=io.mlops-template.gate=$${GATE_VERDICT:-unknown}"
 
-containerize: image ## build the image (make image), then push both tags
+# After the push, `mlops pushed` writes the digest the registry stored the image under (name,
+# digest: what cd.yml's attestation steps sign) and the image's SBOM (build/sbom.cdx.json,
+# CycloneDX from uv.lock's serving groups) to $$GITHUB_OUTPUT.
+containerize: image ## build the image (make image), push both tags, output the pushed digest and the SBOM
 	docker push --all-tags "$(IMAGE)"
+	$(RUN) mlops pushed --image "$(IMAGE):$(MODEL_VERSION)" --sbom "$(CURDIR)/build/sbom.cdx.json"
 
 init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=auto|col|none] [DROP="col ..."]
 	$(RUN) mlops init --data "$(DATA)" --target "$(TARGET)" --task "$(or $(TASK),auto)" $(if $(TIME_COLUMN),--time-column "$(TIME_COLUMN)") $(foreach c,$(DROP),--drop "$(c)")

@@ -3,6 +3,7 @@ on it): the same ranges as the project's dependencies, and none of the pipeline'
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from packaging.requirements import Requirement
 pytestmark = pytest.mark.code
 
 ROOT = Path(__file__).resolve().parents[2]
+UV = ROOT / ".tools" / "bin" / "uv"
 PIPELINE_ONLY = {"dvc", "evidently", "matplotlib", "pandera"}
 
 
@@ -38,3 +40,28 @@ def test_the_base_image_carries_the_declared_python():
     declared = (ROOT / ".python-version").read_text().strip()
     service = (ROOT / "src/mlops_template/serving/service.py").read_text()
     assert f'base_image="python:{declared}-slim"' in service, "serving/service.py's IMAGE"
+
+
+def test_the_sbom_lists_what_the_image_installs_at_the_locked_versions(tmp_path, monkeypatch):
+    """`mlops pushed`'s SBOM (evidence.write_sbom) is CycloneDX of the image's set: the
+    serving groups and the project at uv.lock's versions, none of the pipeline's packages."""
+    import json
+    import shutil
+    import tomllib as toml
+
+    from mlops_template.serving.evidence import write_sbom
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("UV", os.environ.get("UV") or shutil.which("uv") or str(UV))
+    sbom = json.loads(write_sbom(tmp_path / "sbom.cdx.json", ROOT / "params.yaml").read_text())
+    assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.5"
+    listed = {c["name"].lower(): c.get("version") for c in sbom["components"]}
+    locked = {
+        p["name"]: p["version"]
+        for p in toml.loads((ROOT / "uv.lock").read_text())["package"]
+        if "version" in p
+    }
+    assert {"bentoml", "scikit-learn", "pandas"} <= set(listed), "the serve group"
+    assert not PIPELINE_ONLY & set(listed), "nothing the image leaves out"
+    assert all(locked[name] == version for name, version in listed.items() if version)
+    assert sbom["metadata"]["component"]["name"] == "mlops-template"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,30 +86,52 @@ def _real_kubectl() -> str:
     return found
 
 
-def _rendered() -> list[dict]:
+def _rendered(where: Path = MANIFESTS) -> list[dict]:
     proc = subprocess.run(
-        [_real_kubectl(), "kustomize", str(MANIFESTS)], capture_output=True, text=True
+        [_real_kubectl(), "kustomize", str(where)], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     return list(yaml.safe_load_all(proc.stdout))
 
 
-def test_kustomize_sets_a_commit_tag_and_a_pull_secret_for_the_private_package():
-    """What `kubectl apply -k` deploys: the image tag comes from kustomization.yaml's
-    `images:` (the docs say to set it there) and is a commit, not the model version: a
-    code-only change rebuilds the same model under the same :<model version> tag, which an
-    IfNotPresent node never pulls again. A new GHCR package is private: the pods name the
+def test_kustomize_sets_a_digest_and_a_pull_secret_for_the_private_package(tmp_path):
+    """What `kubectl apply -k` deploys: the image comes from kustomization.yaml's `images:`
+    (the docs say to set it there) and is named by its digest, never a tag: a tag can move,
+    and :<model version> is rebuilt under the same name by a code-only change, which an
+    IfNotPresent node never pulls again; the attestations cd.yml makes are attached to the
+    digest. Setting another digest there (as `kustomize edit set image NAME=IMAGE@DIGEST`
+    writes it) is what the pods then run. A new GHCR package is private: the pods name the
     pull secret the docs create."""
     images = yaml.safe_load((MANIFESTS / "kustomization.yaml").read_text())["images"]
     (entry,) = images
     (deployment,) = [d for d in _rendered() if d["kind"] == "Deployment"]
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == f"{entry['newName']}:{entry['newTag']}"
-    assert entry["newTag"] == "COMMIT_SHA" and "MODEL_VERSION" not in container["image"]
+    assert "newTag" not in entry and re.fullmatch(r"sha256:[0-9a-f]{64}", entry["digest"])
+    assert container["image"] == f"{entry['newName']}@{entry['digest']}"
+    assert ":" not in container["image"].split("@")[0].rsplit("/", 1)[1], "no tag beside it"
+    source = yaml.safe_load((MANIFESTS / "deployment.yaml").read_text())
+    (declared,) = source["spec"]["template"]["spec"]["containers"]
+    assert "@sha256:" in declared["image"], "deployment.yaml names a digest too"
+    overlay = tmp_path / "kubernetes"
+    shutil.copytree(MANIFESTS, overlay)
+    pushed = "sha256:" + "5e" * 32
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    kustomization["images"] = [
+        {"name": entry["name"], "newName": "ghcr.io/acme/churn", "digest": pushed}
+    ]
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    (deployed,) = [d for d in _rendered(overlay) if d["kind"] == "Deployment"]
+    (ours,) = deployed["spec"]["template"]["spec"]["containers"]
+    assert ours["image"] == f"ghcr.io/acme/churn@{pushed}"
     assert container["imagePullPolicy"] == "IfNotPresent"
     assert pod["imagePullSecrets"] == [{"name": "ghcr-pull"}]
     serving = (ROOT / "docs" / "serving.md").read_text()
+    verify = (
+        "gh attestation verify oci://ghcr.io/<owner>/<repo>@sha256:<digest> --repo <owner>/<repo>"
+    )
+    assert verify in serving, "the check before a deploy"
+    assert f"kustomize edit set image {entry['name']}=ghcr.io/<owner>/<repo>@sha256:" in serving
     assert "kubectl -n mlops create secret docker-registry ghcr-pull --docker-server=ghcr.io" in (
         serving
     )

@@ -35,7 +35,12 @@ STANDIN_FOR = {
     "actions/download-artifact": "download-artifact",
     "actions/create-github-app-token": "create-github-app-token",
     "docker/login-action": "login-action",
+    "actions/attest-build-provenance": "attest-build-provenance",
+    "actions/attest": "attest",
 }
+# Actions that stand-ins use themselves, as the real ones do (attest-build-provenance v4.1.0
+# runs actions/attest at this commit): mapped whether or not a workflow names them.
+NESTED = {"actions/attest": "59d89421af93a897026c735860bf21b6eb4f7b26"}
 REPOSITORY = "acme/churn"
 _USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 
@@ -47,6 +52,38 @@ def pinned_actions() -> dict[str, str]:
         for name, sha in _USES.findall(wf.read_text()):
             found[name] = sha
     return found
+
+
+def job_permissions(workflow: Path) -> dict[str, dict[str, str]]:
+    """Job id -> the GITHUB_TOKEN's permissions in that job of ``workflow``, as GitHub
+    resolves them: the job's `permissions:`, else the workflow's; `read-all`/`write-all`
+    give every scope that level, `{}` none. Stand-ins that act cannot feed (act mints no
+    OIDC token: the attest stand-in's `id-token`) read them from $STANDIN_JOB_PERMISSIONS."""
+    spec = yaml.safe_load(workflow.read_text())
+    scopes = (
+        "actions",
+        "attestations",
+        "checks",
+        "contents",
+        "deployments",
+        "id-token",
+        "issues",
+        "packages",
+        "pages",
+        "pull-requests",
+        "security-events",
+        "statuses",
+    )
+
+    def resolve(perms) -> dict[str, str]:
+        if isinstance(perms, str):  # read-all / write-all
+            return dict.fromkeys(scopes, perms.split("-")[0])
+        return {k: v for k, v in (perms or {}).items() if v != "none"}
+
+    return {
+        job: resolve(body.get("permissions", spec.get("permissions")))
+        for job, body in spec.get("jobs", {}).items()
+    }
 
 
 def uv_bin_dir() -> str:
@@ -131,6 +168,17 @@ class Sandbox:
         """What the docker stand-in's registry holds: image:tag -> image id."""
         path = self.root / "docker" / "registry.json"
         return json.loads(path.read_text()) if path.exists() else {}
+
+    def pushed_digests(self) -> dict[str, str]:
+        """image:tag -> the digest of the manifest `docker push` stored for it."""
+        path = self.root / "docker" / "digests.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def attestations(self) -> list[dict]:
+        """What the attest stand-ins stored on GitHub's side, in order: subject (name,
+        digest), predicate_type, pushed_to_registry, workflow, job."""
+        path = self.root / "gh" / "attestations.jsonl"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
     def docker_builds(self) -> list[list[str]]:
         """The tags of each `docker build`, in order."""
@@ -361,7 +409,9 @@ def act(
         args += ["--env", f"STANDIN_VENV_POOL={pool}", "--env", f"STANDIN_VENV_CLAIM={claim}"]
     if (box.root / "dvc-global").is_dir():  # a seeded sandbox (see sandbox())
         args += ["--env", f"DVC_GLOBAL_CONFIG_DIR={box.root / 'dvc-global'}"]
-    for name, sha in pinned_actions().items():
+    permissions = job_permissions(box.repo / ".github" / "workflows" / workflow)
+    args += ["--env", f"STANDIN_JOB_PERMISSIONS={json.dumps(permissions)}"]
+    for name, sha in {**NESTED, **pinned_actions()}.items():
         if name in STANDIN_FOR:
             args += ["--local-repository", f"{name}@{sha}={STANDINS / STANDIN_FOR[name]}"]
     # act keeps its host workspaces under $XDG_CACHE_HOME; BentoML refuses to build from a

@@ -173,6 +173,15 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     built = [f"{image}:{first['version']}", f"{image}:{template}"]
     assert box.docker_builds() == [built], "one image, tagged with model version and commit"
     assert sorted(box.registry_tags()) == sorted(built), "pushed exactly the tags built"
+    # The image's evidence: build provenance and the SBOM, attested on the digest the push
+    # stored (both tags: one manifest), by the image job (the only one with id-token).
+    (digest,) = set(box.pushed_digests().values())
+    subject = {"name": image, "digest": digest}
+    assert [(a["subject"], a["predicate_type"], a["job"]) for a in box.attestations()] == [
+        (subject, "https://slsa.dev/provenance/v1", "image"),
+        (subject, "https://cyclonedx.org/bom", "image"),
+    ], "the attested subject is the pushed digest"
+    assert all(a["pushed_to_registry"] for a in box.attestations())
     # The guide's step 4: a DVC remote on S3 (a bucket on the S3 server, whose keys every
     # job gets as the repository secrets) holding main's outputs and run-cache.
     bucket = with_dvc_remote(box, s3_server).split("/")[2]

@@ -581,3 +581,67 @@ def test_upload_artifact_refuses_a_name_the_run_has_unless_overwrite(tmp_path):
     assert stored.read_text() == "attempt 2"
     assert _upload(tmp_path, "8", "another run").returncode == 0  # a new run starts empty
     assert (tmp_path / "artifacts" / "pr-report" / "report.md").read_text() == "another run"
+
+
+def test_attest_requires_what_actions_attest_requires_and_records_the_subject(tmp_path):
+    """The attest stand-in (actions/attest v4.1.0's checks, in its order): the job's
+    id-token and attestations permissions, one subject of the digest's form with a name, a
+    CycloneDX or SPDX SBOM, and for push-to-registry a registry login and packages: write."""
+    attest = STANDINS / "attest" / "attest"
+    gh, docker, temp = tmp_path / "gh", tmp_path / "docker", tmp_path / "tmp"
+    for d in (gh, docker / "hosts" / "runner-1", temp):
+        d.mkdir(parents=True)
+    digest = "sha256:" + "ab" * 32
+    every = {"id-token": "write", "attestations": "write", "packages": "write"}
+
+    def run(permissions: dict, **inputs: str):
+        output = tmp_path / "output"
+        output.write_text("")
+        env = {
+            **os.environ,
+            "GITHUB_JOB": "image",
+            "STANDIN_JOB_PERMISSIONS": json.dumps({"image": permissions}),
+            "STANDIN_GH_STATE": str(gh),
+            "STANDIN_DOCKER_STATE": str(docker),
+            "STANDIN_DOCKER_HOST": "runner-1",
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_OUTPUT": str(output),
+            **{"INPUT_" + k.upper(): v for k, v in inputs.items()},
+        }
+        proc = subprocess.run([str(attest)], env=env, capture_output=True, text=True)
+        return proc.returncode, proc.stdout
+
+    image = {"subject_name": "ghcr.io/acme/churn", "subject_digest": digest}
+    slsa = {"predicate_type": "https://slsa.dev/provenance/v1"}
+    code, out = run({"attestations": "write"}, **image, **slsa)
+    assert code == 1 and 'missing "id-token" permission' in out
+    assert "subject-name must be provided" in run(every, subject_digest=digest, **slsa)[1]
+    short = run(every, subject_name="ghcr.io/acme/churn", subject_digest="sha256:ab", **slsa)
+    assert 'subject-digest must be in the format "sha256:<hex-digest>"' in short[1]
+    both = run(every, **image, subject_path=str(attest), **slsa)
+    assert "Only one of subject-path, subject-digest" in both[1]
+    assert "predicate-type must be provided" in run(every, **image)[1]
+    not_stored = run({"id-token": "write"}, **image, **slsa)
+    assert not_stored[0] == 1 and "Resource not accessible by integration" in not_stored[1]
+    bad_sbom = tmp_path / "bom.json"
+    bad_sbom.write_text('{"packages": []}')
+    assert "Unsupported SBOM format" in run(every, **image, sbom_path=str(bad_sbom))[1]
+    no_login = run(every, **image, **slsa, push_to_registry="true")
+    assert no_login[0] == 1 and "no credentials (docker login)" in no_login[1]
+    (docker / "hosts" / "runner-1" / "auth.json").write_text('{"ghcr.io": "acme"}')
+    read_only = {**every, "packages": "read"}
+    denied = run(read_only, **image, **slsa, push_to_registry="true")
+    assert denied[0] == 1 and "write_package" in denied[1]
+    assert not (gh / "attestations.jsonl").exists(), "nothing stored by a refused step"
+
+    upper = {**image, "subject_name": "ghcr.io/Acme/churn"}
+    assert run(every, **upper, **slsa, push_to_registry="true")[0] == 0
+    bad_sbom.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []}')
+    assert run(every, **image, sbom_path=str(bad_sbom), push_to_registry="true")[0] == 0
+    stored = [json.loads(x) for x in (gh / "attestations.jsonl").read_text().splitlines()]
+    assert [
+        (s["subject"]["name"], s["subject"]["digest"], s["predicate_type"]) for s in stored
+    ] == [
+        ("ghcr.io/acme/churn", digest, "https://slsa.dev/provenance/v1"),
+        ("ghcr.io/acme/churn", digest, "https://cyclonedx.org/bom"),
+    ], "push-to-registry lowercases the name, as the action does"

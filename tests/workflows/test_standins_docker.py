@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -117,3 +118,37 @@ def test_bentoml_containerize_builds_exactly_the_two_tags(tmp_path, dvc_seed):
     )
     calls = [json.loads(x) for x in (state / "calls.jsonl").read_text().splitlines()]
     assert [c["build"] for c in calls] == [tags]
+
+
+def test_push_stores_the_manifest_under_its_digest_which_mlops_pushed_reads(
+    tmp_path, context, monkeypatch
+):
+    """`docker push` prints and records the manifest's sha256 (not the image id, which no
+    registry serves); `mlops pushed`'s digest (evidence.pushed_digest) is that one, of the
+    pushed repository; an image never pushed there is refused, naming the repository."""
+    from mlops_template.serving.evidence import describe_push, pushed_digest
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("STANDIN_DOCKER_STATE", str(state))
+    monkeypatch.setenv("STANDIN_DOCKER_HOST", "runner-1")
+    image = "ghcr.io/acme/churn"
+    _docker(state, "build", "-t", f"{image}:v1", "-t", f"{image}:abc", str(context))
+    with pytest.raises(RuntimeError, match=f"no digest in {image}: it was not pushed"):
+        pushed_digest(f"{image}:v1", docker=str(DOCKER))
+    _docker(state, "login", "--password-stdin", "-u", "u", "ghcr.io", stdin="p")
+    pushed = _docker(state, "push", "--all-tags", image)
+    assert pushed.returncode == 0, pushed.stderr
+    digests = json.loads((state / "digests.json").read_text())
+    (digest,) = set(digests.values())  # both tags: one image, one manifest
+    manifest = json.loads((state / "manifests.json").read_text())[f"{image}@{digest}"]
+    raw = json.dumps(manifest, sort_keys=True).encode()
+    assert digest == "sha256:" + hashlib.sha256(raw).hexdigest()
+    assert manifest["config"]["digest"] == _registry(state)[f"{image}:v1"] != digest
+    assert f"v1: digest: {digest} size: {len(raw)}" in pushed.stdout
+    first = _docker(state, "inspect", "--format", "{{index .RepoDigests 0}}", f"{image}:v1")
+    assert first.stdout.strip() == f"{image}@{digest}"
+    assert pushed_digest(f"{image}:abc", docker=str(DOCKER)) == (image, digest)
+    summary = describe_push(image, digest, "acme/churn")
+    assert f"gh attestation verify oci://{image}@{digest} --repo acme/churn" in summary
+    missing = _docker(state, "inspect", "--format", "{{json .RepoDigests}}", f"{image}:nope")
+    assert missing.returncode == 1 and f"No such object: {image}:nope" in missing.stderr

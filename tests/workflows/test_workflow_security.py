@@ -89,3 +89,39 @@ def test_cd_tags_the_image_with_the_commit_it_built():
 
 
 # Which steps get the storage secrets: tests/workflows/test_storage_secrets.py derives it.
+
+
+SIGNING = ("id-token", "attestations")  # an OIDC identity to sign with; storing attestations
+
+
+def test_only_cd_image_job_may_sign_and_it_attests_the_pushed_digest():
+    """`id-token: write` and `attestations: write` exist on one job of all the workflows,
+    cd.yml's image job, which pushes the image (packages: write) and attests both kinds of
+    evidence on the digest its `make containerize` step output: never a tag, never another
+    step's value."""
+    signers = {
+        (path.name, name): job["permissions"]
+        for path in WORKFLOWS
+        for name, job in _load(path).get("jobs", {}).items()
+        if any((job.get("permissions") or {}).get(p) == "write" for p in SIGNING)
+    }
+    assert list(signers) == [("cd.yml", "image")]
+    assert {k: signers["cd.yml", "image"][k] for k in (*SIGNING, "packages")} == dict.fromkeys(
+        (*SIGNING, "packages"), "write"
+    )
+    for path in WORKFLOWS:  # nor can the workflow level hand them to every job
+        assert not any(p in (_load(path).get("permissions") or {}) for p in SIGNING), path.name
+    steps = _load(ROOT / ".github" / "workflows" / "cd.yml")["jobs"]["image"]["steps"]
+    (push,) = [s for s in steps if s.get("run") == "make containerize"]
+    attests = [s for s in steps if s.get("uses", "").startswith("actions/attest")]
+    assert [s["uses"].split("@")[0] for s in attests] == [
+        "actions/attest-build-provenance",
+        "actions/attest",
+    ]
+    assert steps.index(push) < min(steps.index(s) for s in attests)
+    for step in attests:
+        given = step["with"]
+        assert given["subject-digest"] == f"${{{{ steps.{push['id']}.outputs.digest }}}}"
+        assert given["subject-name"] == f"${{{{ steps.{push['id']}.outputs.name }}}}"
+        assert given["push-to-registry"] is True
+    assert attests[1]["with"]["sbom-path"] == f"${{{{ steps.{push['id']}.outputs.sbom }}}}"

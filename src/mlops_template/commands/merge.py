@@ -143,3 +143,28 @@ def _checkout_ref(a: argparse.Namespace, params: Params) -> int:
             where = ": no such commit here (a first commit?), no base"
         log.info("checkout-ref: the gate compares with %s%s", base, where)
     return 0
+
+
+def _pushed_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", required=True, help="NAME:TAG that `docker push` sent")
+    p.add_argument("--sbom", default="build/sbom.cdx.json", help="where to write the SBOM")
+    p.add_argument("--github-output", default=os.environ.get("GITHUB_OUTPUT"))
+    p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+    p.add_argument("--repository", default=os.environ.get("GITHUB_REPOSITORY", "OWNER/REPO"))
+
+
+@command(
+    "pushed",
+    "the pushed image's digest (name, digest outputs) and its SBOM, for the attestations",
+    _pushed_args,
+)
+def _pushed(a: argparse.Namespace, params: Params) -> int:
+    from mlops_template.serving.evidence import describe_push, pushed_digest, write_sbom
+
+    name, digest = pushed_digest(a.image)
+    sbom = write_sbom(Path(a.sbom), Path(a.params))
+    add_outputs(a.github_output, {"name": name, "digest": digest, "sbom": str(sbom)})
+    add_summary(a.summary, describe_push(name, digest, a.repository))
+    sys.stdout.write(f"{name}@{digest}\n")
+    log.info("pushed: %s@%s; SBOM %s", name, digest, sbom)
+    return 0
