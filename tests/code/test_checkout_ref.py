@@ -74,24 +74,64 @@ def test_an_unknown_ref_fails_naming_it(runner, caplog):
     assert _git(work, "rev-parse", "HEAD") == head, "nothing moved"
 
 
-def _stand_in(work: Path, ref: str) -> subprocess.CompletedProcess[str]:
+def _stand_in(
+    origin: Path, workspace: Path, ref: str, depth: str = "0", sha: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The checkout stand-in into ``workspace`` from ``origin``, on a push to main at ``sha``
+    (GITHUB_REF, GITHUB_SHA) unless ``ref`` is given."""
+    environ = {**env(), "GITHUB_REF": "refs/heads/main", "GITHUB_SHA": sha}
+    environ["GITHUB_REPOSITORY"] = "acme/churn"
     return subprocess.run(
-        [str(CHECKOUT), str(work), ref], capture_output=True, text=True, check=False
-    )
+        [str(CHECKOUT), str(workspace), str(origin), ref, depth],
+        capture_output=True, text=True, check=False, env=environ,
+    )  # fmt: skip
 
 
-def test_the_checkout_stand_in_refuses_a_short_sha_like_actions_checkout(runner):
+def test_the_checkout_stand_in_refuses_a_short_sha_like_actions_checkout(runner, tmp_path):
     """actions/checkout v7.0.1 takes 40 hex digits as a commit and anything shorter as a
     branch or tag name (see the stand-in's docstring): cd.yml must not pass it `ref`."""
-    origin, work = runner
+    origin, _work = runner
     first = _git(origin, "rev-parse", "HEAD~2")
-    short = _stand_in(work, first[:7])
+    work = tmp_path / "ws"
+    short = _stand_in(origin, work, first[:7])
     assert short.returncode == 1
     assert f"A branch or tag with the name '{first[:7]}' could not be found" in short.stdout
     for ref, expected in [(first, first), ("v1", first), ("release", "origin/release")]:
-        assert _stand_in(work, ref).returncode == 0, ref
+        assert _stand_in(origin, work, ref).returncode == 0, ref
         assert _git(work, "rev-parse", "HEAD") == _git(work, "rev-parse", expected)
-    assert _stand_in(work, "f" * 40).returncode == 1, "a commit the repository lacks"
+    assert _stand_in(origin, work, "f" * 40).returncode == 1, "a commit the origin lacks"
+
+
+def test_the_checkout_stand_in_fetches_what_actions_checkout_fetches(runner, tmp_path):
+    """Built by `git init` + `git fetch` from origin, not copied: fetch-depth 0 has every
+    branch and tag (others as origin/<name>, main as a local branch at the event's commit)
+    and not a commit in no branch (a force push's `before`, which origin still has); depth
+    1 is shallow, the event's commit alone; an event's commit origin lacks fails."""
+    origin, _work = runner
+    _git(origin, "checkout", "-q", "-b", "gone")
+    (origin / "f.txt").write_text("dropped\n")
+    _git(origin, "commit", "-qam", "dropped")
+    dropped = _git(origin, "rev-parse", "HEAD")
+    _git(origin, "checkout", "-q", "main")
+    _git(origin, "branch", "-q", "-D", "gone")
+    head = _git(origin, "rev-parse", "main")
+    full = tmp_path / "full"
+    assert _stand_in(origin, full, "", "0", head).returncode == 0
+    assert _git(full, "rev-parse", "HEAD") == head
+    assert _git(full, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+    assert _git(full, "rev-parse", "origin/release") == _git(origin, "rev-parse", "release")
+    assert _git(full, "rev-parse", "v1") == _git(origin, "rev-parse", "v1")
+    assert _git(full, "rev-list", "--count", "HEAD") == "3"
+    missing = subprocess.run(["git", "-C", str(full), "cat-file", "-e", dropped], check=False)
+    assert missing.returncode != 0, "an unreachable object is not fetched"
+    assert "github.com/acme/churn" in _git(full, "remote", "get-url", "github")
+    shallow = tmp_path / "shallow"
+    assert _stand_in(origin, shallow, "", "1", head).returncode == 0
+    assert _git(shallow, "rev-parse", "HEAD") == head
+    assert _git(shallow, "rev-list", "--count", "HEAD") == "1"
+    assert _git(shallow, "rev-parse", "--is-shallow-repository") == "true"
+    gone = _stand_in(origin, tmp_path / "gone", "", "1", "e" * 40)
+    assert gone.returncode == 1 and "failed with exit code" in gone.stdout
 
 
 def test_the_base_is_fetched_by_sha_after_a_force_push_or_fails(

@@ -164,6 +164,11 @@ class Sandbox:
         )
         (self.root / "gh" / "prs.json").write_text(json.dumps(prs, indent=1))
 
+    def github_ref(self, ref: str, commit: str) -> None:
+        """A ref GitHub writes in its copy itself (no push, no hook): a PR's refs/pull/N/head
+        and refs/pull/N/merge, a merge queue's gh-readonly-queue/... branch."""
+        run(self.origin, "git", "fetch", "-q", str(self.repo), f"+{commit}:{ref}")
+
     def registry_tags(self) -> dict[str, str]:
         """What the docker stand-in's registry holds: image:tag -> image id."""
         path = self.root / "docker" / "registry.json"
@@ -205,6 +210,9 @@ def sandbox(tmp: Path, seed: Path | None = None) -> Sandbox:
         seeded_global_config(seed, tmp)
     origin = tmp / "origin.git"
     run(tmp, "git", "init", "-q", "--bare", "-b", "main", str(origin))
+    # GitHub serves any commit it still has by its SHA (`git fetch origin <sha>`), one in no
+    # branch too (the `before` of a force push, until it is garbage-collected)
+    run(origin, "git", "config", "uploadpack.allowAnySHA1InWant", "true")
     run(repo, "git", "remote", "add", "origin", str(origin))
     run(repo, "git", "push", "-q", "origin", "main")
     run(repo, "git", "fetch", "-q", "origin")
@@ -292,6 +300,24 @@ def pull_request_event(
     }
 
 
+def merge_group_event(box: Sandbox, number: int, head_sha: str, base: str = "main") -> dict:
+    """GitHub's merge_group webhook (action checks_requested) for PR ``number`` queued on
+    ``base``: the queue's merge commit ``head_sha`` on top of the base's head."""
+    base_sha = run(box.repo, "git", "rev-parse", base).stdout.strip()
+    repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1], "default_branch": "main"}
+    return {
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": head_sha,
+            "head_ref": f"refs/heads/gh-readonly-queue/{base}/pr-{number}-{base_sha}",
+            "base_sha": base_sha,
+            "base_ref": f"refs/heads/{base}",
+            "head_commit": {"id": head_sha},
+        },
+        "repository": repo,
+    }
+
+
 def venv_pool() -> Path | None:
     """Where the setup-uv stand-in's venv slots live (standins/setup-uv/claim-venv): one
     directory for the whole test run, shared by the xdist workers (tests/conftest.py sets
@@ -349,8 +375,23 @@ def act(
     attempts.write_text(json.dumps(runs))
     event_file = box.root / "event.json"
     event_file.write_text(json.dumps(payload))
+    head = run(box.repo, "git", "rev-parse", "HEAD").stdout.strip()
+    overrides: list[str] = []
     if event == "pull_request":
         box.has_pr(payload["pull_request"])
+        # the run's GITHUB_SHA (act: the sandbox's HEAD) stands for GitHub's test merge of
+        # the PR, which GitHub keeps in the base repository with the PR's head, where
+        # actions/checkout fetches it (refs/pull/N/merge, GITHUB_REF)
+        for kind in ("head", "merge"):
+            box.github_ref(f"refs/pull/{payload['number']}/{kind}", head)
+    elif event == "merge_group":
+        # GitHub pushes the queue's merge commit as the branch merge_group.head_ref and runs
+        # on it (GITHUB_REF = head_ref, GITHUB_SHA = head_sha); act knows no merge_group and
+        # would take the default branch and the sandbox's HEAD
+        group = payload["merge_group"]
+        box.github_ref(group["head_ref"], group["head_sha"])
+        overrides = ["--env", f"GITHUB_REF={group['head_ref']}"]
+        overrides += ["--env", f"SHA_REF={group['head_sha']}"]  # act's name for GITHUB_SHA
     args = [
         str(BIN / "act"),
         event,
@@ -372,7 +413,7 @@ def act(
         "--env",
         f"STANDIN_ARTIFACTS={box.artifacts}",
         "--env",
-        f"STANDIN_REPO={box.repo}",
+        f"STANDIN_ORIGIN={box.origin}",
         "--env",
         f"STANDIN_GH_STATE={box.root / 'gh'}",
         "--env",
@@ -386,6 +427,7 @@ def act(
         f"GITHUB_RUN_ID={run_id}",
         "--env",
         f"GITHUB_RUN_ATTEMPT={runs[run_id]}",
+        *overrides,
         *extra,
     ]
     dependabot = dependabot_secrets is not None

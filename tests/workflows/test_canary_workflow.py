@@ -108,6 +108,7 @@ def test_the_default_canary_names_a_broken_release_and_a_clean_run_closes_the_is
     index = tmp_path / "index"
     index.mkdir()
     _hold_releases(box.repo, index)
+    box.git("push", "-q", "origin", "main")  # the run checks out main as GitHub has it
     committed = (box.repo / "uv.lock").read_text()
     pyyaml = re.search(r'name = "pyyaml"\nversion = "([^"]+)"', committed).group(1)
 

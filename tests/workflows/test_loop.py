@@ -34,6 +34,7 @@ from tests.project import BIN, ROOT, dvc, env, run
 from tests.workflows import github_state
 from tests.workflows.act import (
     act,
+    last_run_id,
     pull_request_event,
     sandbox,
     seed_production,
@@ -68,24 +69,19 @@ def _new_repository(tmp_path: Path, seed: Path | None):
     return box
 
 
+def _push(box, before: str) -> dict:
+    """GitHub's push event for main, moved from ``before`` to the sandbox's HEAD."""
+    repository = {"full_name": "acme/churn", "name": "churn", "default_branch": "main"}
+    after = box.git("rev-parse", "HEAD").strip()
+    return {"ref": "refs/heads/main", "before": before, "after": after, "repository": repository}
+
+
 def _cd(box, before: str = "", ref: str | None = None) -> tuple[str, dict[str, str]]:
     """cd.yml on a push to main that moved it from ``before`` (all zeros: the push created
     it), or dispatched with `ref` (act skips nothing: the checkout stand-in copies the
     sandbox at its HEAD, the event's commit, and resolves `ref` as actions/checkout does)."""
     if ref is None:
-        event, payload = (
-            "push",
-            {
-                "ref": "refs/heads/main",
-                "before": before,
-                "after": box.git("rev-parse", "HEAD").strip(),
-                "repository": {
-                    "full_name": "acme/churn",
-                    "name": "churn",
-                    "default_branch": "main",
-                },
-            },
-        )
+        event, payload = "push", _push(box, before)
     else:
         event, payload = "workflow_dispatch", {"inputs": {"ref": ref}}
     log = _ok(act(box, event, payload, "cd.yml"))
@@ -246,19 +242,29 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert "✅ **Quality gate passed**" in ours["body"]
     assert _comments_on(box, person) == [{**comment, "pr": person}], "theirs untouched"
 
-    # 5. Merged (GitHub's merge commit) and pushed with a follow-up commit: one push of two
-    #    commits, so HEAD~1 is the merge itself (the same model). cd.yml compares with main
-    #    before the push (the event's `before`), the same way as the PR, and builds the
-    #    retrained model.
+    # 5. A stray note was pushed to main (its cd run, the same model, is not run here), then
+    #    dropped: the PR is merged (GitHub's merge commit) on main without it, with a
+    #    follow-up commit, and force-pushed. One push of two commits, so HEAD~1 is the merge
+    #    itself (the same model); its `before` is the stray commit, in no branch now, which
+    #    the checkout (every branch and tag) lacks: `make checkout-ref` fetches it by SHA
+    #    (GitHub still has it) and cd.yml compares with it, the same way as the PR, and
+    #    builds the retrained model.
     box.git("checkout", "-q", "main")
+    (box.repo / "NOTES.md").write_text("A stray note.\n")
+    box.git("commit", "-qam", "A stray note")
+    box.git("push", "-q", "origin", "main")
     before = box.git("rev-parse", "HEAD").strip()
+    box.git("reset", "-q", "--hard", "HEAD~1")
     box.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{pr['number']}", BRANCH)
     (box.repo / "NOTES.md").write_text("Retrained on April.\n")
     box.git("add", "NOTES.md")
     box.git("commit", "-qm", "Notes on the retraining")
-    box.git("push", "-q", "origin", "main")
+    box.git("push", "-q", "--force", "origin", "main")
     merged = box.git("rev-parse", "HEAD").strip()
+    assert run(box.origin, "git", "branch", "--contains", before, check=False).stdout == ""
     log, out = _cd(box, before=before)
+    merge_run = last_run_id(box)
+    assert f"checkout-ref: the gate compares with {before} (commit {before[:12]})" in log
     assert f"gate: comparing with {before}'s model re-scored on this revision's test split" in log
     assert "gate: mae:" in log and "(improved" in log
     assert "gate: passed" in log and out["commit"] == merged
@@ -301,6 +307,22 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert _bento_model(box, tmp_path / "store-3")["git_commit"] == template
     assert box.docker_builds()[-1] == built, "the old model's tags, not the head's"
     assert box.registry_tags()[f"{image}:{merged}"] == head_image, "the head's tag untouched"
+
+    # 8. GitHub has garbage-collected the stray commit of step 5 (in no branch): re-running
+    #    that push's run can no longer compare with its `before`. The step before anything is
+    #    built fails saying so; it never builds on "no base" with only the floor checked.
+    run(box.origin, "git", "reflog", "expire", "--expire=now", "--all")
+    run(box.origin, "git", "gc", "-q", "--prune=now")
+    builds = box.docker_builds()
+    result = act(box, "push", _push(box, before), "cd.yml", rerun_of=merge_run)
+    log = _log(result)
+    assert result.returncode != 0, log[-6000:]
+    steps = step_outcomes(log)
+    fetch_step = "Check out `ref` on a rebuild (a short SHA too; actions/checkout needs a full one)"
+    assert steps[fetch_step] == "failure", steps
+    assert f"commit {before}, the base to compare with, is not in this checkout and origin " in log
+    assert "no base" not in log and "Quality gate against the previous commit" not in steps
+    assert box.docker_builds() == builds, "nothing built"
 
 
 def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time_column(

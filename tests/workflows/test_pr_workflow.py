@@ -22,6 +22,7 @@ from tests.project import dvc
 from tests.workflows.act import (
     act,
     edit_params,
+    merge_group_event,
     pull_request_event,
     sandbox,
     step_outcomes,
@@ -84,6 +85,26 @@ def test_improving_pr_passes_and_a_degrading_push_fails_in_the_one_comment(tmp_p
     assert {"predicted_vs_actual.png", "residuals.png", "feature_importance.png"} <= figures
     assert (box.artifacts / "pr-report" / "pr" / "intervals.png").exists()
     assert (box.artifacts / "pr-report" / "pr" / "plots_diff" / "index.html").exists()
+
+    # The PR joins a merge queue: GitHub merges it onto main as the branch
+    # gh-readonly-queue/main/pr-1-<main's sha> and runs pr.yml on merge_group, whose event
+    # carries no labels. The gate compares with the queue's base_sha, the inconclusive
+    # checks warn (GATE_INCONCLUSIVE=warn: the PR was reviewed before it queued), and no
+    # comment job runs.
+    box.git("checkout", "-q", "--detach", "main")
+    box.git("merge", "-q", "--no-ff", "-m", "Merge pull request #1 from acme/feature", "feature")
+    queued = merge_group_event(box, 1, box.git("rev-parse", "HEAD").strip())
+    result = act(box, "merge_group", queued, "pr.yml", extra=SCOPED)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    assert step_outcomes(log).get("Quality gate against the base branch") == "success"
+    assert f"checkout stand-in at {queued['merge_group']['head_sha']}" in log
+    assert f"gate: comparing with {queued['merge_group']['base_sha']}" in log
+    assert "(inconclusive, warning;" in log, "inconclusive checks warn, not need review"
+    assert "needs review" not in log and "accepted by label" not in log
+    (comment,) = box.comments()
+    assert comment["updates"] == 0, "no comment job on merge_group"
+    box.git("checkout", "-q", "feature")
 
     # A second push to the same PR makes the model worse: the gate fails naming the metrics,
     # and the same comment is updated (no new one) to explain the failure to reviewers.
