@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 # Use uv from PATH if present; otherwise bootstrap a pinned copy into .tools/bin: uv's wheel
 # from PyPI, sha256-checked and unpacked with the standard library alone (no venv, ensurepip
-# or pip: Debian and Ubuntu ship ensurepip apart, as python3-venv). src/mlops_template/bootstrap_uv.py
+# or pip: Debian and Ubuntu ship ensurepip apart, as python3-venv). engine/src/mlops_engine/bootstrap_uv.py
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
@@ -32,7 +32,7 @@ help: ## list the targets
 	  END {for (i = 1; i <= n; i++) printf "  \033[36m%-" width "s\033[0m %s\n", name[i], text[i]}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
-	python3 -I src/mlops_template/bootstrap_uv.py --version "$(UV_VERSION)" --dest "$(CURDIR)/.tools/bin"
+	python3 -I engine/src/mlops_engine/bootstrap_uv.py --version "$(UV_VERSION)" --dest "$(CURDIR)/.tools/bin"
 
 # The object-store clients to install, pyproject's extras s3, gs, azure (docs/dependencies.md):
 # by default those whose URL scheme the DVC remote (.dvc/config) or a production sink
@@ -41,7 +41,7 @@ $(CURDIR)/.tools/bin/uv:
 # The test suite stores to an S3 server (tests/s3.py): `make test` adds s3.
 # The URL schemes come from one table, credentials.SCHEMES (adlfs's az://, abfs://, ... too),
 # asked with the standard library only: any Python 3 runs it before the environment exists.
-EXTRAS ?= $(shell python3 -I src/mlops_template/credentials.py .dvc/config params.yaml)
+EXTRAS ?= $(shell python3 -I engine/src/mlops_engine/credentials.py .dvc/config params.yaml)
 # The extras the test suite needs on top of the project's own, in ONE place: `make test` and
 # `make test-fast` add them, and `make canary` installs them into the upgraded environment
 # it runs the fast tier in (CANARY_EXTRAS).
@@ -79,12 +79,12 @@ test-fast: install ## the inner loop: every test not marked slow, on every core
 	$(TESTENV) $(RUN) pytest -m "not slow" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
-	$(RUN) ruff check src tests benchmarks
-	$(RUN) ruff format --check src tests benchmarks
+	$(RUN) ruff check src engine tests benchmarks
+	$(RUN) ruff format --check src engine tests benchmarks
 
 format: install ## apply ruff fixes and formatting
-	$(RUN) ruff check --fix src tests benchmarks
-	$(RUN) ruff format src tests benchmarks
+	$(RUN) ruff check --fix src engine tests benchmarks
+	$(RUN) ruff format src engine tests benchmarks
 
 test-code: install ## unit tests of the stages' cores (PR workflow)
 	$(RUN) pytest -m code $(PYTEST_ARGS)
@@ -121,7 +121,7 @@ checkout-ref: install ## check out $$CHECKOUT_REF (tag, branch, SHA of any lengt
 # pr.yml's comment job, on the base branch's checkout with no environment: the standard
 # library and gh only (it holds a write token; it never installs the pull request's code).
 comment: ## post or update the one report comment on PR $$PR_NUMBER (gh api, every page; GH_REPO, GH_TOKEN)
-	python3 -I src/mlops_template/ci/comment.py --body-file reports/pr/report.md
+	python3 -I engine/src/mlops_engine/ci/comment.py --body-file reports/pr/report.md
 
 repro-push: install ## like repro, then push outputs and run-cache to the DVC remote (trusted events only)
 	$(RUN) mlops repro --push $(if $(LOCK_BASE),--lock-base "$(LOCK_BASE)")
@@ -133,7 +133,7 @@ bento: save-model ## build the Bento and export it to build/bento.bento (outputs
 	$(RUN) mlops build --export build/bento.bento
 
 serve: save-model ## serve the pipeline's model on http://127.0.0.1:3000 (development)
-	$(RUN) bentoml serve mlops_template.serving.service:Predictor --host 127.0.0.1 --port 3000
+	$(RUN) bentoml serve mlops_engine.serving.service:Predictor --host 127.0.0.1 --port 3000
 
 # Used by cd.yml on GitHub (needs a Docker engine): import the Bento, build and push the image.
 # CONTAINER_BACKEND: what builds it (bentoml containerize --backend): docker on GitHub; the

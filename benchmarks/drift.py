@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def frames(rows: int, cols: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from mlops_template import storage
-    from mlops_template.config import load_params
-    from mlops_template.pipeline.ingest import ingest
+    from mlops_engine import storage
+    from mlops_engine.config import load_params
+    from mlops_engine.pipeline.ingest import ingest
 
     params = load_params(ROOT / "params.yaml")
     whole = params.ingest.model_copy(update={"history_until": None})
@@ -54,8 +54,8 @@ def frames(rows: int, cols: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFr
 def evidently_check(reference: pd.DataFrame, current: pd.DataFrame, max_rows: int | None) -> None:
     from evidently import DataDefinition
 
-    from mlops_template.config import DriftPolicy
-    from mlops_template.ct.drift import _column_results, _run, _value_drifts, sample
+    from mlops_engine.config import DriftPolicy
+    from mlops_engine.ct.drift import _column_results, _run, _value_drifts, sample
 
     numeric = [c for c in reference.columns if reference[c].dtype.kind in "if"]
     categorical = [c for c in reference.columns if c not in numeric]
@@ -96,7 +96,7 @@ def _one(kind: str, rows: int, cols: int, max_rows: int | None) -> None:
         import scipy.spatial.distance
         import scipy.stats  # noqa: F401
     else:
-        import mlops_template.ct.drift  # noqa: F401
+        import mlops_engine.ct.drift  # noqa: F401
     print(f"import_s={time.perf_counter() - start:.3f}")
     start = time.perf_counter()
     if kind == "numpy":

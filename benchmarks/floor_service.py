@@ -1,14 +1,14 @@
 """BentoML's own cost, measured: the project's service with the model taken out.
 
 Same service configuration, middlewares, request schema (validation), batching and GC
-settings as ``mlops_template.serving.service:Predictor``; the API answers a constant instead of
+settings as ``mlops_engine.serving.service:Predictor``; the API answers a constant instead of
 running the pipeline and logs nothing. What it sustains on a core is the most any model
 can get through BentoML's request path there (``benchmarks/serving.py --servers floor``).
 """
 
 import bentoml
 
-from mlops_template.serving import service as real
+from mlops_engine.serving import service as real
 
 
 @bentoml.service(name="floor", **real.Predictor.config)

@@ -22,9 +22,9 @@ import time
 import numpy as np
 from sklearn import metrics as skm
 
-from mlops_template.ci.gate import Rows, paired_checks
-from mlops_template.ci.paired import Side, Truth
-from mlops_template.config import GateMetric, GateParams
+from mlops_engine.ci.gate import Rows, paired_checks
+from mlops_engine.ci.paired import Side, Truth
+from mlops_engine.config import GateMetric, GateParams
 
 REGRESSION = GateParams(
     metrics={

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sklearn.inspection import permutation_importance
 
-from mlops_template import storage
-from mlops_template.config import load_params
-from mlops_template.pipeline.evaluate import permutation_drops
+from mlops_engine import storage
+from mlops_engine.config import load_params
+from mlops_engine.pipeline.evaluate import permutation_drops
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -51,15 +51,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_poisson_deviance
 
-from mlops_template.config import Params, parse_params, read_yaml
-from mlops_template.onboarding.inference import InitError, infer, params_changes
-from mlops_template.params_file import render
-from mlops_template.pipeline.baseline import GroupMeanBaseline
-from mlops_template.pipeline.evaluate import evaluate, score
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import cross_validate, train
-from mlops_template.pipeline.validate import validate
+from mlops_engine.config import Params, parse_params, read_yaml
+from mlops_engine.onboarding.inference import InitError, infer, params_changes
+from mlops_engine.params_file import render
+from mlops_engine.pipeline.baseline import GroupMeanBaseline
+from mlops_engine.pipeline.evaluate import evaluate, score
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import cross_validate, train
+from mlops_engine.pipeline.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

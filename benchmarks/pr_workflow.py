@@ -31,7 +31,7 @@ def _run(remote: bool) -> tuple[float, dict[str, float]]:
         if remote:
             with_dvc_remote(box)
         box.git("checkout", "-q", "-b", "feature")
-        path = box.repo / "src/mlops_template/ci/markdown.py"
+        path = box.repo / "engine/src/mlops_engine/ci/markdown.py"
         path.write_text(path.read_text().replace("The pull-request report:", "The PR report:"))
         box.git("commit", "-qam", "Reword")
         start = time.perf_counter()

@@ -28,16 +28,16 @@ from pathlib import Path
 import numpy as np
 from tests.model.test_paired_gate import rows_for
 
-from mlops_template import storage
-from mlops_template.ci.gate import Rows, compare, paired_checks
-from mlops_template.ci.paired import Side
-from mlops_template.config import Params, load_params, parse_params, read_yaml
-from mlops_template.onboarding.inference import infer, params_changes
-from mlops_template.pipeline.evaluate import score
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
-from mlops_template.pipeline.validate import validate
+from mlops_engine import storage
+from mlops_engine.ci.gate import Rows, compare, paired_checks
+from mlops_engine.ci.paired import Side
+from mlops_engine.config import Params, load_params, parse_params, read_yaml
+from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.pipeline.evaluate import score
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
+from mlops_engine.pipeline.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@
 
 Three ways to serve the same model on the same real rows (the pipeline's test set):
   limit    the model's in-process predict (no HTTP): the ceiling; the cost of one call of
-           the pipeline and of the service's lean path (mlops_template.serving.lean) is printed too;
+           the pipeline and of the service's lean path (mlops_engine.serving.lean) is printed too;
   fastapi  a minimal FastAPI/uvicorn app that predicts each request on its own
            (what a user would write instead);
   bentoml  this project's service (adaptive batching, validation, logging on);
@@ -44,10 +44,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_template import storage
-from mlops_template.config import load_params
-from mlops_template.serving import lean, model_store
-from mlops_template.serving.model_tag import model_md5
+from mlops_engine import storage
+from mlops_engine.config import load_params
+from mlops_engine.serving import lean, model_store
+from mlops_engine.serving.model_tag import model_md5
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -317,7 +317,7 @@ def main() -> None:
             "bentoml": [
                 "bentoml",
                 "serve",
-                "mlops_template.serving.service:Predictor",
+                "mlops_engine.serving.service:Predictor",
                 "--host",
                 "127.0.0.1",
             ],

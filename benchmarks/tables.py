@@ -44,7 +44,7 @@ from tests.project import BIN, clone, env, stop_group
 from tests.workflows.act import uv_bin_dir
 
 from benchmarks.models import TABLES
-from mlops_template.params_file import render
+from mlops_engine.params_file import render
 
 LEAK = "log_progression"
 VARIANTS = {
@@ -111,8 +111,8 @@ def junit_counts(path: Path) -> dict[str, int]:
 
 TEST_ROWS = """
 import json
-from mlops_template import storage
-from mlops_template.config import load_params
+from mlops_engine import storage
+from mlops_engine.config import load_params
 c = load_params("params.yaml").contract
 rows = storage.read_parquet("data/processed/test.parquet")[c.features].head(20)
 records = json.loads(rows.to_json(orient="records", date_format="iso"))

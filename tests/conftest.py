@@ -20,12 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mlops_template import storage
-from mlops_template.config import Params, load_params
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
-from mlops_template.pipeline.validate import validate
+from mlops_engine import storage
+from mlops_engine.config import Params, load_params
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
+from mlops_engine.pipeline.validate import validate
 from tests import s3
 from tests.project import seed_cache
 from tests.workflows.act import venv_pool

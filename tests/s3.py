@@ -12,7 +12,7 @@ the reader's writes are denied, as on AWS.
 Clients talk to it exactly as to AWS, through the environment only (``S3Server.env``):
 ``AWS_ENDPOINT_URL`` (botocore reads it since 1.31, so boto3, aiobotocore, s3fs and dvc-s3
 all do) and ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``, the names of the repository
-secrets the workflows pass (src/mlops_template/credentials.py).
+secrets the workflows pass (engine/src/mlops_engine/credentials.py).
 
 One server per pytest process (each xdist worker starts its own: ~1.5 s), stopped at the end
 of the session; each test gets its own bucket.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlops_template.contract import ColumnSpec, Contract
+from mlops_engine.contract import ColumnSpec, Contract
 
 
 def tiny_contract(task: str = "regression", time: bool = True, min_rows: int = 5) -> Contract:

@@ -1,4 +1,4 @@
-"""The cross-validated blend of the two best candidates (mlops_template.pipeline.blend): chosen only
+"""The cross-validated blend of the two best candidates (mlops_engine.pipeline.blend): chosen only
 when it scores better out of fold, served as the weighted average it was scored as."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template import storage
-from mlops_template.ci.markdown import model_choice
-from mlops_template.config import TrainParams
-from mlops_template.contract import ColumnSpec, Contract
-from mlops_template.pipeline.blend import OutOfFold, choose
-from mlops_template.pipeline.train import build_pipeline, train
+from mlops_engine import storage
+from mlops_engine.ci.markdown import model_choice
+from mlops_engine.config import TrainParams
+from mlops_engine.contract import ColumnSpec, Contract
+from mlops_engine.pipeline.blend import OutOfFold, choose
+from mlops_engine.pipeline.train import build_pipeline, train
 
 from .frames import tiny_contract, tiny_frame
 
@@ -93,7 +93,7 @@ def test_imbalanced_binary_blend_gets_its_threshold_from_the_blended_out_of_fold
 
 def test_the_class_from_probabilities_is_the_tuned_thresholds_not_the_argmax():
     """The service derives classes from one predict_proba pass (decision.decided)."""
-    from mlops_template.pipeline.decision import decided
+    from mlops_engine.pipeline.decision import decided
 
     frame, contract = _additive("classification", rows=400, cut=3.0)
     model = train(frame, FAST, contract, seed=0)

@@ -1,6 +1,6 @@
 """`make` on a machine without uv and with a Python that has no ensurepip (stock Debian or
 Ubuntu without python3-venv): the Makefile bootstraps uv from its wheel on PyPI with the
-standard library alone (src/mlops_template/bootstrap_uv.py), checking the pinned sha256.
+standard library alone (engine/src/mlops_engine/bootstrap_uv.py), checking the pinned sha256.
 
 The Python here is a real one made as Debian ships it: this interpreter's binary with its
 standard library minus `ensurepip`, so `python3 -m venv` fails exactly as there ("Command
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template import bootstrap_uv
+from mlops_engine import bootstrap_uv
 from tests.project import ROOT
 
 pytestmark = pytest.mark.code
@@ -44,10 +44,13 @@ def python_without_ensurepip(tmp_path) -> Path:
 
 def _project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
-    (project / "src" / "mlops_template").mkdir(parents=True)
+    (project / "engine" / "src" / "mlops_engine").mkdir(parents=True)
     shutil.copy(ROOT / "Makefile", project)
     for name in ("bootstrap_uv.py", "credentials.py"):  # what the Makefile runs before uv
-        shutil.copy(ROOT / "src" / "mlops_template" / name, project / "src" / "mlops_template")
+        shutil.copy(
+            ROOT / "engine" / "src" / "mlops_engine" / name,
+            project / "engine" / "src" / "mlops_engine",
+        )
     return project
 
 

@@ -1,4 +1,4 @@
-"""The dependency canary's logic (src/mlops_template/ci/canary.py) and its report command,
+"""The dependency canary's logic (engine/src/mlops_engine/ci/canary.py) and its report command,
 without act: what moved between two real lock files, the first error and the suspects in
 real failure output, the committed files restored whatever happens, and the one issue kept
 through the gh stand-in (tests/workflows/standins/bin/gh)."""
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.ci.canary import (
+from mlops_engine.ci.canary import (
     Move,
     Result,
     Settings,
@@ -30,6 +30,9 @@ from mlops_template.ci.canary import (
 from tests.project import BIN, ROOT
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 
+# the workspace member uv resolves together with the project
+ENGINE_FILES = ("engine/pyproject.toml", "engine/README.md")
+
 pytestmark = pytest.mark.code
 LOCK = (ROOT / "uv.lock").read_text()
 
@@ -38,7 +41,7 @@ LOCK = (ROOT / "uv.lock").read_text()
 EVIDENTLY_ON_PANDAS_31 = """\
 tests/model/test_drift_reference.py:43: in test_the_month_just_learned_is_not_drift
     result, _ = check_window(
-src/mlops_template/ct/drift.py:108: in _definition
+engine/src/mlops_engine/ct/drift.py:108: in _definition
     from evidently import DataDefinition
 venv/lib/python3.11/site-packages/evidently/__init__.py:5: in <module>
     from .core.datasets import Dataset
@@ -92,7 +95,8 @@ def test_the_first_error_and_the_suspect_are_the_moved_package_not_the_one_that_
 def test_the_committed_lock_and_pyproject_are_restored_when_the_resolution_fails(tmp_path):
     """A requirement no release satisfies: `uv lock` (real, against PyPI) fails, the result
     names it, and the project's files are byte for byte what they were."""
-    for name in ("pyproject.toml", "uv.lock", "README.md"):
+    for name in ("pyproject.toml", "uv.lock", "README.md", *ENGINE_FILES):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp_path / name)
     before = {p: (tmp_path / p).read_bytes() for p in ("pyproject.toml", "uv.lock")}
     uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
@@ -106,7 +110,8 @@ def test_when_nothing_moves_nothing_else_runs_and_the_files_are_untouched(tmp_pa
     """Every package already at its newest allowed release (evidently is pinned exactly):
     the real `uv lock` resolves the committed lock again, so there is no other environment
     to install, reproduce or test."""
-    for name in ("pyproject.toml", "uv.lock", "README.md"):
+    for name in ("pyproject.toml", "uv.lock", "README.md", *ENGINE_FILES):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp_path / name)
     before = {p: (tmp_path / p).read_bytes() for p in ("pyproject.toml", "uv.lock")}
     uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")

@@ -1,4 +1,4 @@
-"""What the gate compares with (mlops_template.ci.champion), on real git repositories."""
+"""What the gate compares with (mlops_engine.ci.champion), on real git repositories."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.ci.champion import base_metrics
+from mlops_engine.ci.champion import base_metrics
 from tests.project import ROOT, env
 
 pytestmark = pytest.mark.code
@@ -102,7 +102,7 @@ def test_the_champions_committed_answers_are_used_only_for_the_same_rows(repo, p
     its rows are this test split's (same count, same actual values in order)."""
     import numpy as np
 
-    from mlops_template.ci.champion import _committed_side
+    from mlops_engine.ci.champion import _committed_side
 
     plots = repo / "reports" / "plots"
     plots.mkdir(parents=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.cli import main
+from mlops_engine.cli import main
 from tests.project import ROOT, env
 from tests.workflows.github_state import STANDINS
 

@@ -14,15 +14,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlops_template.ci.champion import side_of
-from mlops_template.ci.gate import Rows, paired_checks
-from mlops_template.ci.paired import Comparison, Side, Truth, bootstrap
-from mlops_template.config import EvaluateParams, GateParams
-from mlops_template.contract import Contract
-from mlops_template.ct.challenger import compare
-from mlops_template.pipeline.evaluate import evaluate, score
-from mlops_template.pipeline.metrics import class_coverage, class_labels, classification_metrics
-from mlops_template.pipeline.summary import baseline_verdict
+from mlops_engine.ci.champion import side_of
+from mlops_engine.ci.gate import Rows, paired_checks
+from mlops_engine.ci.paired import Comparison, Side, Truth, bootstrap
+from mlops_engine.config import EvaluateParams, GateParams
+from mlops_engine.contract import Contract
+from mlops_engine.ct.challenger import compare
+from mlops_engine.pipeline.evaluate import evaluate, score
+from mlops_engine.pipeline.metrics import class_coverage, class_labels, classification_metrics
+from mlops_engine.pipeline.summary import baseline_verdict
 
 pytestmark = pytest.mark.code
 CLASSES = ["high", "low", "mid", "snow"]
@@ -225,7 +225,7 @@ def test_the_summary_says_plainly_when_the_model_loses_to_the_baseline(root, par
 
 
 def test_the_pr_report_says_which_classes_the_test_set_lacks():
-    from mlops_template.ci.markdown import ReportInputs, render
+    from mlops_engine.ci.markdown import ReportInputs, render
 
     current = {"accuracy": 0.9, "test_classes": {"absent": ["snow"], "not_trained": []}}
     text = render(ReportInputs("T", [], current, None, [], None))

@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from mlops_template.config import ConfigError, load_params, parse_params
+from mlops_engine.config import ConfigError, load_params, parse_params
 
 pytestmark = [pytest.mark.code, pytest.mark.example]
 

@@ -1,4 +1,4 @@
-"""One credentials story (mlops_template.credentials) and a remote that must be reachable."""
+"""One credentials story (mlops_engine.credentials) and a remote that must be reachable."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.credentials import (
+from mlops_engine.credentials import (
     GOOGLE_JSON,
     export_google_key,
     storage_advice,

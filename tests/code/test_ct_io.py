@@ -12,12 +12,12 @@ import json
 import pandas as pd
 import pytest
 
-from mlops_template import storage
-from mlops_template.ct.monitor import MonitorOutcome, MonitorPaths, NoProductionData, run_monitor
-from mlops_template.ct.replay import as_traffic
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.reference import reference
-from mlops_template.serving.prediction_log import write_batch
+from mlops_engine import storage
+from mlops_engine.ct.monitor import MonitorOutcome, MonitorPaths, NoProductionData, run_monitor
+from mlops_engine.ct.replay import as_traffic
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.reference import reference
+from mlops_engine.serving.prediction_log import write_batch
 from tests.datasets import month_rows
 from tests.project import ROOT
 

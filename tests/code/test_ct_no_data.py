@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.cli import main
+from mlops_engine.cli import main
 from tests.project import ROOT
 
 pytestmark = pytest.mark.code

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlops_template.config import MonitorParams, RetrainParams, TimeWindow
-from mlops_template.ct.challenger import feedback_name, moved_window, new_feedback
-from mlops_template.ct.drift import ColumnDrift, WindowResult, windows
-from mlops_template.ct.policy import decide
+from mlops_engine.config import MonitorParams, RetrainParams, TimeWindow
+from mlops_engine.ct.challenger import feedback_name, moved_window, new_feedback
+from mlops_engine.ct.drift import ColumnDrift, WindowResult, windows
+from mlops_engine.ct.policy import decide
 
 pytestmark = pytest.mark.code  # pure units: pr.yml's "Unit tests" and every Python run them
 
@@ -99,8 +99,8 @@ def test_window_moves_to_the_day_after_the_newest_row():
 
 @pytest.mark.example
 def test_params_update_keeps_comments_and_refuses_invalid_values(root, tmp_path):
-    from mlops_template import params_file
-    from mlops_template.config import ConfigError, load_params
+    from mlops_engine import params_file
+    from mlops_engine.config import ConfigError, load_params
 
     path = tmp_path / "params.yaml"
     path.write_text((root / "params.yaml").read_text())
@@ -118,7 +118,7 @@ def test_params_update_keeps_comments_and_refuses_invalid_values(root, tmp_path)
 def test_ct_status_makes_silence_visible():
     import datetime as dt
 
-    from mlops_template.ct.schedule import describe
+    from mlops_engine.ct.schedule import describe
 
     now = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     level, text = describe([], now, 8, "ct.yml")
@@ -138,7 +138,7 @@ def test_ct_status_makes_silence_visible():
 def test_without_a_time_column_retraining_records_how_far_the_feedback_reaches():
     """No time column: the window cannot cut the table, so its end records the newest
     logged_at retraining learned; the same rows are then no longer new (no second PR)."""
-    from mlops_template.contract import LOGGED_AT
+    from mlops_engine.contract import LOGGED_AT
 
     logged = pd.to_datetime(["2026-01-05 10:00:00", "2026-01-09 23:59:59.5"], format="ISO8601")
     rows = pd.DataFrame({"x": [1, 2], LOGGED_AT: logged})

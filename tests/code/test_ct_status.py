@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from mlops_template.cli import main
+from mlops_engine.cli import main
 from tests.project import ROOT
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 

@@ -1,4 +1,4 @@
-"""Derived features live inside the fitted pipeline (src/mlops_template/pipeline/features.py):
+"""Derived features live inside the fitted pipeline (engine/src/mlops_engine/pipeline/features.py):
 the model takes the raw request columns and computes them itself, so the service's schema
 never asks clients for them."""
 
@@ -11,9 +11,9 @@ import numpy as np
 import pydantic
 import pytest
 
-from mlops_template.pipeline.features import DeriveFeatures
-from mlops_template.pipeline.train import train
-from mlops_template.serving.schema import record_model
+from mlops_engine.pipeline.features import DeriveFeatures
+from mlops_engine.pipeline.train import train
+from mlops_engine.serving.schema import record_model
 
 pytestmark = [pytest.mark.code, pytest.mark.example]
 

@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from mlops_template.ci.gate import Rows, paired_checks
-from mlops_template.ci.paired import Side, Truth, auto_block_length, rows_per_day
-from mlops_template.config import GateMetric, GateParams, SliceGate
+from mlops_engine.ci.gate import Rows, paired_checks
+from mlops_engine.ci.paired import Side, Truth, auto_block_length, rows_per_day
+from mlops_engine.config import GateMetric, GateParams, SliceGate
 
 pytestmark = pytest.mark.code
 

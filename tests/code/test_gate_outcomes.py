@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_template.ci.gate import Rows, _paired_verdict, paired_checks
-from mlops_template.ci.markdown import ReportInputs, gate_summary, render
-from mlops_template.ci.paired import Side, Truth, circular_counts, simultaneous
-from mlops_template.config import (
+from mlops_engine.ci.gate import Rows, _paired_verdict, paired_checks
+from mlops_engine.ci.markdown import ReportInputs, gate_summary, render
+from mlops_engine.ci.paired import Side, Truth, circular_counts, simultaneous
+from mlops_engine.config import (
     GateMetric,
     GateParams,
     InconclusiveParams,
@@ -185,7 +185,7 @@ def test_circular_blocks_count_each_unit_once_per_block_covering_it():
 def test_the_label_and_the_cd_override_reach_the_gate(root, monkeypatch):
     import argparse
 
-    from mlops_template.commands.pull_request import _gate_args, accepted, gate_params
+    from mlops_engine.commands.pull_request import _gate_args, accepted, gate_params
 
     params = load_params(root / "params.yaml")
     monkeypatch.setenv("PR_LABELS", "bug,gate:accept")

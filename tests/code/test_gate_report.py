@@ -1,8 +1,8 @@
 import pytest
 
-from mlops_template.ci.gate import baseline_check, compare
-from mlops_template.ci.markdown import ReportInputs, params_diff, render
-from mlops_template.config import GateMetric, GateParams
+from mlops_engine.ci.gate import baseline_check, compare
+from mlops_engine.ci.markdown import ReportInputs, params_diff, render
+from mlops_engine.config import GateMetric, GateParams
 
 pytestmark = pytest.mark.code
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.ci.markdown import BODY_BUDGET, GITHUB_BODY_LIMIT, fit
-from mlops_template.cli import main
-from mlops_template.ct.challenger import render as render_challenger
-from mlops_template.ct.drift import ColumnDrift, WindowResult
-from mlops_template.ct.monitor import summary_markdown
-from mlops_template.ct.retrain import pr_body
-from mlops_template.step_files import SUMMARY_LIMIT, add_summary
+from mlops_engine.ci.markdown import BODY_BUDGET, GITHUB_BODY_LIMIT, fit
+from mlops_engine.cli import main
+from mlops_engine.ct.challenger import render as render_challenger
+from mlops_engine.ct.drift import ColumnDrift, WindowResult
+from mlops_engine.ct.monitor import summary_markdown
+from mlops_engine.ct.retrain import pr_body
+from mlops_engine.step_files import SUMMARY_LIMIT, add_summary
 from tests.project import ROOT, env
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 

@@ -10,8 +10,8 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlops_template.pipeline import evaluate as evaluate_mod
-from mlops_template.pipeline.evaluate import permutation_drops
+from mlops_engine.pipeline import evaluate as evaluate_mod
+from mlops_engine.pipeline.evaluate import permutation_drops
 from tests.datasets import classification_frame
 
 pytestmark = pytest.mark.code

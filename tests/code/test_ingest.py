@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from mlops_template.config import IngestParams, TimestampFromParts
-from mlops_template.pipeline.ingest import ingest
+from mlops_engine.config import IngestParams, TimestampFromParts
+from mlops_engine.pipeline.ingest import ingest
 
 pytestmark = pytest.mark.code
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template.pipeline.leakage import column_scores, find_leaks
+from mlops_engine.pipeline.leakage import column_scores, find_leaks
 
 pytestmark = pytest.mark.code
 RNG = np.random.default_rng(5)

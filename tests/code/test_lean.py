@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from mlops_template.config import TrainParams
-from mlops_template.pipeline.train import build_pipeline
-from mlops_template.serving import lean
-from mlops_template.serving.schema import column_reader, record_model, records_to_rows
+from mlops_engine.config import TrainParams
+from mlops_engine.pipeline.train import build_pipeline
+from mlops_engine.serving import lean
+from mlops_engine.serving.schema import column_reader, record_model, records_to_rows
 
 from .frames import tiny_contract, tiny_frame
 

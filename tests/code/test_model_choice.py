@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template import storage
-from mlops_template.ci.gate import all_checks, baseline_checks
-from mlops_template.ci.markdown import model_choice
-from mlops_template.config import ConfigError, GateMetric, GateParams, TrainParams, parse_params
-from mlops_template.contract import ColumnSpec, Contract
-from mlops_template.pipeline.train import _folds, loss_for, train
+from mlops_engine import storage
+from mlops_engine.ci.gate import all_checks, baseline_checks
+from mlops_engine.ci.markdown import model_choice
+from mlops_engine.config import ConfigError, GateMetric, GateParams, TrainParams, parse_params
+from mlops_engine.contract import ColumnSpec, Contract
+from mlops_engine.pipeline.train import _folds, loss_for, train
 
 from .frames import tiny_contract, tiny_frame
 
@@ -140,7 +140,7 @@ def test_report_lists_candidates_scores_and_winner():
     ],
 )
 def test_train_keys_are_typed_with_their_path(root, change, message):
-    from mlops_template.config import read_yaml
+    from mlops_engine.config import read_yaml
 
     raw = read_yaml((root / "params.yaml").read_text())
     raw["train"].update(change)
@@ -189,7 +189,7 @@ def test_a_missing_proper_metric_fails():
 
 
 def test_the_pr_report_has_a_model_choice_section():
-    from mlops_template.ci.markdown import ReportInputs, render
+    from mlops_engine.ci.markdown import ReportInputs, render
 
     model = train(tiny_frame(120), FAST, tiny_contract(), seed=0)
     current = {"mae": 1.0, "model_selection": model.model_selection_}

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template.config import parse_params
-from mlops_template.onboarding.inference import InitError, infer, params_changes
+from mlops_engine.config import parse_params
+from mlops_engine.onboarding.inference import InitError, infer, params_changes
 
 pytestmark = pytest.mark.code
 RNG = np.random.default_rng(0)
@@ -104,7 +104,7 @@ def test_unusable_input_fails_with_what_to_do(frame, target, message):
 
 
 def test_unreadable_file_is_a_clear_error(tmp_path, root, capsys):
-    from mlops_template.cli import main
+    from mlops_engine.cli import main
 
     bad = tmp_path / "data.parquet"
     bad.write_text("not parquet")
@@ -131,10 +131,10 @@ def test_init_drops_a_leaking_column_on_request_and_ingest_keeps_dropping_it(
     (init reads the file as it is and rewrites that key; found by benchmarks/tables.py)."""
     import subprocess
 
-    from mlops_template import storage
-    from mlops_template.cli import main
-    from mlops_template.config import load_params
-    from mlops_template.pipeline.ingest import ingest
+    from mlops_engine import storage
+    from mlops_engine.cli import main
+    from mlops_engine.config import load_params
+    from mlops_engine.pipeline.ingest import ingest
 
     frame = _frame()
     frame["log_y"] = np.log(frame["y"] - frame["y"].min() + 1)
@@ -213,8 +213,8 @@ def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target
     """The example's comments (riders, hours, 2011, "20% (MAE)") would be false for new data."""
     import re
 
-    from mlops_template import params_file
-    from mlops_template.onboarding.inference import params_comments
+    from mlops_engine import params_file
+    from mlops_engine.onboarding.inference import params_comments
 
     frame = _frame()
     if target == "label":
@@ -248,8 +248,8 @@ def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target
 def _init_here(root, tmp_path, monkeypatch, frame, *extra: str):
     """`mlops init` on ``frame`` (as mine.csv) in a copy of the project's params/dvc.yaml;
     the loaded params and what init printed."""
-    from mlops_template.cli import main
-    from mlops_template.config import load_params
+    from mlops_engine.cli import main
+    from mlops_engine.config import load_params
 
     data = tmp_path / "mine.csv"
     frame.to_csv(data, index=False)
@@ -287,7 +287,7 @@ def test_init_without_a_time_column_says_what_continuous_training_does(
 
 
 def test_detection_prefers_a_time_name_and_skips_labels_and_numbers():
-    from mlops_template.onboarding.inference import detect_time_column
+    from mlops_engine.onboarding.inference import detect_time_column
 
     frame = _frame(
         opened=pd.date_range("2020-01-01", periods=300, freq="h").astype(str),
@@ -301,7 +301,7 @@ def test_detection_prefers_a_time_name_and_skips_labels_and_numbers():
 
 def test_init_warns_when_the_table_is_too_large_for_git(root, tmp_path, monkeypatch, capsys):
     """GitHub rejects a file over 100 MiB: init says to `dvc add` the table instead."""
-    from mlops_template.onboarding import inference
+    from mlops_engine.onboarding import inference
 
     assert inference.GIT_WARN_BYTES == 50 * 1024 * 1024
     small = tmp_path / "small.csv"
@@ -338,7 +338,7 @@ def test_init_leaves_production_data_outside_the_project_alone(root, tmp_path, m
     data = tmp_path / "mine.csv"
     _frame().to_csv(data, index=False)
     monkeypatch.chdir(project)
-    from mlops_template.cli import main
+    from mlops_engine.cli import main
 
     assert main(["init", "--data", str(data), "--target", "y"]) == 0
     assert (outside / "batch.parquet").read_bytes() == b"logs", "left where it was"
@@ -415,9 +415,9 @@ def test_rare_classes_and_near_unique_columns_are_said_with_what_to_do():
 
 def test_a_class_of_one_row_is_split_at_random_without_stratifying():
     """scikit-learn refuses to stratify a class of one row: the split is plain random."""
-    from mlops_template.config import SplitParams
-    from mlops_template.contract import Contract
-    from mlops_template.pipeline.split import split, stratifiable
+    from mlops_engine.config import SplitParams
+    from mlops_engine.contract import Contract
+    from mlops_engine.pipeline.split import split, stratifiable
 
     frame = _frame()
     frame["y"] = np.where(np.arange(300) == 0, "once", np.where(frame["age"] > 50, "a", "b"))
@@ -433,8 +433,8 @@ def test_init_refuses_before_writing_when_its_contract_fails_on_the_table(
 ):
     """The last guard: whatever init infers is validated on the table before any file
     moves; a rule that fails there stops init, naming it, and nothing is written."""
-    from mlops_template.config import load_params
-    from mlops_template.onboarding import inference
+    from mlops_engine.config import load_params
+    from mlops_engine.onboarding import inference
 
     real = inference.infer
 
@@ -475,7 +475,7 @@ def test_make_run_s_summary_says_when_the_model_loses_to_the_baseline(root, tmp_
     import json
     import shutil
 
-    from mlops_template.pipeline.summary import summarize
+    from mlops_engine.pipeline.summary import summarize
 
     shutil.copy(root / "dvc.yaml", tmp_path / "dvc.yaml")
     (tmp_path / "reports").mkdir()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from mlops_template.ci.gate import Rows, paired_checks
-from mlops_template.ci.paired import (
+from mlops_engine.ci.gate import Rows, paired_checks
+from mlops_engine.ci.paired import (
     Comparison,
     Side,
     Truth,
@@ -16,7 +16,7 @@ from mlops_template.ci.paired import (
     counts,
     time_blocks,
 )
-from mlops_template.config import ConfigError, GateMetric, GateParams, parse_params, read_yaml
+from mlops_engine.config import ConfigError, GateMetric, GateParams, parse_params, read_yaml
 
 pytestmark = pytest.mark.code
 
@@ -236,8 +236,8 @@ def test_gate_keys_are_typed_with_their_path(root, change, message):
 
 
 def test_the_report_shows_champion_to_challenger_with_intervals_and_a_figure():
-    from mlops_template.ci.interval_plot import interval_figure
-    from mlops_template.ci.markdown import ReportInputs, render
+    from mlops_engine.ci.interval_plot import interval_figure
+    from mlops_engine.ci.markdown import ReportInputs, render
 
     checks = paired_checks(_rows(600, 10, 10, slice_shift=15), GATE, seed=1)
     text = render(

@@ -1,4 +1,4 @@
-"""The one report comment (`make comment`, src/mlops_template/ci/comment.py) through the gh
+"""The one report comment (`make comment`, engine/src/mlops_engine/ci/comment.py) through the gh
 stand-in, which pages a PR's comments as GitHub does (30 per page unless per_page, gh's
 `--paginate` following every page): on a busy PR (more than 30 comments, ours past the
 first page) the report is updated in place, never posted twice (CML 0.20.6 read page one
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.ci.comment import CML_WATERMARK, MARKER
+from mlops_engine.ci.comment import CML_WATERMARK, MARKER
 from tests.project import ROOT
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 
@@ -71,7 +71,7 @@ def _env(state: Path, token: str = GITHUB_TOKEN, pr: str = "7") -> dict[str, str
 
 def _comment(state: Path, body: Path, **kw: str) -> subprocess.CompletedProcess[str]:
     """`make comment`'s command, as the comment job runs it: the runner's python3, -I."""
-    script = ROOT / "src" / "mlops_template" / "ci" / "comment.py"
+    script = ROOT / "engine" / "src" / "mlops_engine" / "ci" / "comment.py"
     return subprocess.run(
         ["python3", "-I", str(script), "--body-file", str(body)],
         capture_output=True,
@@ -149,7 +149,7 @@ def test_a_refused_write_fails_with_ghs_message(github, tmp_path):
         [
             sys.executable,
             "-I",
-            str(ROOT / "src/mlops_template/ci/comment.py"),
+            str(ROOT / "engine/src/mlops_engine/ci/comment.py"),
             "--body-file",
             str(body),
         ],

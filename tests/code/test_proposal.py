@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.cli import main
-from mlops_template.ct import proposal as propose_mod
-from mlops_template.ct.proposal import Proposal, PushFailed, propose, push_failure
+from mlops_engine.cli import main
+from mlops_engine.ct import proposal as propose_mod
+from mlops_engine.ct.proposal import Proposal, PushFailed, propose, push_failure
 from tests.project import ROOT
 from tests.workflows.github_state import (
     APP_TOKEN,

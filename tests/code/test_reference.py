@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_template.pipeline.reference import reference
+from mlops_engine.pipeline.reference import reference
 from tests.code.frames import tiny_contract, tiny_frame
 
 pytestmark = pytest.mark.code

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template import storage
-from mlops_template.ci import reproduction
-from mlops_template.pipeline import reproduce as reproduce_module
+from mlops_engine import storage
+from mlops_engine.ci import reproduction
+from mlops_engine.pipeline import reproduce as reproduce_module
 from tests.project import ROOT, env
 
 pytestmark = pytest.mark.code

@@ -23,8 +23,9 @@ def _by_name(specs: list[str]) -> dict[str, str]:
 
 def test_the_serving_set_repeats_the_projects_ranges_and_leaves_the_pipeline_out():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    base = _by_name(project["project"]["dependencies"])
-    extras = project["project"]["optional-dependencies"]
+    engine = tomllib.loads((ROOT / "engine" / "pyproject.toml").read_text())
+    base = _by_name(engine["project"]["dependencies"])  # the project's come with the engine
+    extras = engine["project"]["optional-dependencies"]
     groups = project["dependency-groups"]
     serve = _by_name(groups["serve"])
     assert not PIPELINE_ONLY & set(serve), "the image serves only"
@@ -38,7 +39,7 @@ def test_the_serving_set_repeats_the_projects_ranges_and_leaves_the_pipeline_out
 
 def test_the_base_image_carries_the_declared_python():
     declared = (ROOT / ".python-version").read_text().strip()
-    service = (ROOT / "src/mlops_template/serving/service.py").read_text()
+    service = (ROOT / "engine/src/mlops_engine/serving/service.py").read_text()
     assert f'base_image="python:{declared}-slim"' in service, "serving/service.py's IMAGE"
 
 
@@ -49,7 +50,7 @@ def test_the_sbom_lists_what_the_image_installs_at_the_locked_versions(tmp_path,
     import shutil
     import tomllib as toml
 
-    from mlops_template.serving.evidence import write_sbom
+    from mlops_engine.serving.evidence import write_sbom
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("UV", os.environ.get("UV") or shutil.which("uv") or str(UV))
@@ -64,4 +65,4 @@ def test_the_sbom_lists_what_the_image_installs_at_the_locked_versions(tmp_path,
     assert {"bentoml", "scikit-learn", "pandas"} <= set(listed), "the serve group"
     assert not PIPELINE_ONLY & set(listed), "nothing the image leaves out"
     assert all(locked[name] == version for name, version in listed.items() if version)
-    assert sbom["metadata"]["component"]["name"] == "mlops-template"
+    assert sbom["metadata"]["component"]["name"] == "tabular-project"

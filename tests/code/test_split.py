@@ -1,7 +1,7 @@
 import pytest
 
-from mlops_template.config import SplitParams, TimeWindow
-from mlops_template.pipeline.split import split
+from mlops_engine.config import SplitParams, TimeWindow
+from mlops_engine.pipeline.split import split
 
 from .frames import tiny_contract, tiny_frame
 

@@ -8,6 +8,8 @@ the command's module, the imports inside the stage's command function, then ever
 (module-level or inside a function) of each project module reached. ``cli.py`` only parses
 arguments and dispatches, so it is not part of any stage. A stage that loads the pickled
 model also runs ``pipeline/features.py`` (the model's derived-feature step imports it).
+A stage that reaches ``mlops_engine.project`` runs the project's package (its features and
+model families, found through its entry point): it lists that package's folder.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.cli import build_parser
-from mlops_template.commands import COMMANDS
+from mlops_engine import project
+from mlops_engine.cli import build_parser
+from mlops_engine.commands import COMMANDS
 from tests.project import ROOT
 
 pytestmark = pytest.mark.code
 
-PACKAGE = "mlops_template"
-SRC = ROOT / "src"
+PACKAGE = "mlops_engine"
+SRC = ROOT / "engine" / "src"
+# The project's package: one folder dep, since the engine imports all of it at once.
+PROJECT = f"src/{project.load().__name__}"
 # The fitted pipeline's own project code: unpickling a model imports it.
-UNPICKLED = "mlops_template.pipeline.features"
+UNPICKLED = "mlops_engine.pipeline.features"
 STAGES: dict = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
 
@@ -94,13 +99,16 @@ def stage_closure(stage: str) -> set[str]:
     if any(str(d).endswith(".joblib") for d in STAGES[stage].get("deps", [])):
         start.add(UNPICKLED)  # loading the model runs its derived features' code
     files = closure(start) | {Path(module.__file__)}
-    return {str(p.relative_to(ROOT)) for p in files}
+    deps = {str(p.relative_to(ROOT)) for p in files}
+    if f"engine/src/{PACKAGE}/project.py" in deps:
+        deps.add(PROJECT)
+    return deps
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_deps_are_the_modules_its_command_imports(stage):
     needed = stage_closure(stage)
-    listed = {d for d in STAGES[stage].get("deps", []) if d.startswith("src/")}
+    listed = {d for d in STAGES[stage].get("deps", []) if d.startswith(("src/", "engine/src/"))}
     missing, extra = sorted(needed - listed), sorted(listed - needed)
     assert not missing, f"dvc.yaml stage {stage!r} lacks deps its command imports: {missing}"
     assert not extra, f"dvc.yaml stage {stage!r} lists deps its command does not import: {extra}"
@@ -110,7 +118,8 @@ def test_the_closure_follows_lazy_imports_and_packages(tmp_path):
     # The train stage imports its core inside the command function; it must be found, and
     # the package's __init__ (which Python runs first) with it.
     deps = stage_closure("train")
-    assert "src/mlops_template/pipeline/train.py" in deps
-    assert "src/mlops_template/pipeline/__init__.py" in deps
-    assert "src/mlops_template/cli.py" not in deps
+    assert "engine/src/mlops_engine/pipeline/train.py" in deps
+    assert "engine/src/mlops_engine/pipeline/__init__.py" in deps
+    assert "engine/src/mlops_engine/cli.py" not in deps
+    assert PROJECT in deps, "train runs the project's features and model families"
     assert not any("serving" in d or "/ct/" in d for d in deps), deps

@@ -1,8 +1,8 @@
 import pytest
 
-from mlops_template import storage
-from mlops_template.config import TrainParams
-from mlops_template.pipeline.train import train
+from mlops_engine import storage
+from mlops_engine.config import TrainParams
+from mlops_engine.pipeline.train import train
 
 from .frames import tiny_contract, tiny_frame
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from mlops_template.config import BaselineParams, EvaluateParams, SliceSpec, TrainParams
-from mlops_template.pipeline.baseline import GroupMeanBaseline
-from mlops_template.pipeline.evaluate import evaluate
-from mlops_template.pipeline.train import train
+from mlops_engine.config import BaselineParams, EvaluateParams, SliceSpec, TrainParams
+from mlops_engine.pipeline.baseline import GroupMeanBaseline
+from mlops_engine.pipeline.evaluate import evaluate
+from mlops_engine.pipeline.train import train
 
 from .frames import tiny_contract, tiny_frame
 

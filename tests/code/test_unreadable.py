@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 import pytest
 
-from mlops_template.cli import main
+from mlops_engine.cli import main
 
 pytestmark = pytest.mark.code
 
@@ -69,7 +69,7 @@ def test_ingest_stops_with_one_line_naming_the_file(
 
 
 def test_a_readable_file_still_reads(tmp_path):
-    from mlops_template.storage import read_table
+    from mlops_engine.storage import read_table
 
     path = tmp_path / "ok.csv.gz"
     path.write_bytes(gzip.compress(GOOD.encode()))

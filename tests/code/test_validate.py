@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template.pipeline.validate import validate
+from mlops_engine.pipeline.validate import validate
 
 from .frames import tiny_contract, tiny_frame
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlops_template.cli import main
+from mlops_engine.cli import main
 
 
 def ingest_and_validate(params_file: Path, source: Path, work: Path) -> tuple[int, dict, bool]:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template import storage
-from mlops_template.pipeline.validate import validate
+from mlops_engine import storage
+from mlops_engine.pipeline.validate import validate
 from tests.data.stages import ingest_and_validate
 
 pytestmark = [pytest.mark.data, pytest.mark.example]
@@ -24,7 +24,7 @@ def test_real_data_satisfies_the_contract(validated, params):
 
 def test_the_production_stream_satisfies_the_contract_too(root, params):
     """The months after history_until are replayed as production: same contract."""
-    from mlops_template.pipeline.ingest import ingest
+    from mlops_engine.pipeline.ingest import ingest
 
     whole = params.ingest.model_copy(update={"history_until": None})
     frame = ingest(storage.read_table(root / params.ingest.source), whole)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template import storage
+from mlops_engine import storage
 from tests.data.stages import ingest_and_validate
 
 pytestmark = pytest.mark.data
@@ -20,7 +20,7 @@ def test_the_raw_data_satisfies_the_contract(validated, params):
 
 def test_no_feature_alone_predicts_the_target_unless_confirmed(validated, params):
     """Target leakage (a column computed from the target) is named before any training."""
-    from mlops_template.pipeline.leakage import explain, find_leaks
+    from mlops_engine.pipeline.leakage import explain, find_leaks
 
     c = params.contract
     leaks = find_leaks(validated, c.target, c.task, c.features, c.leakage_confirmed)
@@ -29,7 +29,7 @@ def test_no_feature_alone_predicts_the_target_unless_confirmed(validated, params
 
 def test_a_copy_of_the_target_is_flagged_as_leakage(validated, params):
     """The check above can fail: a monotone function of the target is always caught."""
-    from mlops_template.pipeline.leakage import find_leaks
+    from mlops_engine.pipeline.leakage import find_leaks
 
     c = params.contract
     y = validated[c.target]

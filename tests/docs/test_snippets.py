@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.cli import build_parser
-from mlops_template.commands import COMMANDS as MLOPS_COMMANDS
+from mlops_engine.cli import build_parser
+from mlops_engine.commands import COMMANDS as MLOPS_COMMANDS
 from tests.docs.snippets import all_commands
 from tests.project import BIN, ROOT, env
 from tests.workflows.act import uv_bin_dir

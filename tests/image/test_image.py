@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template import storage
-from mlops_template.serving.prediction_log import read_logs
+from mlops_engine import storage
+from mlops_engine.serving.prediction_log import read_logs
 from tests.image import build, runtime
 from tests.s3 import s3_environment
 from tests.service.records import bad_cases, good_record, same_predictions

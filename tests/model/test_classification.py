@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_template.config import parse_params
-from mlops_template.pipeline.evaluate import evaluate
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.plots import render
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
-from mlops_template.pipeline.validate import validate
+from mlops_engine.config import parse_params
+from mlops_engine.pipeline.evaluate import evaluate
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.plots import render
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
+from mlops_engine.pipeline.validate import validate
 from tests.datasets import classification_frame, classification_params
 
 pytestmark = pytest.mark.model

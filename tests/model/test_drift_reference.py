@@ -10,13 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlops_template import storage
-from mlops_template.ct.drift import check_window, recent_reference, windows
-from mlops_template.ct.replay import as_traffic
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.reference import reference
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
+from mlops_engine import storage
+from mlops_engine.ct.drift import check_window, recent_reference, windows
+from mlops_engine.ct.replay import as_traffic
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.reference import reference
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
 from tests.datasets import month_rows
 
 pytestmark = [pytest.mark.model, pytest.mark.example]

@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_template import storage
-from mlops_template.ci.gate import baseline_checks
-from mlops_template.config import parse_params, read_yaml
-from mlops_template.onboarding.inference import infer, params_changes
-from mlops_template.params_file import render
-from mlops_template.pipeline.evaluate import evaluate
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
-from mlops_template.pipeline.validate import validate
+from mlops_engine import storage
+from mlops_engine.ci.gate import baseline_checks
+from mlops_engine.config import parse_params, read_yaml
+from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.params_file import render
+from mlops_engine.pipeline.evaluate import evaluate
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
+from mlops_engine.pipeline.validate import validate
 from tests.datasets import classification_frame
 
 pytestmark = pytest.mark.model

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from mlops_template.serving import lean
-from mlops_template.serving.schema import column_reader, record_model
+from mlops_engine.serving import lean
+from mlops_engine.serving.schema import column_reader, record_model
 
 pytestmark = pytest.mark.model
 

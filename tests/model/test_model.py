@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_template import storage
-from mlops_template.pipeline.evaluate import evaluate, score
-from mlops_template.pipeline.train import train
+from mlops_engine import storage
+from mlops_engine.pipeline.evaluate import evaluate, score
+from mlops_engine.pipeline.train import train
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
 

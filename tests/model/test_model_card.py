@@ -7,9 +7,9 @@ import re
 import pytest
 import yaml
 
-from mlops_template import storage
-from mlops_template.pipeline.model_card import GENERATED, CardInputs, render
-from mlops_template.storage import md5_of
+from mlops_engine import storage
+from mlops_engine.pipeline.model_card import GENERATED, CardInputs, render
+from mlops_engine.storage import md5_of
 from tests.project import ROOT
 
 pytestmark = pytest.mark.model

@@ -11,18 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_template import storage
-from mlops_template.ci.champion import side_of
-from mlops_template.ci.gate import Rows, compare, paired_checks
-from mlops_template.ci.paired import Side, Truth, time_blocks
-from mlops_template.config import Params, parse_params, read_yaml
-from mlops_template.onboarding.inference import infer, params_changes
-from mlops_template.pipeline.baseline import GroupMeanBaseline
-from mlops_template.pipeline.evaluate import score, slice_labels
-from mlops_template.pipeline.ingest import ingest
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
-from mlops_template.pipeline.validate import validate
+from mlops_engine import storage
+from mlops_engine.ci.champion import side_of
+from mlops_engine.ci.gate import Rows, compare, paired_checks
+from mlops_engine.ci.paired import Side, Truth, time_blocks
+from mlops_engine.config import Params, parse_params, read_yaml
+from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.pipeline.baseline import GroupMeanBaseline
+from mlops_engine.pipeline.evaluate import score, slice_labels
+from mlops_engine.pipeline.ingest import ingest
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
+from mlops_engine.pipeline.validate import validate
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]

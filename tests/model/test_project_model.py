@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlops_template import storage
-from mlops_template.ci.gate import baseline_checks
-from mlops_template.pipeline.evaluate import evaluate
-from mlops_template.pipeline.train import train
+from mlops_engine import storage
+from mlops_engine.ci.gate import baseline_checks
+from mlops_engine.pipeline.evaluate import evaluate
+from mlops_engine.pipeline.train import train
 
 pytestmark = pytest.mark.model
 
@@ -88,7 +88,7 @@ def test_rows_round_trip_through_the_service_schema(model, train_test, params):
 
     import pandas as pd
 
-    from mlops_template.serving.schema import record_model, records_to_rows
+    from mlops_engine.serving.schema import record_model, records_to_rows
 
     features = params.contract.features
     x = train_test[1][features].head(300).reset_index(drop=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlops_template.ct.challenger import moved_window
-from mlops_template.pipeline.evaluate import score
-from mlops_template.pipeline.ingest import ingest, with_feedback
-from mlops_template.pipeline.split import split
-from mlops_template.pipeline.train import train
+from mlops_engine.ct.challenger import moved_window
+from mlops_engine.pipeline.evaluate import score
+from mlops_engine.pipeline.ingest import ingest, with_feedback
+from mlops_engine.pipeline.split import split
+from mlops_engine.pipeline.train import train
 from tests.datasets import month_rows
 
 pytestmark = [pytest.mark.model, pytest.mark.example]
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.model, pytest.mark.example]
 
 @pytest.fixture(scope="module")
 def year(root, params):
-    from mlops_template import storage
+    from mlops_engine import storage
 
     whole = params.ingest.model_copy(update={"history_until": None})
     return ingest(storage.read_table(root / params.ingest.source), whole)

@@ -151,9 +151,9 @@ def test_classification_pipeline_end_to_end(tmp_path, monkeypatch):
     # has a column per declared class, f1 is evaluate's, no slice for the absent class.
     from pathlib import Path
 
-    from mlops_template.ci.champion import Base, gate_rows
-    from mlops_template.ci.gate import paired_checks
-    from mlops_template.config import load_params
+    from mlops_engine.ci.champion import Base, gate_rows
+    from mlops_engine.ci.gate import paired_checks
+    from mlops_engine.config import load_params
 
     monkeypatch.chdir(project)
     params = load_params("params.yaml")

@@ -20,8 +20,8 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
 
 def _card(model, path, train_test, params) -> str:
     """The model card of this model, as the pipeline's model_card stage writes it."""
-    from mlops_template.pipeline.model_card import CardInputs, render
-    from mlops_template.storage import md5_of
+    from mlops_engine.pipeline.model_card import CardInputs, render
+    from mlops_engine.storage import md5_of
 
     train, test = train_test
     inputs = CardInputs(params, model, train, test, {}, {}, [], {"model.joblib": md5_of(path)})
@@ -31,8 +31,8 @@ def _card(model, path, train_test, params) -> str:
 @pytest.fixture(scope="session")
 def saved_model(model, params, train_test, tmp_path_factory) -> tuple[str, Path]:
     """(tag, file) of the model trained on the real data, saved with lineage."""
-    from mlops_template import storage
-    from mlops_template.serving import model_store
+    from mlops_engine import storage
+    from mlops_engine.serving import model_store
 
     path = tmp_path_factory.mktemp("model") / "model.joblib"
     storage.write_model(model, path)
@@ -51,7 +51,7 @@ def saved_model(model, params, train_test, tmp_path_factory) -> tuple[str, Path]
 
 @pytest.fixture(scope="session")
 def service(saved_model):
-    from mlops_template.serving import service
+    from mlops_engine.serving import service
 
     return service
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_template.config import Params
+from mlops_engine.config import Params
 
 Body = dict[str, Any] | list[Any] | str | bytes
 

@@ -9,7 +9,7 @@ import time
 import pytest
 from bentoml._internal.marshal import dispatcher
 
-from mlops_template.serving import batching
+from mlops_engine.serving import batching
 
 pytestmark = pytest.mark.service
 
@@ -62,7 +62,7 @@ def test_the_installed_bentoml_takes_the_correction():
 
 def test_bentoml_alone_makes_lone_requests_wait_after_a_burst(monkeypatch):
     """What the correction is for; if this starts failing, BentoML changed its batcher and
-    ``mlops_template.serving.batching`` may no longer be needed."""
+    ``mlops_engine.serving.batching`` may no longer be needed."""
     batching.install()
     original = dispatcher.Optimizer.log_outbound.__wrapped__
     monkeypatch.setattr(dispatcher.Optimizer, "log_outbound", original)

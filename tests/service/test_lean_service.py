@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from mlops_template import storage
-from mlops_template.serving import lean, model_store
-from mlops_template.serving.prediction_log import PredictionLogger, read_logs
+from mlops_engine import storage
+from mlops_engine.serving import lean, model_store
+from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 
 pytestmark = [pytest.mark.service]
 

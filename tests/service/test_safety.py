@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from mlops_template.serving import model_store
-from mlops_template.serving.middleware import ApiKey, ModelVersionHeader
-from mlops_template.serving.prediction_log import PredictionLogger, read_logs
+from mlops_engine.serving import model_store
+from mlops_engine.serving.middleware import ApiKey, ModelVersionHeader
+from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 
 pytestmark = [pytest.mark.service]
 
@@ -111,7 +111,7 @@ SAVER = """
 import sys, time
 from pathlib import Path
 import bentoml  # imported before the start line, so the savers race for the same tag
-from mlops_template.serving import model_store
+from mlops_engine.serving import model_store
 path, ready, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 lineage = model_store.Lineage("0" * 40, model_store.md5_of(path), {}, {}, {})
 ready.touch()

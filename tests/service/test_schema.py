@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mlops_template.contract import ColumnSpec, Contract
-from mlops_template.serving.schema import record_model
+from mlops_engine.contract import ColumnSpec, Contract
+from mlops_engine.serving.schema import record_model
 
 pytestmark = [pytest.mark.service, pytest.mark.example]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.serving.prediction_log import read_logs
+from mlops_engine.serving.prediction_log import read_logs
 from tests.project import BIN, clone, env, stop_group
 from tests.s3 import s3_environment
 from tests.service.records import case_or_skip, same_predictions

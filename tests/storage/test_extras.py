@@ -18,7 +18,9 @@ pytestmark = pytest.mark.code
 
 
 def test_every_backend_extra_is_locked():
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+    """Each store's extra of the project installs the engine's, whose clients are locked."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = tomllib.loads((ROOT / "engine" / "pyproject.toml").read_text())["project"][
         "optional-dependencies"
     ]
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
@@ -28,6 +30,7 @@ def test_every_backend_extra_is_locked():
         "gs": {"dvc-gs", "gcsfs"},
         "azure": {"dvc-azure", "adlfs"},
     }.items():
+        assert project["optional-dependencies"][extra] == [f"mlops-engine[{extra}]"]
         assert {r.split(">")[0].split("[")[0] for r in extras[extra]} == packages
         assert packages <= locked, packages - locked
 
@@ -51,10 +54,9 @@ def _params_with_sink(path: Path, sink: str | None) -> None:
 def _sync_command(tmp_path, remote: str | None, sink: str | None, *args: str) -> str:
     shutil.copy(ROOT / "Makefile", tmp_path)
     # the Makefile asks credentials.SCHEMES which extra a URL scheme needs (one table)
-    (tmp_path / "src" / "mlops_template").mkdir(parents=True)
-    shutil.copy(
-        ROOT / "src" / "mlops_template" / "credentials.py", tmp_path / "src" / "mlops_template"
-    )
+    (tmp_path / "engine" / "src" / "mlops_engine").mkdir(parents=True)
+    engine_src = Path("engine", "src", "mlops_engine")
+    shutil.copy(ROOT / engine_src / "credentials.py", tmp_path / engine_src)
     _params_with_sink(tmp_path / "params.yaml", sink)
     for name in ("uv.lock", "pyproject.toml"):
         (tmp_path / name).write_text("")
@@ -92,7 +94,7 @@ def test_make_installs_the_extras_of_the_projects_storage(tmp_path):
 def test_the_image_gets_the_client_of_the_prediction_log_sink(tmp_path):
     """The Bento's requirements (`mlops build`) hold s3fs when the service logs to s3://,
     from the serve-s3 group: not the s3 extra, whose dvc-s3 would bring DVC into the image."""
-    from mlops_template.serving.bento import requirement_groups
+    from mlops_engine.serving.bento import requirement_groups
 
     local = tmp_path / "local.yaml"
     _params_with_sink(local, "data/production/prediction_logs")
@@ -116,7 +118,7 @@ def test_the_image_gets_the_client_of_the_prediction_log_sink(tmp_path):
 def test_the_makefile_and_the_code_share_one_table_of_schemes():
     """Every scheme credentials.SCHEMES knows installs its extra through the Makefile, the
     same extra extra_for names for the service's image and the errors."""
-    from mlops_template.credentials import SCHEMES, extra_for, extras_named
+    from mlops_engine.credentials import SCHEMES, extra_for, extras_named
 
     for scheme, extra in SCHEMES.items():
         assert extra_for(f"{scheme}://b/p") == extra

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from mlops_template.serving.prediction_log import PredictionLogger, read_logs
+from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 from tests import s3
 from tests.s3 import s3_environment
 

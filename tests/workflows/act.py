@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mlops_template import params_file
-from mlops_template.ci.markdown import params_diff
-from mlops_template.ct.replay import as_traffic
-from mlops_template.serving.prediction_log import write_batch
+from mlops_engine import params_file
+from mlops_engine.ci.markdown import params_diff
+from mlops_engine.ct.replay import as_traffic
+from mlops_engine.serving.prediction_log import write_batch
 from tests.project import BIN, ROOT, clone, dvc, env, run, seeded_global_config, use_cache
 from tests.s3 import S3Server, s3_environment
 from tests.workflows import github_state

@@ -38,8 +38,8 @@ def _branch_head(box) -> str | None:
 def test_a_corrupted_production_batch_fails_at_validation_not_as_drift(
     tmp_path, dvc_seed, params, model, s3_server
 ):
-    from mlops_template import storage
-    from mlops_template.pipeline.ingest import ingest
+    from mlops_engine import storage
+    from mlops_engine.pipeline.ingest import ingest
 
     box = sandbox(tmp_path, dvc_seed)
     whole = params.ingest.model_copy(update={"history_until": None})

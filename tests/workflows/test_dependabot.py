@@ -200,10 +200,12 @@ def test_actions_and_uv_update_weekly_in_groups():
 
 
 def _caps() -> dict[str, str]:
-    """pyproject's dependencies with an upper cap `<X`: name -> X."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = [*project["dependencies"]]
-    reqs += [r for extra in project["optional-dependencies"].values() for r in extra]
+    """The project's and the engine's dependencies with an upper cap `<X`: name -> X."""
+    reqs = []
+    for pyproject in (ROOT / "pyproject.toml", ROOT / "engine" / "pyproject.toml"):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        reqs += [*project["dependencies"]]
+        reqs += [r for extra in project["optional-dependencies"].values() for r in extra]
     caps = {}
     for req in reqs:
         m = re.match(r"^([A-Za-z0-9._-]+)[^;]*?,?\s*<\s*([0-9][^,;\s]*)", req)

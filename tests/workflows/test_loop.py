@@ -26,9 +26,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlops_template import storage
-from mlops_template.config import load_params
-from mlops_template.pipeline.ingest import ingest
+from mlops_engine import storage
+from mlops_engine.config import load_params
+from mlops_engine.pipeline.ingest import ingest
 from tests.datasets import drifting_weeks, month_rows
 from tests.project import BIN, ROOT, dvc, env, run
 from tests.workflows import github_state

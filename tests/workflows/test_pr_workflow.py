@@ -192,7 +192,7 @@ def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(
     dvc(box.repo, "config", "--local", "--unset", "cache.dir")
 
     def touch_report_code(repo):
-        path = repo / "src/mlops_template/ci/markdown.py"
+        path = repo / "engine/src/mlops_engine/ci/markdown.py"
         text = path.read_text()
         path.write_text(text.replace("The pull-request report:", "The pull request report:"))
 

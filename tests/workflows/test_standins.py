@@ -522,18 +522,21 @@ def test_app_token_has_what_the_step_requests_and_workflow_pushes_need_workflows
 
 def test_app_token_expires_after_its_lifetime(github, tmp_path):
     """An installation token lasts one hour from minting; after it, pushes and API calls are
-    refused as with an unknown token (here the installation's lifetime is one second)."""
+    refused as with an unknown token (here the installation's lifetime is a few seconds,
+    enough for a push and an API call under the suite's load)."""
     import time
 
     work, state, _ = github
-    (state / "app.json").write_text(json.dumps({"lifetime_seconds": 1}))
+    lifetime = 6
+    (state / "app.json").write_text(json.dumps({"lifetime_seconds": lifetime}))
+    minted_at = time.monotonic()
     minted = _mint(state, tmp_path, contents="write", pull_requests="write")
     assert minted.returncode == 0, minted.stdout + minted.stderr
     _git(work, "checkout", "-q", "-b", "retrain/auto")
     persist_credentials(work, minted.token)
     _push_branch(work)  # within its lifetime
     assert _gh(work, state, "label", "create", "x", token=minted.token).returncode == 0
-    time.sleep(1.2)
+    time.sleep(max(0.0, minted_at + lifetime + 0.2 - time.monotonic()))
     _git(work, "commit", "-q", "--allow-empty", "-m", "later")
     late = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
     assert late.returncode == 1 and "Invalid username or token" in late.stderr

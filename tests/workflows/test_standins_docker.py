@@ -126,7 +126,7 @@ def test_push_stores_the_manifest_under_its_digest_which_mlops_pushed_reads(
     """`docker push` prints and records the manifest's sha256 (not the image id, which no
     registry serves); `mlops pushed`'s digest (evidence.pushed_digest) is that one, of the
     pushed repository; an image never pushed there is refused, naming the repository."""
-    from mlops_template.serving.evidence import describe_push, pushed_digest
+    from mlops_engine.serving.evidence import describe_push, pushed_digest
 
     state = tmp_path / "state"
     monkeypatch.setenv("STANDIN_DOCKER_STATE", str(state))

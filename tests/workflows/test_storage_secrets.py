@@ -4,7 +4,7 @@ step that reads or writes storage, and no other.
 Nothing here is a hand-kept list of steps: which steps touch storage is derived. The code
 decides which functions reach storage (an ``fsspec`` call, or ``dvc`` with pull/push), the
 call graph of src/ which ``mlops`` commands reach them, the Makefile which commands a make
-target runs, and the workflow which target a step runs. mlops_template.credentials declares
+target runs, and the workflow which target a step runs. mlops_engine.credentials declares
 the result (STORAGE_ACCESS, STORAGE_COMMANDS, LOCAL_ONLY); these tests fail when the
 declaration, the code or a workflow disagree.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_template.credentials import (
+from mlops_engine.credentials import (
     LOCAL_ONLY,
     SECRETS,
     STORAGE_ACCESS,
@@ -30,7 +30,7 @@ from tests.workflows.makefile import make_rules, needed
 
 pytestmark = pytest.mark.workflows
 
-SRC = ROOT / "src" / "mlops_template"
+SRC = ROOT / "engine" / "src" / "mlops_engine"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 STORAGE_VERBS = {"pull", "push", "--pull"}
 
@@ -67,7 +67,7 @@ def _calls(fn: ast.FunctionDef) -> set[str]:
 def _commands_reaching(targets: set[str]) -> set[str]:
     """`mlops` commands whose function reaches one of ``targets`` (by name) in src/'s call
     graph; a name shared by two functions counts as either (errs towards secrets)."""
-    from mlops_template.cli import COMMANDS  # importing cli registers every command
+    from mlops_engine.cli import COMMANDS  # importing cli registers every command
 
     functions = _functions()
     by_name: dict[str, list[ast.FunctionDef]] = {}

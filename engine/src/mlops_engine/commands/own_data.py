@@ -1,0 +1,52 @@
+"""Bring your own data (a person, once): ``mlops init``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mlops_engine.commands import command
+from mlops_engine.config import Params
+
+
+def _init_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="your table: .csv, .csv.gz or .parquet")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--task", choices=["auto", "regression", "classification"], default="auto")
+    p.add_argument(
+        "--time-column",
+        default="auto",
+        help="timestamp column (time split, CT); auto: detect it (default); none: no time axis",
+    )
+    p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="leave this column out (repeatable); ingest drops it on every run",
+    )
+    p.add_argument("--raw-dir", default="data/raw", help="where the pipeline's input lives")
+    p.add_argument("--archive-dir", default="data/examples", help="where the example goes")
+
+
+@command(
+    "init",
+    "use your own table: infer the data contract and defaults, rewrite params.yaml",
+    _init_args,
+)
+def _init(a: argparse.Namespace, params: Params) -> int:
+    from mlops_engine.onboarding.inference import InitRequest, init_project
+
+    request = InitRequest(
+        data=Path(a.data),
+        target=a.target,
+        task=a.task,
+        time_column=None if a.time_column == "none" else a.time_column,
+        drop=tuple(a.drop),
+        raw_dir=Path(a.raw_dir),
+        archive_dir=Path(a.archive_dir),
+        params=Path(a.params),
+    )
+    sys.stdout.write(init_project(request, params) + "\n")
+    return 0

@@ -1,0 +1,77 @@
+"""Stage ``split``: train/test inside the training window, without leaking the future."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pandas as pd
+
+from mlops_engine.config import SplitParams
+from mlops_engine.contract import Contract
+
+log = logging.getLogger(__name__)
+
+
+def stratifiable(y: pd.Series, test_size: float) -> bool:
+    """Whether a stratified random split of ``y`` can be drawn: every class needs two rows
+    (one a side) and the test side a row per class (scikit-learn refuses otherwise)."""
+    counts = y.value_counts()
+    n_test = math.ceil(len(y) * test_size)
+    return bool(counts.min() >= 2 and n_test >= len(counts) and len(y) - n_test >= len(counts))
+
+
+def select_window(frame: pd.DataFrame, params: SplitParams, contract: Contract) -> pd.DataFrame:
+    """Rows inside the configured [start, end) time window (all rows without a time axis)."""
+    if contract.time_column is None:
+        return frame
+    stamp = frame[contract.time_column]
+    mask = pd.Series(True, index=frame.index)
+    if params.window.start is not None:
+        mask &= stamp >= pd.Timestamp(params.window.start)
+    if params.window.end is not None:
+        mask &= stamp < pd.Timestamp(params.window.end)
+    return frame.loc[mask]
+
+
+def split(
+    frame: pd.DataFrame, params: SplitParams, contract: Contract, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Time split: the last ``test_size`` of the window is the test set, no shuffling.
+
+    Random split (only for data without a time axis): stratified on the target for
+    classification so that rare classes appear on both sides, when that can be drawn (a
+    class of a single row cannot be on both sides: then the split is plain random, said in
+    the log, and evaluate names the classes the test set lacks).
+    """
+    window = select_window(frame, params, contract)
+    if len(window) < 2:
+        raise ValueError(
+            f"split.window keeps {len(window)} row(s); widen the window or check the time column"
+        )
+    if params.method == "time":
+        ordered = window.sort_values(contract.time_column, kind="stable")
+        cut_time = ordered[contract.time_column].iloc[int(len(ordered) * (1 - params.test_size))]
+        train = ordered[ordered[contract.time_column] < cut_time]
+        test = ordered[ordered[contract.time_column] >= cut_time]
+    else:
+        from sklearn.model_selection import train_test_split
+
+        stratify = None
+        if params.stratify and contract.task == "classification":
+            if stratifiable(window[contract.target], params.test_size):
+                stratify = window[contract.target]
+            else:
+                rare = window[contract.target].value_counts()
+                log.warning(
+                    "split: not stratified: class %r has %d row(s) (a stratified split needs "
+                    "2 per class and a test row per class)",
+                    rare.idxmin(),
+                    rare.min(),
+                )
+        train, test = train_test_split(
+            window, test_size=params.test_size, random_state=seed, shuffle=True, stratify=stratify
+        )
+    if train.empty or test.empty:
+        raise ValueError(f"split produced an empty side (train={len(train)}, test={len(test)})")
+    return train.reset_index(drop=True), test.reset_index(drop=True)
