@@ -22,7 +22,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment
+.PHONY: help install run test test-fast test-engine owned-lines rename-package lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -46,7 +46,7 @@ EXTRAS ?= $(shell python3 -I engine/src/mlops_engine/credentials.py .dvc/config 
 # `make test-fast` add them, and `make canary` installs them into the upgraded environment
 # it runs the fast tier in (CANARY_EXTRAS).
 TESTS_NEED := s3
-ifneq ($(filter test test-fast,$(MAKECMDGOALS)),)
+ifneq ($(filter test test-fast test-engine,$(MAKECMDGOALS)),)
 TEST_EXTRAS := $(TESTS_NEED)
 endif
 SYNC_EXTRAS := $(sort $(EXTRAS) $(TEST_EXTRAS))
@@ -72,36 +72,45 @@ run: install ## reproduce the whole pipeline (dvc repro) and print the headline 
 # scikit-learn, DVC and BentoML from source (tests/project.py env() says what that costs).
 TESTENV := env -u PYTHONDONTWRITEBYTECODE
 
-test: install lint ## lint, then the whole suite on every core; prints the 25 slowest tests
-	$(TESTENV) $(RUN) pytest -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
+test: install lint ## lint, then the project's own tests (tests/: its data, model, features)
+	$(TESTENV) $(RUN) pytest --durations=10 $(PYTEST_ARGS)
 
-test-fast: install ## the inner loop: every test not marked slow, on every core
-	$(TESTENV) $(RUN) pytest -m "not slow" -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+test-fast: install ## the inner loop: the project's tests not marked slow
+	$(TESTENV) $(RUN) pytest -m "not slow" $(PYTEST_ARGS)
+
+test-engine: install lint ## the engine's suite (engine/tests: act, stand-ins, S3, service) on every core; the 25 slowest
+	$(TESTENV) $(RUN) pytest engine/tests -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 lint: install ## ruff lint and format check
-	$(RUN) ruff check src engine tests benchmarks
-	$(RUN) ruff format --check src engine tests benchmarks
+	$(RUN) ruff check src engine tests
+	$(RUN) ruff format --check src engine tests
 
 format: install ## apply ruff fixes and formatting
-	$(RUN) ruff check --fix src engine tests benchmarks
-	$(RUN) ruff format src engine tests benchmarks
+	$(RUN) ruff check --fix src engine tests
+	$(RUN) ruff format src engine tests
 
-test-code: install ## unit tests of the stages' cores (PR workflow)
+# What a team owns: every tracked text file outside the engine (engine/) and outside data,
+# models, generated reports and docs (data/ models/ reports/ docs/), lock files excluded.
+OWNED = git ls-files -- . ':!engine' ':!data' ':!models' ':!reports' ':!docs' ':!*.lock' ':!*.gz' ':!*.dvc' ':!.dvc' ':!*.png' ':!*.json'
+owned-lines: ## count the lines of what a team owns (the project, not engine/): per file, then the total
+	@$(OWNED) | xargs wc -l | sort -n
+
+test-code: install ## the project's unit tests (PR workflow)
 	$(RUN) pytest -m code $(PYTEST_ARGS)
 
 # The code tier on each Python in PYTHONS, every one in its own venv (.venvs/X.Y) synced from
 # the same uv.lock. PYENV_VERSION: where the Pythons come from pyenv, its shims answer only for
 # the version .python-version names; it lets uv find the others (ignored without pyenv).
 PYTHONS ?= 3.11 3.12 3.13
-test-pythons: | $(UV) ## the code tier under every Python in $$PYTHONS (3.11 3.12 3.13), one venv each
+test-pythons: | $(UV) ## the engine's code tier under every Python in $$PYTHONS (3.11 3.12 3.13), one venv each
 	@failed=""; for v in $(PYTHONS); do \
 	  echo "== the code tier on Python $$v"; \
 	  PYENV_VERSION=$$v UV_PROJECT_ENVIRONMENT=.venvs/$$v $(UV) sync --frozen --quiet --python $$v $(UV_SYNC_FLAGS) \
-	    && $(TESTENV) .venvs/$$v/bin/python -m pytest -m code -q -p no:randomly -n 0 $(PYTEST_ARGS) \
+	    && $(TESTENV) .venvs/$$v/bin/python -m pytest engine/tests -m code -q -p no:randomly -n 0 $(PYTEST_ARGS) \
 	    || failed="$$failed $$v"; \
 	done; if [ -n "$$failed" ]; then echo "the code tier failed on Python$$failed"; exit 1; fi
 
-test-data-model: install ## data-contract and model tests (PR workflow)
+test-data-model: install ## the project's data-contract and model tests (PR workflow)
 	$(RUN) pytest -m "data or model" $(PYTEST_ARGS)
 
 repro: install ## dvc repro, pulling data and run-cache first when a DVC remote is configured
@@ -163,6 +172,11 @@ containerize: image ## build the image (make image), push both tags, output the 
 init: install ## use your own table: make init DATA=path.csv TARGET=column [TASK=auto] [TIME_COLUMN=auto|col|none] [DROP="col ..."]
 	$(RUN) mlops init --data "$(DATA)" --target "$(TARGET)" --task "$(or $(TASK),auto)" $(if $(TIME_COLUMN),--time-column "$(TIME_COLUMN)") $(foreach c,$(DROP),--drop "$(c)")
 
+rename-package: install ## rename the project's package: make rename-package NAME=your_package (then re-locks uv.lock)
+	$(RUN) mlops rename-package "$(NAME)"
+	$(UV) lock
+	$(UV) sync --frozen $(UV_SYNC_FLAGS) $(addprefix --extra ,$(SYNC_EXTRAS))
+
 replay: install ## demo production stream: send the next period as prediction logs + labels
 	$(RUN) mlops replay
 
@@ -192,10 +206,10 @@ canary: install ## newest dependency releases (uv.lock untouched): dvc repro -f 
 canary-report: install ## the canary's result as the one GitHub issue (needs gh + GH_TOKEN) and the job summary
 	$(RUN) mlops canary-report
 
-bench: install ## run the benchmarks in benchmarks/ (slow; prints figures)
-	$(RUN) python -m benchmarks.pipeline
-	$(RUN) python -m benchmarks.pr_workflow
-	$(RUN) python -m benchmarks.serving
+bench: install ## run the engine's benchmarks (engine/benchmarks; slow; prints figures)
+	cd engine && $(RUN) python -m benchmarks.pipeline
+	cd engine && $(RUN) python -m benchmarks.pr_workflow
+	cd engine && $(RUN) python -m benchmarks.serving
 
 clean: ## remove pipeline outputs (they stay in the DVC cache: `dvc checkout` restores them)
 	rm -rf data/interim data/processed models/*.joblib dvc_plots

@@ -18,5 +18,9 @@ from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 ESTIMATORS: dict[tuple[str, str], tuple[type, dict[str, Any]]] = {
     # An example (not used unless params.yaml names it): randomised trees.
     ("extra_trees", "squared_error"): (ExtraTreesRegressor, {"n_jobs": 1, "min_samples_leaf": 2}),
+    ("extra_trees", "poisson"): (
+        ExtraTreesRegressor,
+        {"n_jobs": 1, "min_samples_leaf": 2, "criterion": "poisson"},
+    ),
     ("extra_trees", "classification"): (ExtraTreesClassifier, {"n_jobs": 1, "min_samples_leaf": 2}),
 }

@@ -50,3 +50,24 @@ def _init(a: argparse.Namespace, params: Params) -> int:
     )
     sys.stdout.write(init_project(request, params) + "\n")
     return 0
+
+
+@command(
+    "rename-package",
+    "rename the project's package (folder, distribution, entry point, its own imports)",
+    lambda p: p.add_argument("name", help="the new package name: a lowercase Python identifier"),
+)
+def _rename_package(a: argparse.Namespace, params: Params) -> int:
+    from mlops_engine.onboarding.rename import rename
+
+    try:
+        done = rename(Path.cwd(), a.name)
+    except ValueError as err:
+        sys.stderr.write(f"rename-package: {err}\n")
+        return 2
+    if not done.files:
+        sys.stdout.write(f"the package is already {done.new}\n")
+        return 0
+    sys.stdout.write(f"renamed {done.old} -> {done.new}:\n")
+    sys.stdout.write("".join(f"  {f}\n" for f in done.files))
+    return 0

@@ -110,6 +110,22 @@ def estimators() -> dict[tuple[str, str], tuple[type, dict[str, Any]]]:
     return {**ESTIMATORS, **(project.hook("ESTIMATORS") or {})}
 
 
+def check_families(params: TrainParams, loss: str, names: list[str] | None = None) -> None:
+    """Every estimator params.yaml names exists for ``loss``, or an error naming the known
+    ones (before any fitting: a typo must not cost a cross-validation first)."""
+    families = estimators()
+    if names is None:
+        names = [params.estimator] if params.estimator != "auto" else list(params.candidates)
+    for name in names:
+        if (name, loss) not in families:
+            known = sorted({n for n, _ in families})
+            supported = sorted(n for n, fitted in families if fitted == loss)
+            raise ValueError(
+                f"train: unknown estimator {name!r} for the {loss} loss: one of {supported} "
+                f"(all families: {known}); add one in the project's model.py"
+            )
+
+
 def loss_for(params: TrainParams, contract: Contract) -> str:
     """``classification``, or the regression loss: Poisson for a non-negative integer target."""
     if contract.task == "classification":
@@ -128,15 +144,8 @@ def build_estimator(
     apply to the pinned estimator, or under ``auto`` to hist_gradient_boosting."""
     name = name or (params.estimator if params.estimator != "auto" else "hist_gradient_boosting")
     loss = loss or ("classification" if task == "classification" else "squared_error")
-    families = estimators()
-    if (name, loss) not in families:
-        known = sorted({n for n, _ in families})
-        supported = sorted(n for n, fitted in families if fitted == loss)
-        raise ValueError(
-            f"train: no estimator {name!r} for the {loss} loss; known: {known}, for {loss}: "
-            f"{supported} (add one in the project's model.py)"
-        )
-    cls, defaults = families[(name, loss)]
+    check_families(params, loss, [name])
+    cls, defaults = estimators()[(name, loss)]
     tuned = params.estimator == name or (
         params.estimator == "auto" and name == "hist_gradient_boosting"
     )
@@ -335,6 +344,7 @@ def train(frame: pd.DataFrame, params: TrainParams, contract: Contract, seed: in
     if contract.task == "classification" and frame[contract.target].nunique() < 2:
         raise ValueError("train: classification needs at least two classes in the training set")
     loss = loss_for(params, contract)
+    check_families(params, loss)
     with threadpool_limits(limits=params.n_threads, user_api="openmp"):
         scores: dict[str, float | None] = {}
         oof: dict[str, OutOfFold] = {}
