@@ -111,8 +111,9 @@ def test_the_use_this_template_guide(tmp_path, s3_server, dvc_seed):
         # result cannot depend on the table, which this suite runs itself on the same commit:
         # the engine's `code`, `pipeline` and `workflows` tiers (unit tests on tiny frames;
         # DVC's machinery, where what is tested is the atomic writes and dvc.lock; the
-        # workflow files and the harness's stand-ins), and the model, service and docs tests on tables and files of their own
-        # (sklearn's datasets, the paired gate's fixture tables, the docs' own commands).
+        # workflow files and the harness's stand-ins), and the model, service and docs tests
+        # on tables and files of their own (sklearn's datasets, the paired gate's fixture
+        # tables, the docs' own commands).
         # No xdist workers (the suite keeps the cores busy) and 200 generated requests against the
         # new table's schema (the suite fuzzes the template's with 1,200).
         extra_env={
