@@ -1,4 +1,4 @@
-"""Cost of the paired gate (ci/paired.py) against the point gate's own work, side by side.
+"""Cost of the paired gate (paired.py) against the point gate's own work, side by side.
 
 For each size, synthetic test rows (regression: the bundled example's scale, MAE ~20;
 classification: two classes with probabilities) and two models' answers; the paired gate
@@ -23,8 +23,8 @@ import numpy as np
 from sklearn import metrics as skm
 
 from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.ci.paired import Side, Truth
 from mlops_engine.config import GateMetric, GateParams
+from mlops_engine.paired import Side, Truth
 
 REGRESSION = GateParams(
     metrics={

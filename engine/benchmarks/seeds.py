@@ -29,9 +29,9 @@ import numpy as np
 
 from mlops_engine import storage
 from mlops_engine.ci.gate import Rows, compare, paired_checks
-from mlops_engine.ci.paired import Side
 from mlops_engine.config import Params, load_params, parse_params, read_yaml
 from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.paired import Side
 from mlops_engine.pipeline.evaluate import score
 from mlops_engine.pipeline.ingest import ingest
 from mlops_engine.pipeline.split import split

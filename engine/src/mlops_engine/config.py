@@ -191,11 +191,11 @@ class GateParams(_Frozen):
     """The proper scoring rule the margin applies to, always checked even when not gated;
     ``auto``: log_loss for classification, mae for regression."""
     confidence: float = Field(default=0.95, ge=0.5, lt=1)
-    """Two-sided level of the paired bootstrap intervals (ci/paired.py)."""
+    """Two-sided level of the paired bootstrap intervals (paired.py)."""
     resamples: int = Field(default=1000, ge=100)
     block_length: int | None = Field(default=None, ge=1)
     """Time split: test rows per resampled block; null: from the data (Politis-White on
-    the paired differences, at least a day of rows; ci/paired.py ``auto_block_length``)."""
+    the paired differences, at least a day of rows; paired.py ``auto_block_length``)."""
     seed: int = 0
     """Seeds the resamples; apart from the training ``seed`` so that a change of the
     training seed, or a re-run of the pull request, never redraws them."""

@@ -6,21 +6,20 @@ the path is None and nothing is written.
 GitHub drops a step's whole job summary when its file exceeds 1 MiB, counted in bytes (the
 runner's ``AttachmentSizeLimit``, "$GITHUB_STEP_SUMMARY upload aborted, supports content up
 to a size of 1024k"): ``add_summary`` keeps the file within it, counting UTF-8 bytes (a
-"✅" is 3), and shortens what would not fit with ``ci.markdown.fit``."""
+"✅" is 3), and shortens what would not fit with ``caps.cap``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
 
+from mlops_engine.caps import SUMMARY_LIMIT, cap
+
 
 def add_outputs(path: str | Path | None, outputs: Mapping[str, object]) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.writelines(f"{k}={v}\n" for k, v in outputs.items())
-
-
-SUMMARY_LIMIT = 1024 * 1024  # bytes, per step (all the step's commands together)
 
 
 def add_summary(
@@ -33,9 +32,7 @@ def add_summary(
     used = Path(path).stat().st_size if Path(path).exists() else 0
     room = SUMMARY_LIMIT - used
     if len(markdown.encode("utf-8")) > room:
-        from mlops_engine.ci.markdown import fit
-
-        markdown = fit(markdown, where, room, unit="bytes") if room > 1000 else ""
+        markdown = cap(markdown, where, room, unit="bytes") if room > 1000 else ""
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(markdown)
 

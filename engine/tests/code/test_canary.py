@@ -15,18 +15,16 @@ from pathlib import Path
 import pytest
 
 from mlops_engine.ci.canary import (
-    Move,
     Result,
     Settings,
     Step,
     first_error,
-    locked_versions,
     markdown,
-    moved_packages,
     run,
     suspects,
     update_issue,
 )
+from mlops_engine.lock_diff import Move, locked_versions, moved_packages
 from tests.project import BIN, ROOT
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 

@@ -16,13 +16,13 @@ from sklearn.preprocessing import StandardScaler
 
 from mlops_engine.ci.champion import side_of
 from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.ci.paired import Comparison, Side, Truth, bootstrap
+from mlops_engine.ci.summary import baseline_verdict
 from mlops_engine.config import EvaluateParams, GateParams
 from mlops_engine.contract import Contract
 from mlops_engine.ct.challenger import compare
+from mlops_engine.paired import Comparison, Side, Truth, bootstrap
 from mlops_engine.pipeline.evaluate import evaluate, score
 from mlops_engine.pipeline.metrics import class_coverage, class_labels, classification_metrics
-from mlops_engine.pipeline.summary import baseline_verdict
 
 pytestmark = pytest.mark.code
 CLASSES = ["high", "low", "mid", "snow"]

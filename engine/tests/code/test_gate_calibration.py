@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.ci.paired import Side, Truth, auto_block_length, rows_per_day
 from mlops_engine.config import GateMetric, GateParams, SliceGate
+from mlops_engine.paired import Side, Truth, auto_block_length, rows_per_day
 
 pytestmark = pytest.mark.code
 

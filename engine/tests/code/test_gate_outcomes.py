@@ -9,7 +9,6 @@ import pytest
 
 from mlops_engine.ci.gate import Rows, _paired_verdict, paired_checks
 from mlops_engine.ci.markdown import ReportInputs, gate_summary, render
-from mlops_engine.ci.paired import Side, Truth, circular_counts, simultaneous
 from mlops_engine.config import (
     GateMetric,
     GateParams,
@@ -17,6 +16,7 @@ from mlops_engine.config import (
     SliceGate,
     load_params,
 )
+from mlops_engine.paired import Side, Truth, circular_counts, simultaneous
 
 pytestmark = pytest.mark.code
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mlops_engine.ci.markdown import BODY_BUDGET, GITHUB_BODY_LIMIT, fit
+from mlops_engine.caps import BODY_BUDGET, GITHUB_BODY_LIMIT, cap
 from mlops_engine.cli import main
 from mlops_engine.ct.challenger import render as render_challenger
 from mlops_engine.ct.drift import ColumnDrift, WindowResult
@@ -107,7 +107,7 @@ def test_the_report_on_300_columns_fits_a_comment_with_the_verdict_and_a_link(wi
 
 def test_a_short_report_is_left_alone(tmp_path):
     text = "## Model report\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
-    assert fit(text, "x") == text
+    assert cap(text, "x") == text
 
 
 def _rows(n: int, cell: str) -> str:
@@ -134,12 +134,12 @@ def test_a_job_summary_is_capped_in_bytes_not_characters(tmp_path):
 
 def test_fit_in_bytes_cuts_at_a_line_and_never_inside_a_character(tmp_path):
     text = "## Notes\n\n" + "\n".join(f"- naïve ✅ {i} é" for i in range(50_000)) + "\n"
-    fitted = fit(text, "the log", 100_000, unit="bytes")
+    fitted = cap(text, "the log", 100_000, unit="bytes")
     assert len(fitted.encode("utf-8")) <= 100_000 < len(text.encode("utf-8"))
     assert fitted.endswith("*… cut here: the full report is in the log.*\n")
     body = fitted.rsplit("\n\n*… cut here", 1)[0]
     assert body.splitlines()[-1] in text.splitlines(), "a whole line ends what is kept"
-    assert len(fit(text, "x", 100_000)) <= 100_000 < len(fit(text, "x", 100_000).encode())
+    assert len(cap(text, "x", 100_000)) <= 100_000 < len(cap(text, "x", 100_000).encode())
 
 
 def _drift_summary() -> dict:

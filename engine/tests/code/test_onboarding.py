@@ -475,7 +475,7 @@ def test_make_run_s_summary_says_when_the_model_loses_to_the_baseline(root, tmp_
     import json
     import shutil
 
-    from mlops_engine.pipeline.summary import summarize
+    from mlops_engine.ci.summary import summarize
 
     shutil.copy(root / "dvc.yaml", tmp_path / "dvc.yaml")
     (tmp_path / "reports").mkdir()

@@ -1,4 +1,4 @@
-"""The paired bootstrap (ci/paired.py) and the gate's verdicts on it (ci/gate.py)."""
+"""The paired bootstrap (paired.py) and the gate's verdicts on it (ci/gate.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from sklearn import metrics as skm
 
 from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.ci.paired import (
+from mlops_engine.config import ConfigError, GateMetric, GateParams, parse_params, read_yaml
+from mlops_engine.paired import (
     Comparison,
     Side,
     Truth,
@@ -16,7 +17,6 @@ from mlops_engine.ci.paired import (
     counts,
     time_blocks,
 )
-from mlops_engine.config import ConfigError, GateMetric, GateParams, parse_params, read_yaml
 
 pytestmark = pytest.mark.code
 

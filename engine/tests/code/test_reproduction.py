@@ -1,4 +1,4 @@
-"""A pull request that moves uv.lock (ci/reproduction.py, pipeline/reproduce.py): every stage
+"""A pull request that moves uv.lock (lock_diff.py, pipeline/reproduce.py): every stage
 re-runs on the new releases, and the report says whether dvc.lock reproduced and why not."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from mlops_engine import lock_diff as reproduction
 from mlops_engine import storage
-from mlops_engine.ci import reproduction
 from mlops_engine.pipeline import reproduce as reproduce_module
 from tests.project import ROOT, env
 

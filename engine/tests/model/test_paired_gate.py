@@ -14,9 +14,9 @@ import pytest
 from mlops_engine import storage
 from mlops_engine.ci.champion import side_of
 from mlops_engine.ci.gate import Rows, compare, paired_checks
-from mlops_engine.ci.paired import Side, Truth, time_blocks
 from mlops_engine.config import Params, parse_params, read_yaml
 from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.baseline import GroupMeanBaseline
 from mlops_engine.pipeline.evaluate import score, slice_labels
 from mlops_engine.pipeline.ingest import ingest

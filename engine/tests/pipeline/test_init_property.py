@@ -25,16 +25,16 @@ from hypothesis import strategies as st
 
 from mlops_engine import storage
 from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.ci.paired import Truth
+from mlops_engine.ci.summary import baseline_verdict
 from mlops_engine.config import load_params
 from mlops_engine.onboarding.inference import InitError, InitRequest, init_project
+from mlops_engine.paired import Truth
 from mlops_engine.pipeline.baseline import GroupMeanBaseline
 from mlops_engine.pipeline.evaluate import evaluate
 from mlops_engine.pipeline.ingest import ingest
 from mlops_engine.pipeline.metrics import aligned_proba, class_labels
 from mlops_engine.pipeline.model_card import CardInputs, metric_intervals
 from mlops_engine.pipeline.split import split
-from mlops_engine.pipeline.summary import baseline_verdict
 from mlops_engine.pipeline.train import train
 from mlops_engine.pipeline.validate import validate
 from tests.stranger import Stranger, stranger_table
@@ -114,7 +114,7 @@ def stages_after_init(work: Path) -> dict:
         baseline = _side(naive, X, labels)
         truth = Truth(y.astype(object), contract.task, labels)
     else:
-        from mlops_engine.ci.paired import Side
+        from mlops_engine.paired import Side
 
         side = Side(np.asarray(model.predict(X), dtype=float))
         naive = GroupMeanBaseline(params.evaluate.baseline.group_by, contract.task)
@@ -128,7 +128,7 @@ def stages_after_init(work: Path) -> dict:
 
 
 def _side(model, X, labels):
-    from mlops_engine.ci.paired import Side
+    from mlops_engine.paired import Side
 
     proba = aligned_proba(model.predict_proba(X), model.classes_, labels)
     return Side(np.asarray(model.predict(X), dtype=object), proba)

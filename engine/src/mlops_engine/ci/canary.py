@@ -16,7 +16,7 @@ the error points at is what a weekly run can afford, and is usually enough to ac
 ``report`` turns that record into one GitHub issue, updated in place while the upgrade
 breaks and closed when everything passes again, and into the job summary (always, and the
 only output when the repository has issues turned off). The issue body is capped like the
-PR report (GitHub refuses a body over 65,536 characters; ``markdown.fit``), and a write
+PR report (GitHub refuses a body over 65,536 characters; ``caps.cap``), and a write
 GitHub refuses, or no ``gh`` at all, fails the job with gh's message: a canary that cannot
 speak must not stay green.
 """
@@ -35,6 +35,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlops_engine.lock_diff import Move, changed_outputs, moved_packages
+
 MARKER = "<!-- mlops-template dependency canary -->"
 LABEL = "dependency-canary"
 TAIL_LINES = 40
@@ -45,16 +47,6 @@ _EXCEPTION = re.compile(
     r"(?::\s.*)?)$"
 )
 _SUMMARY = re.compile(r"^(?:FAILED|ERROR) (\S+)(?: - (.*))?$")
-
-
-@dataclass
-class Move:
-    name: str
-    old: str | None  # None: added by the upgrade
-    new: str | None  # None: removed by the upgrade
-
-    def describe(self) -> str:
-        return f"{self.name} {self.old or '(new)'} -> {self.new or '(removed)'}"
 
 
 @dataclass
@@ -101,32 +93,6 @@ class Result:
             changed_outputs=raw["changed_outputs"],
             lock_reproduced=raw.get("lock_reproduced"),
         )
-
-
-# --- what moved -------------------------------------------------------------------------
-
-
-def locked_versions(lock_text: str) -> dict[str, str]:
-    """Package name -> version in a uv.lock (the project itself is left out: it is ours).
-    A package locked at two versions (one per Python range of a forked resolution) reads
-    "1.15.3, 1.18.1"."""
-    lock = tomllib.loads(lock_text)
-    ours = ({"editable": "."}, {"virtual": "."})
-    versions: dict[str, list[str]] = {}
-    for p in lock.get("package", []):
-        if p.get("source") not in ours:
-            versions.setdefault(p["name"], []).append(p.get("version", ""))
-    return {name: ", ".join(sorted(set(v))) for name, v in versions.items()}
-
-
-def moved_packages(committed: str, upgraded: str) -> list[Move]:
-    """Every package whose locked version differs, was added or was removed, by name."""
-    old, new = locked_versions(committed), locked_versions(upgraded)
-    return [
-        Move(name, old.get(name), new.get(name))
-        for name in sorted(old.keys() | new.keys())
-        if old.get(name) != new.get(name)
-    ]
 
 
 # --- errors and suspects ----------------------------------------------------------------
@@ -331,18 +297,6 @@ def _distributions(bin_dir: Path) -> dict[str, list[str]]:
         [str(bin_dir / "python"), "-c", code], capture_output=True, text=True, check=False
     )
     return json.loads(proc.stdout) if proc.returncode == 0 else {}
-
-
-def changed_outputs(committed: str, reproduced: str) -> list[str]:
-    """dvc.lock outputs whose hash the upgraded run did not reproduce."""
-    import yaml
-
-    def outs(text: str) -> dict[str, str]:
-        stages = (yaml.safe_load(text) or {}).get("stages", {})
-        return {o["path"]: o.get("md5", "") for s in stages.values() for o in s.get("outs", [])}
-
-    old, new = outs(committed), outs(reproduced)
-    return sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
 
 
 # --- the report -------------------------------------------------------------------------

@@ -43,8 +43,8 @@ import numpy as np
 import yaml
 
 from mlops_engine import revisions, storage
-from mlops_engine.ci.paired import Side, Truth, time_blocks
 from mlops_engine.config import Params, read_yaml
+from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.metrics import aligned_proba, class_labels
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The quality gate: the pull request's model against the base branch's (the champion).
 
 The gate proper is ``paired_checks``: both models' answers on the same test rows, each
-gated metric's difference with a paired-bootstrap confidence interval (ci/paired.py),
+gated metric's difference with a paired-bootstrap confidence interval (paired.py),
 overall, per slice of ``evaluate.slices`` and per class of a classification target. With
 ``worse`` the difference signed so that positive is a regression and ``tolerance`` the
 smallest regression that matters (relative to the champion's value, or absolute in the
@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlops_engine.ci import paired
+from mlops_engine import paired
 from mlops_engine.config import GateParams, SliceGate
 
 HIGHER_IS_BETTER = frozenset({"accuracy", "f1", "roc_auc", "r2"})
@@ -454,7 +454,7 @@ def block_length(rows: Rows, gate: GateParams, proper: str) -> int | None:
     """The test rows per resampled block (None: rows are independent): ``gate.block_length``
     when set, else Politis-White on the paired per-row loss differences of the proper
     scoring rule (challenger vs champion, else vs the naive baseline), at least a day of
-    rows (ci/paired.py ``auto_block_length``)."""
+    rows (paired.py ``auto_block_length``)."""
     if rows.truth.time is None:
         return None
     if gate.block_length is not None:

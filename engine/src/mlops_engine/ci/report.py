@@ -94,7 +94,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
     plots_diff = _plots_diff(a.base_ref, str(a.plots_diff)) if a.plots_diff and exists else None
     if a.plots_diff and exists and plots_diff is None:
         notes.append(f"`dvc plots diff {a.base_ref}` could not run (see the job log).")
-    from mlops_engine.ci.reproduction import note as reproduction_note
+    from mlops_engine.lock_diff import note as reproduction_note
 
     reproduced = reproduction_note(a.base_ref if exists else None)
     if reproduced:

@@ -89,9 +89,10 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 )
 def _canary_report(a: argparse.Namespace, params: Params) -> int:
     """The job summary always gets the whole result. The issue body is capped at GitHub's
-    65,536 characters (``ci.markdown.fit``). A refused ``gh`` call, or no ``gh``, fails
+    65,536 characters (``caps.cap``). A refused ``gh`` call, or no ``gh``, fails
     the job with gh's message (an error annotation); only a repository with issues turned
     off is a warning, the summary then being the one place the result goes."""
+    from mlops_engine.caps import cap
     from mlops_engine.ci.canary import (
         ISSUES_DISABLED,
         GhRefused,
@@ -99,7 +100,6 @@ def _canary_report(a: argparse.Namespace, params: Params) -> int:
         markdown,
         update_issue,
     )
-    from mlops_engine.ci.markdown import fit
 
     path = Path(a.result)
     result = Result.from_json(path.read_text()) if path.exists() else None
@@ -107,7 +107,7 @@ def _canary_report(a: argparse.Namespace, params: Params) -> int:
     where = "this run's job summary and its artifact `canary-result`"
     if a.run_url:
         where = f"the job summary of {a.run_url} and its artifact `canary-result`"
-    body = fit(text, where)
+    body = cap(text, where)
     Path(a.body).parent.mkdir(parents=True, exist_ok=True)
     Path(a.body).write_text(body)
     add_summary(a.summary, text, where)

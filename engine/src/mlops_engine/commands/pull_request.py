@@ -19,7 +19,7 @@ from mlops_engine.step_files import add_outputs, add_summary
     lambda p: p.add_argument("--dvc-file", default="dvc.yaml"),
 )
 def _summary(a: argparse.Namespace, params: Params) -> int:
-    from mlops_engine.pipeline.summary import summarize
+    from mlops_engine.ci.summary import summarize
 
     sys.stdout.write(summarize(Path(a.dvc_file), params) + "\n")
     return 0
@@ -177,7 +177,7 @@ def _report(a: argparse.Namespace, params: Params) -> int:
         remote_optional=a.remote_optional,
         accepted=accepted(a.labels, params),
     )
-    from mlops_engine.ci.markdown import fit
+    from mlops_engine.caps import cap
 
     text = build_report(request, params)
     full = Path(a.out).with_name(f"{Path(a.out).stem}-full.md")
@@ -186,7 +186,7 @@ def _report(a: argparse.Namespace, params: Params) -> int:
         if a.artifact_url
         else "the workflow run's artifacts"
     )
-    shown = fit(text, f"`{full.name}` in {artifact} (artifact `pr-report`)")
+    shown = cap(text, f"`{full.name}` in {artifact} (artifact `pr-report`)")
     if shown != text:
         storage.write_bytes(text.encode(), full)
         log.warning(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlops_engine import params_file, revisions, storage
-from mlops_engine.ci.markdown import fit
+from mlops_engine.caps import cap
 from mlops_engine.ci.report import ReportRequest, build_report
 from mlops_engine.config import Params, load_params
 from mlops_engine.contract import LOGGED_AT
@@ -30,7 +30,7 @@ def pr_body(title: str, intro: str, sections: str, key: str, where: str) -> tupl
     body (ci/markdown.py ``fit``: long tables such as a per-column drift table or a params
     diff of every contract entry lose rows, with a pointer to ``where`` the full one is)."""
     full = f"# {title}\n\n{intro}\n\n{sections}\n<!-- retrain-key: {key} -->\n"
-    return full, fit(full, where)
+    return full, cap(full, where)
 
 
 def _drift_section(summary_path: Path) -> str:

@@ -73,10 +73,10 @@ def reproduce(
     ``lock_base`` (pr.yml: the base branch): when `uv.lock` moved any package since then,
     every stage re-runs (``--force``), because DVC's hashes do not cover package versions
     and the run-cache would restore outputs built with the old releases
-    (ci/reproduction.py; the report then says whether they reproduced).
+    (lock_diff.py; the report then says whether they reproduced).
     """
     if lock_base:
-        from mlops_engine.ci.reproduction import moved_since, record
+        from mlops_engine.lock_diff import moved_since, record
 
         moved = moved_since(lock_base)
         if moved is None:

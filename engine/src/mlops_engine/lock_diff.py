@@ -14,10 +14,57 @@ too): what a stage imports is not known ahead of time, and uv.lock is the one re
 
 from __future__ import annotations
 
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_engine import revisions, storage
-from mlops_engine.ci.canary import Move, changed_outputs, moved_packages
+
+
+@dataclass
+class Move:
+    name: str
+    old: str | None  # None: added by the upgrade
+    new: str | None  # None: removed by the upgrade
+
+    def describe(self) -> str:
+        return f"{self.name} {self.old or '(new)'} -> {self.new or '(removed)'}"
+
+
+def locked_versions(lock_text: str) -> dict[str, str]:
+    """Package name -> version in a uv.lock (the project itself is left out: it is ours).
+    A package locked at two versions (one per Python range of a forked resolution) reads
+    "1.15.3, 1.18.1"."""
+    lock = tomllib.loads(lock_text)
+    ours = ({"editable": "."}, {"virtual": "."})
+    versions: dict[str, list[str]] = {}
+    for p in lock.get("package", []):
+        if p.get("source") not in ours:
+            versions.setdefault(p["name"], []).append(p.get("version", ""))
+    return {name: ", ".join(sorted(set(v))) for name, v in versions.items()}
+
+
+def moved_packages(committed: str, upgraded: str) -> list[Move]:
+    """Every package whose locked version differs, was added or was removed, by name."""
+    old, new = locked_versions(committed), locked_versions(upgraded)
+    return [
+        Move(name, old.get(name), new.get(name))
+        for name in sorted(old.keys() | new.keys())
+        if old.get(name) != new.get(name)
+    ]
+
+
+def changed_outputs(committed: str, reproduced: str) -> list[str]:
+    """dvc.lock outputs whose hash the upgraded run did not reproduce."""
+    import yaml
+
+    def outs(text: str) -> dict[str, str]:
+        stages = (yaml.safe_load(text) or {}).get("stages", {})
+        return {o["path"]: o.get("md5", "") for s in stages.values() for o in s.get("outs", [])}
+
+    old, new = outs(committed), outs(reproduced)
+    return sorted(p for p in old.keys() | new.keys() if old.get(p) != new.get(p))
+
 
 LOCK = "uv.lock"
 RECORD = Path("build/reproduced.json")
