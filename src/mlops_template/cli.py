@@ -21,6 +21,7 @@ from mlops_template.commands import (  # noqa: F401 (each module registers its c
     own_data,
     pull_request,
     stages,
+    template,
 )
 from mlops_template.config import ConfigError, load_params
 from mlops_template.credentials import export_google_key
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "nightly",
         "own_data",
         "dependencies",
+        "template",
     ]  # `mlops --help` in workflow order
     ordered = sorted(
         COMMANDS.items(), key=lambda kv: groups.index(kv[1][0].__module__.rsplit(".", 1)[1])
