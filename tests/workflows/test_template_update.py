@@ -12,7 +12,6 @@ workflow, a doc and those two files.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
@@ -24,6 +23,7 @@ import yaml
 from mlops_template.automation.template_update import (
     ANSWERS,
     CONFLICT_START,
+    Update,
     UpdateError,
     answers_text,
     update,
@@ -46,6 +46,17 @@ def git(cwd: Path, *args: str) -> str:
     return run(cwd, "git", *args).stdout
 
 
+def mlops(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "mlops"), *args],
+        cwd=project,
+        env={**env(), "UV": UV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} is not once in {path}"
@@ -53,8 +64,9 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def make_template(root: Path) -> Path:
-    """This working tree as the template's repository, released as v1."""
-    template = root / "template"
+    """This working tree as the template's repository, released as v1. Its address is a
+    URL, as a release records it (copier clones names ending in .git as git URLs)."""
+    template = root / "template.git"
     for rel in tracked_files():
         (template / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, template / rel)
@@ -64,12 +76,16 @@ def make_template(root: Path) -> Path:
 
 def release(template: Path, tag: str, first: bool = False) -> None:
     """The release step: the answers file names the tag, then the commit is tagged."""
-    (template / ANSWERS).write_text(answers_text(tag, str(template)))
+    (template / ANSWERS).write_text(answers_text(tag, url(template)))
     if first:
         git(template.parent, "init", "-q", "-b", "main", str(template))
     git(template, "add", "-A")
     git(template, "commit", "-qm", f"Release {tag}")
     git(template, "tag", tag)
+
+
+def url(template: Path) -> str:
+    return f"file://{template}"
 
 
 def use_this_template(template: Path, dest: Path, tag: str = "v1") -> Path:
@@ -121,9 +137,18 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     assert git(project, "rev-list", "--count", "HEAD").strip() == "2"
     ours = {p: (project / p).read_text() for p in (FEATURES, PARAMS, MAKEFILE)}
 
+    # Read from a mirror (--source) while the recorded address is unreachable: the answers
+    # keep the recorded one (git's url.<mirror>.insteadOf rewrites copier's clones).
+    mirror = template.parent / "mirror"
+    git(template.parent, "clone", "-q", "--mirror", str(template), str(mirror))
+    away = template.rename(template.parent / "away")
     started = time.perf_counter()
-    result = update(project, ref="v2", uv=UV)
-    print(f"copier update: {time.perf_counter() - started:.1f} s")
+    out = mlops(project, "update-template", "--ref", "v2", "--source", str(mirror))
+    away.rename(template)
+    print(f"mlops update-template: {time.perf_counter() - started:.1f} s")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"template: v1 -> v2 ({mirror})" in out.stdout and "conflicts (1)" in out.stdout
+    result = Update.from_json((project / "build/template-update/result.json").read_text())
 
     assert (result.from_ref, result.to_ref) == ("v1", "v2")
     assert git(project, "rev-parse", "HEAD") == head, "nothing committed"
@@ -138,8 +163,9 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     assert "=======\n# The one entry point for" in makefile and ">>>>>>> after updating" in makefile
     assert result.conflicted == [MAKEFILE]
     assert result.changed == sorted([ANSWERS, DOC, ENGINE, MAKEFILE, PARAMS, WORKFLOW])
-    assert (project / ANSWERS).read_text() == answers_text("v2", str(template))
+    assert (project / ANSWERS).read_text() == answers_text("v2", url(template))
     assert result.relocked == "unchanged"
+    assert git(project, "status", "--porcelain", "--ignored", "build").startswith("!!")
 
     # Resolved and committed: the same release again changes nothing.
     shutil.copy2(template / MAKEFILE, project / MAKEFILE)  # a person resolves: theirs
@@ -152,8 +178,7 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     assert update(project, uv=UV).nothing_new
 
 
-def test_update_refuses_a_dirty_tree_a_missing_answers_file_and_an_unknown_ref(made, capsys):
-    from mlops_template.cli import main
+def test_update_refuses_a_dirty_tree_a_missing_answers_file_and_an_unknown_ref(made):
 
     template, project = made
     (project / FEATURES).write_text("# half done\n")
@@ -170,14 +195,7 @@ def test_update_refuses_a_dirty_tree_a_missing_answers_file_and_an_unknown_ref(m
     with pytest.raises(UpdateError, match=f"{ANSWERS} not found"):
         update(project, ref="v2")
     # the command says so and exits 1, leaving the tree as it was
-    code = subprocess.run(
-        [str(BIN / "mlops"), "update-template", "--ref", "v2"],
-        cwd=project,
-        env=env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    code = mlops(project, "update-template", "--ref", "v2")
     assert code.returncode == 1 and f"{ANSWERS} not found" in code.stderr
     assert git(project, "status", "--porcelain") == ""
 
@@ -199,3 +217,69 @@ def test_the_committed_answers_file_is_copiers_render_naming_this_release():
         assert answers["_commit"] == f"v{version}"
     jinja = ROOT / "{{_copier_conf.answers_file}}.jinja"
     assert jinja.read_text().splitlines()[0] == answers_text("x", "y").splitlines()[0]
+
+
+APP = ("--var", "CT_APP_CLIENT_ID=Iv23li-update", "-s", "CT_APP_PRIVATE_KEY=stand-in-key")
+BRANCH = "template/update"
+
+
+def test_the_workflow_opens_one_pull_request_and_a_rerun_opens_no_second(tmp_path):
+    """template-update.yml under act on a sandbox made from template v1 (the box's one
+    commit carries v1's answers file), with the team's edits pushed to main: dispatched
+    with ref v2 it pushes `template/update` with the App's token (the release changes a
+    workflow: the push rules want `workflows` write) and opens one PR listing the range,
+    the changed files and the conflicted Makefile. The schedule's run (no ref: the newest
+    tag, v2 again) on the same main pushes nothing and opens no second PR."""
+    from tests.workflows import github_state
+    from tests.workflows.act import act, sandbox, step_outcomes
+
+    template = make_template(tmp_path / "t")
+    box = sandbox(tmp_path / "s")
+    shutil.copy2(template / ANSWERS, box.repo / ANSWERS)
+    box.git("commit", "-q", "--amend", "-am", "Initial commit")
+    # the same tree as the template's v1: what "Use this template" makes of it
+    assert box.git("rev-parse", "HEAD^{tree}") == git(template, "rev-parse", "v1^{tree}")
+    team_edits(box.repo)
+    box.git("push", "-q", "--force", "origin", "main")
+    template_v2(template)
+    main = box.git("rev-parse", "HEAD").strip()
+
+    started = time.perf_counter()
+    first = act(
+        box, "workflow_dispatch", {"inputs": {"ref": "v2"}}, "template-update.yml", extra=APP
+    )
+    print(f"first run: {time.perf_counter() - started:.0f} s")
+    log = first.stdout + first.stderr
+    assert first.returncode == 0, log[-8000:]
+    (pr,) = [p for p in box.prs() if p["head"] == BRANCH]
+    assert pr["base"] == "main" and pr["labels"] == ["template-update"]
+    assert pr["title"] == "Template update: v1 → v2"
+    assert pr["author"] == github_state.TOKENS[github_state.APP_TOKEN]["login"]
+    body = pr["body"]
+    assert "moved from **v1** to **v2**" in body
+    assert "1 file(s) with conflicts" in body and f"- `{MAKEFILE}`" in body
+    for path in (ENGINE, WORKFLOW, DOC, PARAMS, ANSWERS):
+        assert f"- `{path}`" in body, path
+    pushed = github_state.pushes(box.root / "gh")
+    assert [(p["ref"], p["kind"]) for p in pushed[-1:]] == [(f"refs/heads/{BRANCH}", "app")]
+    box.git("fetch", "-q", "origin")
+    head = box.git("rev-parse", f"origin/{BRANCH}").strip()
+    assert box.git("rev-parse", f"{head}~1").strip() == main, "one commit on main"
+    assert box.git("show", f"{head}:{WORKFLOW}") == (template / WORKFLOW).read_text()
+    assert box.git("show", f"{head}:{FEATURES}") == (box.repo / FEATURES).read_text()
+    assert box.git("show", f"{head}:{MAKEFILE}").startswith(CONFLICT_START)
+    assert yaml.safe_load(box.git("show", f"{head}:{ANSWERS}"))["_commit"] == "v2"
+
+    prs, refs = box.prs(), box.git("ls-remote", "origin")
+    started = time.perf_counter()
+    again = act(box, "schedule", {"schedule": "41 4 * * 1"}, "template-update.yml", extra=APP)
+    print(f"second run: {time.perf_counter() - started:.0f} s")
+    log = again.stdout + again.stderr
+    assert again.returncode == 0, log[-8000:]
+    step = "Apply the template's release and open or update the one template-update PR"
+    assert step_outcomes(log)[step] == "success"
+    assert "already holds key" in log
+    assert box.git("ls-remote", "origin") == refs, "nothing pushed"
+    assert [p["number"] for p in box.prs()] == [p["number"] for p in prs], "no second PR"
+    assert len(github_state.pushes(box.root / "gh")) == len(pushed)
+    assert box.prs()[0]["body"] == body

@@ -49,6 +49,7 @@ ANSWERS = ".copier-answers.yml"
 CONFLICT_START = "<<<<<<< before updating"
 _VERSION_TAG = re.compile(r"^v(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)")
 
 
 class UpdateError(RuntimeError):
@@ -175,12 +176,23 @@ def _status(project: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def _has_markers(path: Path) -> bool:
+def has_conflict_markers(path: Path) -> bool:
+    """A conflict block at the start of lines: ``<<<<<<< ``, then ``=======``, then
+    ``>>>>>>> `` (copier's inline conflicts and git's merge conflicts alike). Binary and
+    missing files have none."""
     try:
-        text = path.read_text()
+        lines = path.read_text().splitlines()
     except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
         return False
-    return any(line.startswith(CONFLICT_START) for line in text.splitlines())
+    state = 0
+    for line in lines:
+        if state == 0 and line.startswith("<<<<<<< "):
+            state = 1
+        elif state == 1 and line == "=======":
+            state = 2
+        elif state == 2 and line.startswith(">>>>>>> "):
+            return True
+    return False
 
 
 def _relock(project: Path, touched: set[str], conflicted: set[str], uv: str) -> str:
@@ -192,9 +204,7 @@ def _relock(project: Path, touched: set[str], conflicted: set[str], uv: str) -> 
         theirs = _git(project, "show", ":3:uv.lock")
         if theirs.returncode == 0:
             (project / "uv.lock").write_text(theirs.stdout)
-    proc = subprocess.run(
-        [uv, "lock"], cwd=project, capture_output=True, text=True, check=False
-    )
+    proc = subprocess.run([uv, "lock"], cwd=project, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return f"failed: {proc.stderr.strip()[-500:]}"
     _git(project, "add", "uv.lock")  # resolved: no longer an unmerged path
@@ -216,6 +226,12 @@ def update(
             "first, so the update's own changes can be told apart from yours"
         )
     recorded = answers.src_path
+    if source and source != recorded and not _URL.match(recorded):
+        raise UpdateError(
+            f"--source cannot stand in for the recorded _src_path {recorded!r}: git rewrites "
+            "URLs only (https://, ssh, git@, file://); run without --source, or record the "
+            "template's URL in the answers file"
+        )
     env = _rewrite_env(recorded, source) if source and source != recorded else dict(os.environ)
     where = source or recorded
     refs = remote_refs(recorded, env)
@@ -228,9 +244,7 @@ def update(
             f"unknown ref {ref!r}: the template at {where} has no such tag or branch "
             "(a commit is given by its hexadecimal SHA)"
         )
-    if ref == answers.commit or (
-        ref in refs and refs.get(answers.commit) == refs[ref]
-    ):
+    if ref == answers.commit or (ref in refs and refs.get(answers.commit) == refs[ref]):
         return Update(where, answers.commit, ref)
     with tempfile.TemporaryDirectory(prefix="copier-") as home:
         # copier's own settings file and cache are not the project's business
@@ -262,7 +276,7 @@ def update(
     entries = _status(project)
     changed = sorted({path for _, path in entries})
     unmerged = {path for code, path in entries if "U" in code or code in ("AA", "DD")}
-    conflicted = {p for p in changed if p in unmerged or _has_markers(project / p)}
+    conflicted = {p for p in changed if p in unmerged or has_conflict_markers(project / p)}
     relocked = _relock(project, set(changed), conflicted, uv)
     if relocked == "relocked":
         conflicted.discard("uv.lock")

@@ -8,10 +8,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_template.commands import command, log
 from mlops_template.config import Params
 from mlops_template.step_files import add_summary
+
+if TYPE_CHECKING:
+    from mlops_template.automation.template_update import Update
 
 OUT = "build/template-update"
 BRANCH = "template/update"
@@ -30,18 +34,40 @@ def _update_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", default=OUT, help="result.json and the PR body go here")
     p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
+    p.add_argument(
+        "--propose",
+        action="store_true",
+        help=f"then commit the update to --branch ({BRANCH}) and open or update its one PR "
+        "(gh, GH_TOKEN); nothing new: no commit, no push, no PR",
+    )
+    p.add_argument("--base", default="main")
+    p.add_argument("--branch", default=BRANCH)
+    p.add_argument("--remote", default="origin")
 
 
 @command(
     "update-template",
-    "apply a later template release to the working tree (copier update, 3-way merge)",
+    "apply a later template release to the working tree (copier update, 3-way merge); "
+    "--propose: and open or update its one PR",
     _update_args,
 )
 def _update_template(a: argparse.Namespace, params: Params) -> int:
     """Exit 0 when the update is applied, conflicts included (they are marked in the files
-    and listed); 1 when it could not run (dirty tree, no answers file, unknown ref...)."""
+    and listed); 1 when it could not run (dirty tree, no answers file, unknown ref...) or,
+    with ``--propose``, when the branch could not be pushed.
+
+    With ``--propose`` the proposal runs in this same process, with everything it needs
+    imported before copier touches the tree: the update may leave conflict markers in any
+    file (the Makefile, ``pyproject.toml``, ``params.yaml``, this package's own modules),
+    and a second step reading them (``make``, ``uv run``, ``mlops``) would stop there."""
     from mlops_template.automation.template_update import describe, pr_body, update
 
+    # Loaded now, before copier touches the tree; _propose's imports then come from
+    # sys.modules, whatever the update did to their files.
+    from mlops_template.ct import proposal  # noqa: F401
+    from mlops_template.revisions import commit_of
+
+    base_commit = commit_of("HEAD")
     result = update(Path.cwd(), a.source, a.ref, uv=os.environ.get("UV") or "uv")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -51,49 +77,34 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
         sys.stdout.write(line + "\n")
     if result.nothing_new:
         add_summary(a.summary, f"### Template update: nothing new\n\n{describe(result)[0]}\n\n")
-    else:
-        add_summary(a.summary, pr_body(result) + "\n")
-    return 0
+        if a.propose:
+            log.info("update-template: already at %s: no branch, no PR", result.to_ref)
+        return 0
+    add_summary(a.summary, pr_body(result) + "\n")
+    if not a.propose:
+        return 0
+    return _propose(a, result, base_commit)
 
 
-def _propose_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--result", default=f"{OUT}/result.json")
-    p.add_argument("--body", default=f"{OUT}/pr.md")
-    p.add_argument("--base", default="main")
-    p.add_argument("--branch", default=BRANCH)
-    p.add_argument("--remote", default="origin")
-    p.add_argument("--summary", default=os.environ.get("GITHUB_STEP_SUMMARY"))
-
-
-@command(
-    "propose-template-update",
-    "commit the applied template update to its fixed branch; open or update its one PR",
-    _propose_args,
-)
-def _propose_template_update(a: argparse.Namespace, params: Params) -> int:
-    """After ``update-template`` in the same checkout. Nothing new: no commit, no push, no
-    PR. Otherwise the retraining PR's machinery (``ct/proposal.py``): the fixed branch is
-    rebuilt on the checked-out base, pushed with a lease unless it already holds this
-    release on this base (the key), and its one PR is created or edited."""
-    from mlops_template.automation.template_update import Update, pr_title, proposal_key
+def _propose(a: argparse.Namespace, result: Update, base_commit: str) -> int:
+    """The retraining PR's machinery (``ct/proposal.py``): the fixed branch rebuilt on the
+    checked-out base with one commit, pushed with a lease unless it already holds this
+    release on this base (the key), its one PR created or edited."""
+    from mlops_template.automation.template_update import pr_title, proposal_key
     from mlops_template.ct.proposal import Proposal, PushFailed, propose, remote_head
-    from mlops_template.revisions import commit_of, git
+    from mlops_template.revisions import git
     from mlops_template.step_files import annotation
 
-    result = Update.from_json(Path(a.result).read_text())
-    if result.nothing_new:
-        log.info("propose-template-update: already at %s: no branch, no PR", result.to_ref)
-        return 0
-    # conflicted paths are unmerged in the index until added: the branch commit takes them
-    # as they are, markers included (the PR body lists them)
+    # conflicted paths are unmerged in the index until added: the commit takes them as they
+    # are, markers included (the PR body lists them)
     git("add", "--all", "--", ".")
     server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
     proposal = Proposal(
         branch=a.branch,
         base=a.base,
         title=pr_title(result),
-        body_file=a.body,
-        key=proposal_key(result, commit_of("HEAD")),
+        body_file=str(Path(a.out) / "pr.md"),
+        key=proposal_key(result, base_commit),
         paths=["."],
         labels=(LABEL,),
         remote=a.remote,
