@@ -174,6 +174,11 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     again = update(project, ref="v2", uv=UV)
     assert again.nothing_new and again.to_ref == "v2"
     assert git(project, "status", "--porcelain") == ""
+    # nothing new: --propose commits, pushes and opens nothing (this project has no remote)
+    out = mlops(project, "update-template", "--ref", "v2", "--propose")
+    assert out.returncode == 0 and "template: already at v2" in out.stdout, out.stderr
+    assert git(project, "branch", "--list", "template/update") == ""
+    assert git(project, "rev-parse", "HEAD") == git(project, "rev-parse", "main")
     # and with no ref, the newest release tag is v2 too
     assert update(project, uv=UV).nothing_new
 
@@ -278,8 +283,9 @@ def test_the_workflow_opens_one_pull_request_and_a_rerun_opens_no_second(tmp_pat
     assert again.returncode == 0, log[-8000:]
     step = "Apply the template's release and open or update the one template-update PR"
     assert step_outcomes(log)[step] == "success"
-    assert "already holds key" in log
+    assert "template/update already holds v1 -> v2 on this main" in log
+    assert "applied to the working tree" not in log, "copier did not run again"
     assert box.git("ls-remote", "origin") == refs, "nothing pushed"
-    assert [p["number"] for p in box.prs()] == [p["number"] for p in prs], "no second PR"
+    assert box.prs() == prs, "no second PR, the one PR not even edited"
     assert len(github_state.pushes(box.root / "gh")) == len(pushed)
     assert box.prs()[0]["body"] == body

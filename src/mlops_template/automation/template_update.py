@@ -211,11 +211,27 @@ def _relock(project: Path, touched: set[str], conflicted: set[str], uv: str) -> 
     return "relocked"
 
 
-def update(
-    project: Path, source: str | None = None, ref: str | None = None, uv: str = "uv"
-) -> Update:
-    """Apply the template's release ``ref`` (default: its newest ``vX.Y.Z`` tag) to
-    ``project``'s working tree with ``copier update``; what changed and what conflicts."""
+@dataclass(frozen=True)
+class Plan:
+    """What ``apply`` will do, known before copier runs: the project, where the template is
+    read (``where``; git's environment ``env`` rewrites the recorded address to it), the
+    release the project is at and the one it moves to."""
+
+    project: Path
+    where: str
+    from_ref: str
+    ref: str
+    known_ref: bool  # a tag or branch of the template (else a commit SHA, checked by copier)
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.ref == self.from_ref
+
+
+def prepare(project: Path, source: str | None = None, ref: str | None = None) -> Plan:
+    """Check that an update can run and resolve ``ref`` (default: the template's newest
+    ``vX[.Y[.Z]]`` tag); raises ``UpdateError`` saying why it cannot."""
     project = project.resolve()
     answers = read_answers(project)
     dirty = [path for _, path in _status(project)]
@@ -244,8 +260,16 @@ def update(
             f"unknown ref {ref!r}: the template at {where} has no such tag or branch "
             "(a commit is given by its hexadecimal SHA)"
         )
-    if ref == answers.commit or (ref in refs and refs.get(answers.commit) == refs[ref]):
-        return Update(where, answers.commit, ref)
+    if ref in refs and refs.get(answers.commit) == refs[ref]:
+        ref = answers.commit  # another name of the release the project is at
+    return Plan(project, where, answers.commit, ref, ref in refs, env)
+
+
+def apply(plan: Plan, uv: str = "uv") -> Update:
+    """Apply ``plan`` with ``copier update``; what changed and what conflicts."""
+    if plan.nothing_new:
+        return Update(plan.where, plan.from_ref, plan.ref)
+    project, ref, where = plan.project, plan.ref, plan.where
     with tempfile.TemporaryDirectory(prefix="copier-") as home:
         # copier's own settings file and cache are not the project's business
         proc = subprocess.run(
@@ -266,11 +290,11 @@ def update(
             capture_output=True,
             text=True,
             check=False,
-            env={**env, "COPIER_SETTINGS_PATH": str(Path(home) / "settings.yml")},
+            env={**plan.env, "COPIER_SETTINGS_PATH": str(Path(home) / "settings.yml")},
         )
     if proc.returncode != 0:
         output = (proc.stdout + proc.stderr).strip()
-        if ref not in refs and ("did not match" in output or "unknown revision" in output):
+        if not plan.known_ref and ("did not match" in output or "unknown revision" in output):
             raise UpdateError(f"unknown ref {ref!r}: no such commit in the template at {where}")
         raise UpdateError(f"copier update failed:\n{output[-3000:]}")
     entries = _status(project)
@@ -282,7 +306,15 @@ def update(
         conflicted.discard("uv.lock")
         changed = sorted({path for _, path in _status(project)})
     to_ref = read_answers(project).commit
-    return Update(where, answers.commit, to_ref, changed, sorted(conflicted), relocked)
+    return Update(where, plan.from_ref, to_ref, changed, sorted(conflicted), relocked)
+
+
+def update(
+    project: Path, source: str | None = None, ref: str | None = None, uv: str = "uv"
+) -> Update:
+    """``prepare`` then ``apply``: the release ``ref`` of the template (default: its newest
+    release tag) in ``project``'s working tree."""
+    return apply(prepare(project, source, ref), uv)
 
 
 def _copier() -> list[str]:
@@ -318,10 +350,6 @@ def describe(u: Update) -> list[str]:
     return lines
 
 
-def pr_title(u: Update) -> str:
-    return f"Template update: {u.from_ref} → {u.to_ref}"
-
-
 def pr_body(u: Update, listed: int = 200) -> str:
     """The pull request's body: the version range, the changed and the conflicted files."""
 
@@ -332,7 +360,7 @@ def pr_body(u: Update, listed: int = 200) -> str:
         return shown
 
     lines = [
-        f"# {pr_title(u)}",
+        f"# Template update: {u.from_ref} → {u.to_ref}",
         "",
         f"The template at `{u.source}` moved from **{u.from_ref}** to **{u.to_ref}**: "
         "`copier update` applied the difference between the two releases to this project as "
@@ -366,7 +394,8 @@ def pr_body(u: Update, listed: int = 200) -> str:
     return "\n".join(lines)
 
 
-def proposal_key(u: Update, base_commit: str) -> str:
-    """Same release onto the same base: the same key, so a re-run pushes nothing."""
-    basis = f"{u.source}|{u.from_ref}|{u.to_ref}|{base_commit}"
+def proposal_key(plan: Plan, base_commit: str) -> str:
+    """Same template, same releases, same base: the same key, so a re-run pushes nothing
+    (and, its PR being open, does not even run copier again)."""
+    basis = f"{plan.where}|{plan.from_ref}|{plan.ref}|{base_commit}"
     return hashlib.sha256(basis.encode()).hexdigest()[:16]

@@ -8,14 +8,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mlops_template.commands import command, log
 from mlops_template.config import Params
 from mlops_template.step_files import add_summary
-
-if TYPE_CHECKING:
-    from mlops_template.automation.template_update import Update
 
 OUT = "build/template-update"
 BRANCH = "template/update"
@@ -59,57 +55,60 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
     With ``--propose`` the proposal runs in this same process, with everything it needs
     imported before copier touches the tree: the update may leave conflict markers in any
     file (the Makefile, ``pyproject.toml``, ``params.yaml``, this package's own modules),
-    and a second step reading them (``make``, ``uv run``, ``mlops``) would stop there."""
-    from mlops_template.automation.template_update import describe, pr_body, update
-
-    # Loaded now, before copier touches the tree; _propose's imports then come from
-    # sys.modules, whatever the update did to their files.
-    from mlops_template.ct import proposal  # noqa: F401
-    from mlops_template.revisions import commit_of
-
-    base_commit = commit_of("HEAD")
-    result = update(Path.cwd(), a.source, a.ref, uv=os.environ.get("UV") or "uv")
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(result.to_json())
-    (out / "pr.md").write_text(pr_body(result))
-    for line in describe(result):
-        sys.stdout.write(line + "\n")
-    if result.nothing_new:
-        add_summary(a.summary, f"### Template update: nothing new\n\n{describe(result)[0]}\n\n")
-        if a.propose:
-            log.info("update-template: already at %s: no branch, no PR", result.to_ref)
-        return 0
-    add_summary(a.summary, pr_body(result) + "\n")
-    if not a.propose:
-        return 0
-    return _propose(a, result, base_commit)
-
-
-def _propose(a: argparse.Namespace, result: Update, base_commit: str) -> int:
-    """The retraining PR's machinery (``ct/proposal.py``): the fixed branch rebuilt on the
-    checked-out base with one commit, pushed with a lease unless it already holds this
-    release on this base (the key), its one PR created or edited."""
-    from mlops_template.automation.template_update import pr_title, proposal_key
-    from mlops_template.ct.proposal import Proposal, PushFailed, propose, remote_head
-    from mlops_template.revisions import git
+    and a second step reading them (``make``, ``uv run``, ``mlops``) would stop there. When
+    the branch already holds this release on this base and its PR is open (a re-run),
+    copier does not run at all."""
+    from mlops_template.automation import template_update as tu
+    from mlops_template.ct.proposal import (
+        Proposal,
+        PushFailed,
+        already_proposed,
+        propose,
+        remote_head,
+    )
+    from mlops_template.revisions import commit_of, git
     from mlops_template.step_files import annotation
 
-    # conflicted paths are unmerged in the index until added: the commit takes them as they
-    # are, markers included (the PR body lists them)
-    git("add", "--all", "--", ".")
+    base_commit = commit_of("HEAD")
+    plan = tu.prepare(Path.cwd(), a.source, a.ref)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
     server, repo = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
     proposal = Proposal(
         branch=a.branch,
         base=a.base,
-        title=pr_title(result),
-        body_file=str(Path(a.out) / "pr.md"),
-        key=proposal_key(result, base_commit),
+        title=f"Template update: {plan.from_ref} → {plan.ref}",
+        body_file=str(out / "pr.md"),
+        key=tu.proposal_key(plan, base_commit),
         paths=["."],
         labels=(LABEL,),
         remote=a.remote,
         repository_url=f"{server}/{repo}" if server and repo else None,
     )
+    if a.propose and not plan.nothing_new and already_proposed(proposal):
+        text = (
+            f"{a.branch} already holds {plan.from_ref} -> {plan.ref} on this {a.base} and its "
+            "pull request is open: nothing to push"
+        )
+        log.info("update-template: %s", text)
+        add_summary(a.summary, f"### Template update: already proposed\n\n{text}.\n\n")
+        return 0
+    result = tu.apply(plan, uv=os.environ.get("UV") or "uv")
+    (out / "result.json").write_text(result.to_json())
+    (out / "pr.md").write_text(tu.pr_body(result))
+    for line in tu.describe(result):
+        sys.stdout.write(line + "\n")
+    if result.nothing_new:
+        add_summary(a.summary, f"### Template update: nothing new\n\n{tu.describe(result)[0]}\n\n")
+        return 0
+    add_summary(a.summary, tu.pr_body(result) + "\n")
+    if not a.propose:
+        return 0
+    # The retraining PR's machinery (ct/proposal.py): the fixed branch rebuilt on the
+    # checked-out base with one commit, pushed with a lease unless it already holds this
+    # key, its one PR created or edited. Conflicted paths are unmerged in the index until
+    # added: the commit takes them as they are, markers included (the PR body lists them).
+    git("add", "--all", "--", ".")
     existed = remote_head(proposal) is not None
     try:
         outcome = propose(proposal)
