@@ -289,3 +289,23 @@ def test_the_workflow_opens_one_pull_request_and_a_rerun_opens_no_second(tmp_pat
     assert box.prs() == prs, "no second PR, the one PR not even edited"
     assert len(github_state.pushes(box.root / "gh")) == len(pushed)
     assert box.prs()[0]["body"] == body
+
+
+def test_a_refused_workflow_push_is_explained_as_the_release_changing_a_workflow():
+    """GitHub's refusal as the push rules print it (standins/github/pre-receive, the
+    message the act test above meets when the token lacks workflows write)."""
+    from mlops_template.commands.template import push_cause
+    from mlops_template.ct.proposal import PushFailed, push_failure
+
+    output = (
+        "remote: refusing to allow a GitHub App to create or update workflow "
+        "`.github/workflows/ct.yml` without `workflows` permission\n"
+        "error: failed to push some refs to 'origin.git'"
+    )
+    race, cause = push_failure(output)
+    assert not race
+    text = push_cause(PushFailed("template/update", cause, output))
+    assert text.startswith("this template release changes .github/workflows/ct.yml")
+    assert "CT_APP_CLIENT_ID" in text and "retraining" not in text
+    other = PushFailed("template/update", "the token may not push", "Permission to x denied")
+    assert push_cause(other) == "the token may not push"

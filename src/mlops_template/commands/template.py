@@ -6,16 +6,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_template.commands import command, log
 from mlops_template.config import Params
 from mlops_template.step_files import add_summary
 
+if TYPE_CHECKING:
+    from mlops_template.ct.proposal import PushFailed
+
+# GitHub's refusal, as git prints it (see ct/proposal.py push_failure for its forms)
+WORKFLOW_REFUSAL = re.compile(r"to create or update workflow `([^`]+)` without `workflows?`")
 OUT = "build/template-update"
 BRANCH = "template/update"
 LABEL = "template-update"
+
+
+def push_cause(err: PushFailed) -> str:
+    """The cause of a refused push, said for a template update: ``ct/proposal.py`` explains
+    a refused workflow change for the retraining branch (the base moved), whereas here the
+    release itself changes the workflow."""
+    m = WORKFLOW_REFUSAL.search(err.output)
+    if not m:
+        return err.cause
+    return (
+        f"this template release changes {m.group(1)}, and GitHub lets only a token with "
+        "Workflows: write push a workflow change. Configure the GitHub App (variable "
+        "CT_APP_CLIENT_ID, secret CT_APP_PRIVATE_KEY) with Workflows read and write, or the "
+        "secret CT_PR_TOKEN with the `workflow` scope; GITHUB_TOKEN never may"
+    )
 
 
 def _update_args(p: argparse.ArgumentParser) -> None:
@@ -113,9 +135,10 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
     try:
         outcome = propose(proposal)
     except PushFailed as err:
-        sys.stdout.write(annotation("error", "Template update not pushed", err.cause) + "\n")
-        add_summary(a.summary, f"### ❌ Template update not pushed\n\n{err.cause}.\n\n")
-        raise
+        cause = push_cause(err)
+        sys.stdout.write(annotation("error", "Template update not pushed", cause) + "\n")
+        add_summary(a.summary, f"### ❌ Template update not pushed\n\n{cause}.\n\n")
+        raise RuntimeError(f"pushing {err.branch} failed: {cause}\n{err.output}") from err
     sys.stdout.write(f"{outcome.result}\n")
     if outcome.result == "not_permitted":
         text = (
