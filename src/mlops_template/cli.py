@@ -1,7 +1,7 @@
 """The ``mlops`` console script: one subcommand per pipeline stage and per workflow step.
 
 The commands live in ``mlops_template.commands``, one module per event that runs them
-(stages, pull_request, merge, nightly, own_data, dependencies); this module
+(stages, pull_request, merge, nightly, own_data, dependencies, template); this module
 builds the parser, configures logging once and maps failures to exit codes.
 """
 

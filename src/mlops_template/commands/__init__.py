@@ -1,6 +1,5 @@
 """The ``mlops`` sub-commands, one module per event that runs them (``stages`` for DVC,
-``pull_request``, ``merge``, ``nightly`` for the three workflows, ``own_data`` for a person,
-``template`` for template updates).
+``pull_request``, ``merge``, ``nightly`` for the three workflows, ``own_data`` for a person).
 
 Each module registers its commands with ``@command``; ``mlops_template.cli`` imports them
 all and builds the parser. A command parses its arguments, loads inputs, calls the concern
