@@ -103,7 +103,7 @@ def read_answers(project: Path) -> Answers:
         raise UpdateError(
             f"{ANSWERS} not found in {project}: it records which template release this project "
             "came from, and copier update needs it (a project made from a template release "
-            "has it; see docs/template-updates.md to add it by hand)"
+            "has it; docs/template-updates.md says how to write it by hand)"
         )
     data = yaml.safe_load(path.read_text()) or {}
     missing = [k for k in ("_src_path", "_commit") if not data.get(k)]
