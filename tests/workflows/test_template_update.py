@@ -318,8 +318,8 @@ REPORT_LINE = "Reported by the template's v2 engine."
 
 @pytest.mark.skipif(
     not os.environ.get("TEMPLATE_UPDATE_PR_CHECKS"),
-    reason="opt-in (TEMPLATE_UPDATE_PR_CHECKS=1): three act runs, too slow for the suite's "
-    "budget; docs/template-updates.md says how it folds into the loop",
+    reason="opt-in (TEMPLATE_UPDATE_PR_CHECKS=1): two act runs (pr.yml unscoped), too slow "
+    "for the suite's budget; docs/template-updates.md says how it folds into the loop",
 )
 def test_pr_yml_passes_on_a_template_update_that_conflicts_nowhere(tmp_path, dvc_seed):
     """The update's PR runs pr.yml like any other: v2's engine change shows in the report
