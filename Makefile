@@ -22,7 +22,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast test-engine owned-lines rename-package lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment
+.PHONY: help install run test test-fast test-engine owned-lines rename-package lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment update-template template-update-pr
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -205,6 +205,16 @@ canary: install ## newest dependency releases (uv.lock untouched): dvc repro -f 
 
 canary-report: install ## the canary's result as the one GitHub issue (needs gh + GH_TOKEN) and the job summary
 	$(RUN) mlops canary-report
+
+# The template's later releases (docs/template-updates.md). SOURCE and REF come from the
+# command line or the environment (template-update.yml sets them).
+update-template: install ## apply a later template release to the working tree: [SOURCE=git URL or path] [REF=tag or commit]
+	UV="$(UV)" $(RUN) mlops update-template $(if $(SOURCE),--source "$(SOURCE)") $(if $(REF),--ref "$(REF)")
+
+# One process applies and proposes: the update may leave conflict markers in this Makefile,
+# pyproject.toml or the package itself, which a second step would have to read.
+template-update-pr: install ## update-template, then commit to template/update and open or update its one PR (gh + GH_TOKEN)
+	UV="$(UV)" $(RUN) mlops update-template --propose $(if $(SOURCE),--source "$(SOURCE)") $(if $(REF),--ref "$(REF)")
 
 bench: install ## run the engine's benchmarks (engine/benchmarks; slow; prints figures)
 	cd engine && $(RUN) python -m benchmarks.pipeline

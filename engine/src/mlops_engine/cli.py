@@ -1,7 +1,7 @@
 """The ``mlops`` console script: one subcommand per pipeline stage and per workflow step.
 
 The commands live in ``mlops_engine.commands``, one module per event that runs them
-(stages, pull_request, merge, nightly, own_data, dependencies); this module
+(stages, pull_request, merge, nightly, own_data, dependencies, template); this module
 builds the parser, configures logging once and maps failures to exit codes.
 """
 
@@ -21,6 +21,7 @@ from mlops_engine.commands import (  # noqa: F401 (each module registers its com
     own_data,
     pull_request,
     stages,
+    template,
 )
 from mlops_engine.config import ConfigError, load_params
 from mlops_engine.credentials import export_google_key
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "nightly",
         "own_data",
         "dependencies",
+        "template",
     ]  # `mlops --help` in workflow order
     ordered = sorted(
         COMMANDS.items(), key=lambda kv: groups.index(kv[1][0].__module__.rsplit(".", 1)[1])

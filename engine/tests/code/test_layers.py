@@ -4,6 +4,7 @@ and the lock check imported the gate's package, which imported the pipeline's).
 
     cli, testing  entry points: the console script, the pytest plugin
     commands      the `mlops` commands: parse arguments, call below
+    automation    template updates as a pull request (on the retraining PR's machinery)
     ct            continuous training: drift, policy, the retraining PR (automation)
     ci            the gate, champion re-scoring, the PR report, the canary (evaluation)
     serving, onboarding   the service; `mlops init`
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.code
 PACKAGE = ROOT / "engine" / "src" / "mlops_engine"
 # cli and testing are entry points (the console script, the pytest plugin): above all
 LAYERS = {
-    **{"testing": 7, "cli": 6, "commands": 5, "ct": 4, "ci": 3},
+    **{"testing": 8, "cli": 7, "commands": 6, "automation": 5, "ct": 4, "ci": 3},
     **{"serving": 2, "onboarding": 2, "pipeline": 1},
 }
 CORE = 0

@@ -98,15 +98,45 @@ def test_every_artifact_survives_a_rerun_and_its_consumer_finds_it():
         assert downloads <= uploads, path.name
 
 
-def test_the_app_token_outlives_the_job_that_pushes_with_it():
+@pytest.mark.parametrize(
+    ("workflow", "job", "last"),
+    [
+        ("ct.yml", "retrain", "make propose"),
+        ("template-update.yml", "update", "make template-update-pr"),
+    ],
+)
+def test_the_app_token_outlives_the_job_that_pushes_with_it(workflow, job, last):
     """An App installation token expires one hour after it is minted (standins/
-    create-github-app-token/mint). It is minted in the retrain job's first step, so the job
-    must end within the hour: `make propose` pushes last."""
-    retrain = _load("ct.yml")["jobs"]["retrain"]
-    first = retrain["steps"][0]
+    create-github-app-token/mint). It is minted in the pushing job's first step, so the job
+    must end within the hour: the step that pushes is the last. The token may push
+    workflow changes (a rebuilt branch on a main whose workflows changed; a template release
+    that changes them), and the job itself holds no more than pushing and a PR need."""
+    spec = _load(workflow)
+    pushing = spec["jobs"][job]
+    first = pushing["steps"][0]
     assert first["uses"].startswith("actions/create-github-app-token@")
-    assert retrain["timeout-minutes"] < 60
-    assert retrain["steps"][-1]["run"] == "make propose"
+    assert first["with"]["permission-workflows"] == "write"
+    assert pushing["timeout-minutes"] < 60
+    assert pushing["steps"][-1]["run"] == last
+    assert pushing["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert spec["permissions"] == {}
+
+
+def test_template_update_runs_weekly_and_on_demand_in_one_pushing_step():
+    """The release to move to reaches `run:` through the environment only; the update and
+    its proposal are one step (one process: a conflicted Makefile stops any later `make`)."""
+    spec = _load("template-update.yml")
+    assert "schedule" in spec["on"] and "ref" in spec["on"]["workflow_dispatch"]["inputs"]
+    assert spec["concurrency"]["cancel-in-progress"] is False
+    (job,) = spec["jobs"].values()
+    runs = [s for s in job["steps"] if "run" in s]
+    assert [s["run"] for s in runs] == ["make install", "make template-update-pr"]
+    step = runs[-1]
+    assert step["env"]["REF"] == "${{ inputs.ref }}"
+    assert step["env"]["SOURCE"] == "${{ vars.TEMPLATE_SOURCE }}"
+    assert "${{" not in step["run"]
+    checkout = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout[0]["with"]["fetch-depth"] == 0, "the proposal fetches its branch"
 
 
 def test_pr_checks_run_in_a_merge_queue_against_its_base_without_a_comment():

@@ -182,6 +182,14 @@ def open_pr(p: Proposal) -> int | None:
     return numbers[0] if numbers else None
 
 
+def already_proposed(p: Proposal) -> bool:
+    """The branch on the remote holds ``p.key`` and its PR is open: ``propose`` would push
+    nothing and only re-edit the PR, so a caller whose proposal is costly to build (the
+    template update runs copier) may skip building it."""
+    head = remote_head(p)
+    return head is not None and _key_of(p, head) == p.key and open_pr(p) is not None
+
+
 def sync_pr(p: Proposal) -> Literal["created", "updated", "not_permitted"]:
     number = open_pr(p)
     if number is not None:
