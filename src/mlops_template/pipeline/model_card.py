@@ -10,14 +10,26 @@ at ``/metadata``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlops_template.ci.paired import Comparison, Side, Truth, bootstrap, percentile, time_blocks
+from mlops_template.ci.paired import (
+    MAX_UNITS,
+    Comparison,
+    Side,
+    Truth,
+    additive,
+    auto_block_length,
+    bootstrap,
+    rows_per_day,
+    simultaneous,
+    time_blocks,
+)
 from mlops_template.config import Params
 from mlops_template.pipeline.metrics import aligned_proba, class_coverage, class_labels
 
@@ -37,31 +49,52 @@ class CardInputs:
 
 
 def metric_intervals(inputs: CardInputs) -> dict[str, tuple[float, float, float]]:
-    """Each task metric with its bootstrap interval (blocks along time for a time split)."""
+    """Each task metric with its bootstrap interval, drawn as the gate draws its own
+    (ci/gate.py): resamples seeded with ``gate.seed`` (not the training seed), circular
+    blocks along time for a time split whose length comes from the data (Politis-White on
+    the model's per-row loss, at least a day; ``gate.block_length`` when set), and the
+    few-blocks stretch of ``paired.simultaneous``."""
     p, c, test = inputs.params, inputs.params.contract, inputs.test
     X, y = test[c.features], test[c.target].to_numpy()
-    units = None
+    stamps = None
     if p.split.method == "time" and c.time_column is not None:
-        units = time_blocks(test[c.time_column].to_numpy(), p.gate.block_length)
+        stamps = test[c.time_column].to_numpy()
     if c.task == "regression":
-        truth = Truth(y, c.task, None, units)
+        truth = Truth(y, c.task, None, None, stamps)
         side = Side(np.asarray(inputs.model.predict(X), dtype=float))
         names = ["mae", "rmse", "r2"]
     else:
         model_classes = np.asarray(inputs.model.classes_)
         classes = class_labels(model_classes, y)  # a test class the model never saw too
-        truth = Truth(y.astype(object), c.task, classes, units)
+        truth = Truth(y.astype(object), c.task, classes, None, stamps)
         side = Side(
             np.asarray(inputs.model.predict(X), dtype=object),
             aligned_proba(inputs.model.predict_proba(X), model_classes, classes),
         )
         names = ["accuracy", "f1", "log_loss"] + (["roc_auc"] if len(set(y)) > 1 else [])
+    units = truth.n
+    if stamps is not None:
+        length = p.gate.block_length
+        if length is None:
+            proper = "mae" if c.task == "regression" else "log_loss"
+            loss = additive(proper, truth, side)[0][:, 1][np.argsort(stamps, kind="stable")]
+            length = auto_block_length(loss, rows_per_day(stamps))
+        if truth.n <= MAX_UNITS:
+            truth = replace(truth, units=time_blocks(stamps, 1), block=length)
+        else:
+            length = max(length, math.ceil(truth.n / MAX_UNITS))
+            truth = replace(truth, units=time_blocks(stamps, length), block=None)
+        units = math.ceil(truth.n / length)
     found = bootstrap(
-        truth, [side], {n: Comparison(n) for n in names}, resamples=p.gate.resamples, seed=p.seed
+        truth,
+        [side],
+        {n: Comparison(n) for n in names},
+        resamples=p.gate.resamples,
+        seed=p.gate.seed,
     )
     out = {}
     for name, d in found.items():
-        low, high = percentile(d.draws[0], p.gate.confidence)
+        ((low, high),) = simultaneous([d.draws[0]], p.gate.confidence, [float(d.points[0])], units)
         out[name] = (float(d.points[0]), low, high)
     return out
 
@@ -127,8 +160,13 @@ def render(inputs: CardInputs) -> str:
         f"{selection.get('loss', p.train.loss)}; chosen by {selection.get('cv', '–')} on "
         f"{selection.get('scoring', '–')}).",
         "",
-        f"## Metrics (test rows; {p.gate.confidence:.0%} bootstrap intervals"
-        + (", blocks along time)" if p.split.method == "time" else ")"),
+        f"## Metrics (test rows; {p.gate.confidence:.0%} bootstrap intervals, seed "
+        f"gate.seed {p.gate.seed}"
+        + (
+            ", circular blocks along time, their length from the data)"
+            if p.split.method == "time"
+            else ")"
+        ),
         "",
         "| metric | model | interval | naive baseline |",
         "|---|---:|---|---:|",
@@ -165,7 +203,28 @@ def render(inputs: CardInputs) -> str:
         if (v.get("n") or 0) < p.gate.slices.min_rows
     ]
     threshold = selection.get("threshold")
-    tolerances = ", ".join(f"{k} {r.tolerance:g} ({r.scale})" for k, r in p.gate.metrics.items())
+    g = p.gate
+    tolerances = ", ".join(
+        f"{k} {r.tolerance:.0%}" if r.scale == "relative" else f"{k} {r.tolerance:g}"
+        for k, r in g.metrics.items()
+    )
+    slice_tolerance = (
+        f"{g.slices.tolerance:.0%}" if g.slices.scale == "relative" else f"{g.slices.tolerance:g}"
+    )
+    blocks = (
+        "circular blocks along time, their length from the data (Politis-White, at least a day)"
+        if p.split.method == "time" and g.block_length is None
+        else f"circular blocks of {g.block_length} rows along time"
+        if p.split.method == "time"
+        else "rows resampled independently"
+    )
+    anchor = (
+        f" Against the anchor, the newest release tag `{g.anchor.tags}`, on the "
+        f"{p.split.holdout:.0%} of the test period set aside (the holdout, which no report "
+        f"shows): at most {g.anchor.budget:.0%} worse, cumulatively."
+        if g.anchor.tags and p.split.holdout
+        else ""
+    )
     out += [
         "",
         "## Known limits",
@@ -179,10 +238,16 @@ def render(inputs: CardInputs) -> str:
         if c.task == "classification"
         else "- Regression: no decision threshold.",
         *([f"- Classes: {coverage}."] if (coverage := class_coverage(m)) else []),
-        f"- Slices too small to judge (< {p.gate.slices.min_rows} test rows): "
+        f"- Slices under {g.slices.min_rows} test rows (a regression shown beyond the "
+        "tolerance fails them all the same; otherwise too small to tell): "
         f"{', '.join(small) or 'none'}.",
-        f"- Quality gate: regressions beyond {tolerances} fail a change when shown with "
-        f"{p.gate.confidence:.0%} confidence.",
+        f"- Quality gate (docs/ci.md): the change's model against the base's on the same "
+        f"test rows, paired, {g.resamples} resamples seeded with gate.seed {g.seed}, {blocks}; "
+        f"{g.confidence:.0%} intervals that hold together over every check. Each check "
+        f"passes when shown within its tolerance ({tolerances}; slices {slice_tolerance}), "
+        "fails when shown beyond it, and is otherwise "
+        f"inconclusive ({g.inconclusive.metrics} for metrics, {g.inconclusive.slices} for "
+        f"slices: the label `{g.accept_label}` accepts it).{anchor}",
         "",
         "## Lineage",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 
+import numpy as np
 import pandas as pd
 
 from mlops_template.config import SplitParams
@@ -75,3 +76,35 @@ def split(
     if train.empty or test.empty:
         raise ValueError(f"split produced an empty side (train={len(train)}, test={len(test)})")
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def set_aside(
+    test: pd.DataFrame, params: SplitParams, contract: Contract, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The test rows as (public, holdout): ``split.holdout`` of them set aside.
+
+    The public rows are what ``evaluate``, the model card and every pull-request report
+    score and print. The holdout is scored only by the anchor check (ci/anchor.py), which
+    shows its outcome, never a figure: each report that prints figures on the same rows
+    lets the next change be tuned to them (adaptive overfitting), and the holdout is what
+    that cannot reach. Time split: the last share of the test period (the newest rows, cut
+    at a time stamp as ``split`` cuts the test period, so no hour is on both sides); random
+    split: a seeded random share. With ``holdout`` 0 the holdout is empty.
+    """
+    if params.holdout == 0 or len(test) < 2:
+        return test, test.iloc[:0]
+    if params.method == "time":
+        ordered = test.sort_values(contract.time_column, kind="stable")
+        stamps = ordered[contract.time_column]
+        cut_time = stamps.iloc[min(len(ordered) - 1, int(len(ordered) * (1 - params.holdout)))]
+        public, holdout = ordered[stamps < cut_time], ordered[stamps >= cut_time]
+    else:
+        rng = np.random.default_rng(seed)
+        chosen = np.zeros(len(test), dtype=bool)
+        chosen[rng.permutation(len(test))[: max(1, round(len(test) * params.holdout))]] = True
+        public, holdout = test[~chosen], test[chosen]
+    if public.empty:
+        raise ValueError(
+            f"split.holdout {params.holdout} leaves no public test rows of {len(test)}: lower it"
+        )
+    return public.reset_index(drop=True), holdout.reset_index(drop=True)
