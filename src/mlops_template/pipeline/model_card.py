@@ -160,8 +160,8 @@ def render(inputs: CardInputs) -> str:
         f"{selection.get('loss', p.train.loss)}; chosen by {selection.get('cv', '–')} on "
         f"{selection.get('scoring', '–')}).",
         "",
-        f"## Metrics (test rows; {p.gate.confidence:.0%} bootstrap intervals, seed "
-        f"gate.seed {p.gate.seed}"
+        f"## Metrics (test rows; {p.gate.confidence:.0%} bootstrap intervals "
+        f"seeded with gate.seed {p.gate.seed}"
         + (
             ", circular blocks along time, their length from the data)"
             if p.split.method == "time"
