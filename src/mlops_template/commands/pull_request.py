@@ -130,7 +130,13 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
         params, Path(a.lock), accepted=accepted(a.labels, params), remote_optional=a.remote_optional
     )
     anchor_line = anchors.line(found, params)
-    level = log.error if found.failed else log.warning if found.check is None else log.info
+    level = (
+        log.error
+        if found.failed
+        else log.warning
+        if found.check and found.check.action
+        else log.info
+    )
     level("gate: %s", anchor_line.replace("**", "").replace("`", ""))
     if found.check is not None:
         checks = [*checks, found.check]
