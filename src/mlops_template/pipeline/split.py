@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 
-import numpy as np
 import pandas as pd
 
 from mlops_template.config import SplitParams
@@ -89,7 +88,8 @@ def set_aside(
     lets the next change be tuned to them (adaptive overfitting), and the holdout is what
     that cannot reach. Time split: the last share of the test period (the newest rows, cut
     at a time stamp as ``split`` cuts the test period, so no hour is on both sides); random
-    split: a seeded random share. With ``holdout`` 0 the holdout is empty.
+    split: a seeded random share, stratified by class as ``split`` is. With ``holdout`` 0
+    the holdout is empty.
     """
     if params.holdout == 0 or len(test) < 2:
         return test, test.iloc[:0]
@@ -99,10 +99,19 @@ def set_aside(
         cut_time = stamps.iloc[min(len(ordered) - 1, int(len(ordered) * (1 - params.holdout)))]
         public, holdout = ordered[stamps < cut_time], ordered[stamps >= cut_time]
     else:
-        rng = np.random.default_rng(seed)
-        chosen = np.zeros(len(test), dtype=bool)
-        chosen[rng.permutation(len(test))[: max(1, round(len(test) * params.holdout))]] = True
-        public, holdout = test[~chosen], test[chosen]
+        from sklearn.model_selection import train_test_split
+
+        y = test[contract.target]
+        stratify = (
+            y
+            if params.stratify
+            and contract.task == "classification"
+            and stratifiable(y, params.holdout)
+            else None
+        )
+        public, holdout = train_test_split(
+            test, test_size=params.holdout, random_state=seed, shuffle=True, stratify=stratify
+        )
     if public.empty:
         raise ValueError(
             f"split.holdout {params.holdout} leaves no public test rows of {len(test)}: lower it"
