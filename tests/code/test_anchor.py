@@ -91,6 +91,8 @@ def test_the_reports_anchor_line_is_an_outcome_without_a_figure():
     """The line names the release, the rule and the outcome; the anchor check's values,
     difference and interval (holdout figures) are in no form in the rendered report."""
     params = load_params(ROOT / "params.yaml")
+    anchor = params.gate.anchor.model_copy(update={"budget": 0.08, "scale": "relative"})
+    params = params.model_copy(update={"gate": params.gate.model_copy(update={"anchor": anchor})})
     check = MetricCheck(
         "mae vs anchor",
         23.4567,

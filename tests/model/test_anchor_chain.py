@@ -25,7 +25,8 @@ from mlops_template.pipeline.baseline import GroupMeanBaseline
 from mlops_template.pipeline.evaluate import slice_labels
 from mlops_template.pipeline.split import set_aside
 
-pytestmark = [pytest.mark.model]
+# the example's rows and model: what the chain's outcomes were measured on (docs/ci.md)
+pytestmark = [pytest.mark.model, pytest.mark.example]
 
 
 def _rows(params, train_rows, frame, before: Side, after: Side) -> Rows:
