@@ -6,6 +6,9 @@ runs as `mlops gate` does (every gated metric plus one slice column with five gr
 the naive-baseline floor; ``gate.resamples`` resamples), and the baseline is what the point
 gate computes: scikit-learn's metrics of both models once. Each is timed ``--repeats`` times
 in alternation in the same process; the table gives the median seconds and their ratio.
+The anchor check (``anchor_check``: one metric against the release's answers) runs too, on a
+third as many rows: the holdout, a quarter of the test period (``split.holdout`` 0.25) beside
+the public three quarters; ``mlops gate`` spends the sum of both columns.
 Time split: hourly rows in blocks chosen from the data (Politis-White, at least a day:
 circular up to 20,000 rows, else at most 20,000 non-overlapping blocks); random split: rows
 (in 20,000 groups beyond that).
@@ -22,9 +25,9 @@ import time
 import numpy as np
 from sklearn import metrics as skm
 
-from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.config import GateMetric, GateParams
+from mlops_engine.ci.gate import Rows, anchor_check, paired_checks
 from mlops_engine.paired import Side, Truth
+from mlops_engine.config import GateMetric, GateParams
 
 REGRESSION = GateParams(
     metrics={
@@ -89,21 +92,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tasks", nargs="+", default=["regression", "classification"])
     a = parser.parse_args()
-    print("| task | split | test rows | paired gate (s) | point metrics (s) | ratio |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(
+        "| task | split | test rows | paired gate (s) | anchor, holdout of n/3 rows (s) "
+        "| point metrics (s) | ratio |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
     for task in a.tasks:
         gate = REGRESSION if task == "regression" else CLASSIFICATION
         for n in a.sizes:
             for blocks in (True, False):
-                r = rows(n, task, blocks)
-                paired, point = [], []
+                r, held = rows(n, task, blocks), rows(max(n // 3, 2), task, blocks, seed=1)
+                paired, anchor, point = [], [], []
                 for _ in range(a.repeats):
                     paired.append(timed(lambda r=r, gate=gate: paired_checks(r, gate)))
+                    anchor.append(timed(lambda r=held, gate=gate: anchor_check(r, gate)))
                     point.append(timed(lambda r=r: point_metrics(r)))
                 p, b = statistics.median(paired), statistics.median(point)
+                h = statistics.median(anchor)
                 split = "time (blocks)" if blocks else "random (rows)"
                 print(
-                    f"| {task} | {split} | {n:,} | {p:.2f} | {b:.3f} | {p / b:.1f}x |", flush=True
+                    f"| {task} | {split} | {n:,} | {p:.2f} | {h:.2f} | {b:.3f} | {p / b:.1f}x |",
+                    flush=True,
                 )
 
 

@@ -66,6 +66,10 @@ class SplitParams(_Frozen):
     test_size: float = Field(default=0.2, gt=0, lt=1)
     window: TimeWindow = Field(default_factory=TimeWindow)
     stratify: bool = True
+    holdout: float = Field(default=0.0, ge=0, lt=1)
+    """Share of the test rows set aside as the holdout (``pipeline/split.py set_aside``):
+    the last share by time (a random, seeded share without a time axis). No report prints
+    a figure of it; only the anchor's verdict is judged there (ci/anchor.py). 0: none."""
 
 
 # An estimator family's name: the engine's (pipeline/train.py ESTIMATORS: linear,
@@ -182,6 +186,23 @@ class InconclusiveParams(_Frozen):
     passes with a warning, listed in the gate's summary."""
 
 
+class AnchorParams(_Frozen):
+    """The fixed anchor (ci/anchor.py): the last released model, which does not move with
+    every merge, judged on the holdout under a cumulative budget so that small accepted
+    regressions cannot compound unnoticed."""
+
+    tags: str | None = None
+    """A git tag, or a glob of tags (``model-v*``): the newest match in version order is the
+    release whose model is the anchor. None, or no such tag yet: no anchor check."""
+    metric: Literal["auto", "mae", "rmse", "log_loss", "accuracy", "f1", "roc_auc"] = "auto"
+    """``auto``: the proper scoring rule (``gate.baseline_metric``'s choice)."""
+    budget: float = Field(default=0.08, ge=0)
+    """The most the candidate may be worse than the anchor, cumulatively since the release."""
+    scale: Scale = "relative"
+    inconclusive: Inconclusive = "warn"
+    """What an inconclusive anchor check does (needs-review | warn | fail)."""
+
+
 class GateParams(_Frozen):
     metrics: dict[str, GateMetric] = Field(default_factory=dict)
     baseline_margin: float = Field(
@@ -204,6 +225,7 @@ class GateParams(_Frozen):
     """The pull-request label with which a maintainer accepts inconclusive checks under
     ``needs-review`` (passed to ``mlops gate --labels``; recorded in the report)."""
     slices: SliceGate = Field(default_factory=SliceGate)
+    anchor: AnchorParams = Field(default_factory=AnchorParams)
 
 
 class BatchingParams(_Frozen):

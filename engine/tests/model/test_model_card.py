@@ -54,3 +54,26 @@ def test_the_card_is_rendered_from_the_model_it_describes(model, train_test, par
         update={"model_card": params.model_card.model_copy(update={"intended_use": None})}
     )
     assert "Not written yet" in render(CardInputs(blank, model, *train_test, {}, {}, [], {}))
+
+
+def test_the_cards_intervals_and_gate_wording_are_the_gates(model, train_test, params):
+    """The card draws its intervals as the gate does (docs/ci.md): seeded with gate.seed, not
+    the training seed (changing `seed` alone redraws nothing), blocks from the data; and
+    it describes the gate's three outcomes, not the old one-sided rule."""
+    from mlops_engine.pipeline.model_card import metric_intervals
+
+    inputs = CardInputs(params, model, *train_test, {}, {}, [], {})
+    reseeded = params.model_copy(update={"seed": params.seed + 1})
+    assert metric_intervals(inputs) == metric_intervals(
+        CardInputs(reseeded, model, *train_test, {}, {}, [], {})
+    ), "the training seed does not draw the card's resamples"
+    gate = params.gate.model_copy(update={"seed": params.gate.seed + 1})
+    other = params.model_copy(update={"gate": gate})
+    assert metric_intervals(inputs) != metric_intervals(
+        CardInputs(other, model, *train_test, {}, {}, [], {})
+    ), "gate.seed does"
+    text = render(inputs)
+    assert f"seeded with gate.seed {params.gate.seed}" in text
+    assert "fails when shown beyond it, and is otherwise inconclusive" in text
+    if params.split.method == "time" and params.gate.block_length is None:
+        assert "their length from the data (Politis-White, at least a day)" in text

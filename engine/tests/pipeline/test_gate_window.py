@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.project import clone, dvc, exclusive, run, use_cache
+from tests.project import clone, dvc, env, exclusive, run, use_cache
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
 
@@ -66,13 +66,22 @@ def _drop_mains_model_from_the_cache(project) -> None:
     (project.parent / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink(missing_ok=True)
 
 
-def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained):
+def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained, monkeypatch):
     """On a PR runner main's model is not in the cache (it holds this branch's outputs
     only): the gate reproduces it from main in a worktree it removes afterwards, scores it
-    on this revision's test split, and says so in its log and in the report."""
+    on this revision's test split, and says so in its log and in the report.
+
+    main is also the release (tagged model-v1): the anchor's model is the same one, judged
+    on this revision's holdout rows; the gate's log, its summary and the report show the
+    anchor's outcome and no figure of the holdout (#35 item 7)."""
     project, newest = retrained
+    run(project, "git", "tag", "-f", "model-v1", "main")
     _drop_mains_model_from_the_cache(project)
-    result = run(project, "mlops", "gate", "--base-ref", "main", check=False)
+    summary = project.parent / "summary.md"
+    summary.unlink(missing_ok=True)
+    result = run(
+        project, "mlops", "gate", "--base-ref", "main", "--summary", str(summary), check=False
+    )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log
     assert "main's model re-scored on this revision's test split" in log
@@ -89,6 +98,49 @@ def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained):
     assert "main (re-scored)" in text
     assert "Compared with main's model re-scored on this revision's test split" in text
     assert "seed noise is not counted" in text, "what the intervals leave out"
+    _the_anchor_is_judged_on_the_holdout_and_shown_as_an_outcome(
+        project, log, summary.read_text(), text, monkeypatch
+    )
+
+
+def _the_anchor_is_judged_on_the_holdout_and_shown_as_an_outcome(
+    project: Path, log: str, summary: str, report: str, monkeypatch
+) -> None:
+    import pandas as pd
+
+    from mlops_engine import storage
+    from mlops_engine.ci import anchor as anchors
+    from mlops_engine.ci.champion import _cache_file
+    from mlops_engine.config import load_params
+    from mlops_engine.pipeline.evaluate import score
+
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PATH", env()["PATH"])  # `dvc cache dir`, as the gate's runs see it
+    params = load_params(project / "params.yaml")
+    found = anchors.judge(params, Path("dvc.lock"))
+    check = found.check
+    assert found.tag == "model-v1" and check is not None, found
+    holdout = pd.read_parquet(project / "data/processed/holdout.parquet")
+    test = pd.read_parquet(project / "data/processed/test.parquet")
+    stamp = params.contract.time_column
+    assert test[stamp].max() < holdout[stamp].min(), "the test period's newest rows"
+    assert check.rows == len(holdout) > 0
+    lock = yaml.safe_load(run(project, "git", "show", "main:dvc.lock").stdout)
+    released = storage.read_model(_cache_file(lock["stages"]["train"]["outs"][0]["md5"]))
+    contract = params.contract
+    assert check.base == pytest.approx(score(released, holdout, contract)["mae"], rel=1e-4)
+    assert check.base != pytest.approx(score(released, test, contract)["mae"], rel=1e-2)
+    line = anchors.line(found, params)
+    assert "**Anchor** `model-v1`" in line and line in report and line in summary
+    assert "Anchor model-v1" in log, log
+    figures = [check.base, check.current, check.delta, check.low, check.high]
+    for where, text in (("log", log), ("summary", summary), ("report", report)):
+        for value in figures:
+            for shown in (f"{value:.4g}", f"{value:+.4g}", f"{value:.2f}"):
+                assert shown not in text, (where, shown)
+        rows = [x for x in text.splitlines() if x.startswith("|")]
+        assert not [x for x in rows if "anchor" in x.lower() or "holdout" in x.lower()], where
+    assert "The public test rows have judged 1 model(s)" in report, "moved window: counted anew"
 
 
 def test_retrain_wrote_one_feedback_file_the_moved_window_and_the_pr_body(retrained):

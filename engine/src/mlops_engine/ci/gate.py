@@ -602,3 +602,71 @@ def floor_checks(
             )
         )
     return checks
+
+
+# --- the fixed anchor (ci/anchor.py gathers its rows) -------------------------------------
+
+
+def anchor_metric(rows: Rows, gate: GateParams) -> str:
+    """The metric the anchor is judged on: ``gate.anchor.metric``, or the proper scoring
+    rule (``auto``: log loss for classification, MAE for regression)."""
+    if gate.anchor.metric != "auto":
+        return gate.anchor.metric
+    return _floor_metric(rows, gate)
+
+
+def anchor_check(
+    rows: Rows, gate: GateParams, *, accepted: bool = False, seed: int | None = None
+) -> MetricCheck:
+    """The candidate (``rows.challenger``) against the anchor (``rows.champion``: the
+    released model's answers on the same rows, the holdout) under the cumulative budget
+    ``gate.anchor.budget``: the paired interval of one metric, seeded with ``gate.seed``,
+    blocks from the data as for the base, and the same three outcomes. A chain of changes
+    each within its tolerance against its own base fails here once their sum is shown to
+    exceed the budget. Its inconclusive outcome does ``gate.anchor.inconclusive``."""
+    if rows.champion is None:
+        raise ValueError("the anchor check needs the anchor's answers (rows.champion)")
+    metric = anchor_metric(rows, gate)
+    truth = rows.truth
+    length = block_length(rows, gate, metric)
+    if length is not None and truth.n <= paired.MAX_UNITS:
+        truth = replace(truth, units=paired.time_blocks(truth.time, 1), block=length)
+    elif length is not None:
+        length = max(length, math.ceil(truth.n / paired.MAX_UNITS))
+        truth = replace(truth, units=paired.time_blocks(truth.time, length))
+    found = paired.bootstrap(
+        truth,
+        [rows.champion, rows.challenger],
+        {metric: paired.Comparison(metric)},
+        resamples=gate.resamples,
+        seed=gate.seed if seed is None else seed,
+    )[metric]
+    diff = found.draws[1] - found.draws[0]
+    point = float(found.points[1] - found.points[0])
+    units = truth.n_units if truth.block is None else math.ceil(truth.n / truth.block)
+    if truth.units is None and truth.n > paired.MAX_UNITS:
+        units = paired.MAX_UNITS
+    ((low, high),) = paired.simultaneous([diff], gate.confidence, [point], units)
+    finite = diff[np.isfinite(diff)]
+    interval = paired.Interval(
+        metric,
+        found.rows,
+        float(found.points[0]),
+        float(found.points[1]),
+        low,
+        high,
+        undefined=int(len(diff) - len(finite)),
+        spread=float(np.std(finite)) if len(finite) > 1 else math.nan,
+    )
+    rule = gate.anchor
+    direction = "higher" if metric in HIGHER_IS_BETTER else "lower"
+    check, _, _ = _paired_check(
+        interval,
+        direction,
+        rule.budget,
+        rule.scale,
+        _same_answers(rows.champion, rows.challenger),
+        on_inconclusive=rule.inconclusive,
+        accepted=accepted,
+    )
+    return replace(check, name=f"{metric} vs anchor", reference="anchor")

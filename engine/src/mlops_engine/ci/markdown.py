@@ -52,6 +52,9 @@ class ReportInputs:
     # shown for reference; `mlops gate` fails with the same error)
     paired_error: str | None = None
     accept_label: str = "gate:accept"
+    # the fixed anchor's line (ci/anchor.py line): its outcome only, no holdout figure
+    anchor: str | None = None
+    anchor_failed: bool = False
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -333,10 +336,14 @@ def render(inputs: ReportInputs) -> str:
         if inputs.paired_error
         else "❌ **Quality gate failed**: " + "; ".join(c.describe() for c in failed)
         if failed
+        else "❌ **Quality gate failed** against the anchor"
+        if inputs.anchor_failed
         else "✅ **Quality gate passed**"
     )
     if not inputs.paired_error and any(c.action for c in inputs.checks):
         verdict += "\n\n" + gate_summary(inputs.checks, inputs.accept_label).split("\n", 2)[2]
+    if inputs.anchor:
+        verdict += "\n\n" + inputs.anchor
     paired = any(c.low is not None for c in inputs.checks)
     table = (
         paired_tables(inputs.checks, inputs.base_label, inputs.confidence)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlops_engine import revisions, storage
+from mlops_engine.ci.anchor import public_queries
 from mlops_engine.ci.champion import Base, base_metrics, gate_rows
 from mlops_engine.ci.gate import MetricCheck, all_checks, paired_checks
 from mlops_engine.ci.markdown import ReportInputs, params_diff, render
@@ -72,6 +73,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
         log.error("report: the paired comparison failed: %s", err)
         paired_error = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
         checks = all_checks(base, current, params.gate)
+    anchor_text, anchor_failed = _anchor(a, params)
     exists = revisions.exists(a.base_ref)
     base_text = revisions.read_at(a.base_ref, "params.yaml") if exists else None
     base_params = None if base_text is None else read_yaml(base_text)
@@ -105,6 +107,16 @@ def build_report(a: ReportRequest, params: Params) -> str:
             "the seed alone can move the metrics by about as much (seed noise is not "
             "counted; docs/ci.md)."
         )
+    queried = public_queries(a.lock)
+    if queried is not None:
+        count, cut = queried
+        notes.append(
+            f"The public test rows have judged {'at least ' if cut else ''}{count} model(s) "
+            "(this change's and the base branch's since they were drawn, from the git history "
+            "of dvc.lock; pull requests never merged not counted): the more, the more its "
+            "figures flatter the models tuned on them. The anchor is judged on rows no report "
+            "shows (docs/ci.md)."
+        )
     notes.append(
         f"Compared with {compared.explanation}."
         if base is not None
@@ -135,8 +147,25 @@ def build_report(a: ReportRequest, params: Params) -> str:
         confidence=f"{params.gate.confidence:.0%}",
         accept_label=params.gate.accept_label,
         paired_error=paired_error,
+        anchor=anchor_text,
+        anchor_failed=anchor_failed,
     )
     return render(inputs)
+
+
+def _anchor(a: ReportRequest, params: Params) -> tuple[str, bool]:
+    """The anchor's line (its outcome, never a holdout figure) and whether it fails."""
+    from mlops_engine.ci import anchor as anchors
+
+    try:
+        found = anchors.judge(
+            params, a.lock, accepted=a.accepted, remote_optional=a.remote_optional
+        )
+    except (OSError, KeyError, ValueError, RuntimeError) as err:
+        log.error("report: the anchor check failed: %s", err)
+        reason = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+        return f"❌ **Anchor**: the check could not run: {reason}", True
+    return anchors.line(found, params), found.failed
 
 
 # --- the paired gate in the report (the same checks as `mlops gate`) --------------------

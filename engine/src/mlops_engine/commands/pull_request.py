@@ -90,7 +90,8 @@ def gate_params(a: argparse.Namespace, params: Params) -> Params:
         update={
             "inconclusive": params.gate.inconclusive.model_copy(
                 update=dict.fromkeys(("metrics", "slices", "too_small"), a.inconclusive)
-            )
+            ),
+            "anchor": params.gate.anchor.model_copy(update={"inconclusive": a.inconclusive}),
         }
     )
     return params.model_copy(update={"gate": gate})
@@ -121,9 +122,25 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
     for check in checks:
         level = log.error if check.failed else log.warning if check.action else log.info
         level("gate: %s", check.describe())
+    from mlops_engine.ci import anchor as anchors
     from mlops_engine.ci.markdown import gate_summary
 
-    add_summary(a.summary, gate_summary(checks, params.gate.accept_label))
+    # the anchor's outcome only: its figures are the holdout's, which nothing prints
+    found = anchors.judge(
+        params, Path(a.lock), accepted=accepted(a.labels, params), remote_optional=a.remote_optional
+    )
+    anchor_line = anchors.line(found, params)
+    level = (
+        log.error
+        if found.failed
+        else log.warning
+        if found.check and found.check.action
+        else log.info
+    )
+    level("gate: %s", anchor_line.replace("**", "").replace("`", ""))
+    if found.check is not None:
+        checks = [*checks, found.check]
+    add_summary(a.summary, gate_summary(checks, params.gate.accept_label) + f"\n{anchor_line}\n")
     failed = [f"{c.name} on {c.slice}" if c.slice else c.name for c in checks if c.failed]
     review = [c for c in checks if c.failed and c.action == "needs review"]
     if failed:

@@ -69,15 +69,30 @@ def _validate(a: argparse.Namespace, params: Params) -> int:
         p.add_argument("--data", required=True),
         p.add_argument("--train", required=True),
         p.add_argument("--test", required=True),
+        p.add_argument(
+            "--holdout",
+            default=None,
+            help="write the test rows set aside (split.holdout) here; empty when it is 0",
+        ),
     ),
 )
 def _split(a: argparse.Namespace, params: Params) -> int:
-    from mlops_engine.pipeline.split import split
+    from mlops_engine.pipeline.split import set_aside, split
 
     train, test = split(storage.read_parquet(a.data), params.split, params.contract, params.seed)
+    if a.holdout is None and params.split.holdout:
+        raise ValueError("split: split.holdout is set: give --holdout PATH (dvc.yaml)")
+    test, holdout = set_aside(test, params.split, params.contract, params.seed)
     storage.write_parquet(train, a.train)
     storage.write_parquet(test, a.test)
-    log.info("split: train %d rows, test %d rows", len(train), len(test))
+    if a.holdout is not None:
+        storage.write_parquet(holdout, a.holdout)
+    log.info(
+        "split: train %d rows, test %d rows, holdout %d rows (never shown in reports)",
+        len(train),
+        len(test),
+        len(holdout),
+    )
     return 0
 
 

@@ -590,7 +590,7 @@ def check_on_own_table(raw: pd.DataFrame, text: str, path: Path) -> list[str]:
     how the rows are split, and each class a side lacks, with the choices."""
     from mlops_engine.config import parse_params, read_yaml
     from mlops_engine.pipeline.ingest import ingest
-    from mlops_engine.pipeline.split import split, stratifiable
+    from mlops_engine.pipeline.split import set_aside, split, stratifiable
     from mlops_engine.pipeline.validate import validate
 
     params = parse_params(read_yaml(text), path)
@@ -604,6 +604,7 @@ def check_on_own_table(raw: pd.DataFrame, text: str, path: Path) -> list[str]:
         )
     try:
         train, test = split(checked.frame, params.split, contract, params.seed)
+        test, holdout = set_aside(test, params.split, contract, params.seed)
     except ValueError as err:
         raise InitError(f"the split cannot be drawn on this table: {err}") from None
     notes = []
@@ -623,6 +624,12 @@ def check_on_own_table(raw: pd.DataFrame, text: str, path: Path) -> list[str]:
         )
     else:
         notes.append(f"split: {share} of the rows at random")
+    if len(holdout):
+        notes.append(
+            f"split: {len(holdout):,} of the {len(test) + len(holdout):,} test rows "
+            f"({params.split.holdout:.0%}) set aside as the holdout: only the anchor check "
+            "judges them, no report shows them (docs/ci.md)"
+        )
     if contract.task == "classification":
         classes = set(contract.columns[contract.target].categories or ())
         seen_train = set(train[contract.target].astype(str))

@@ -75,3 +75,45 @@ def split(
     if train.empty or test.empty:
         raise ValueError(f"split produced an empty side (train={len(train)}, test={len(test)})")
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def set_aside(
+    test: pd.DataFrame, params: SplitParams, contract: Contract, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The test rows as (public, holdout): ``split.holdout`` of them set aside.
+
+    The public rows are what ``evaluate``, the model card and every pull-request report
+    score and print. The holdout is scored only by the anchor check (ci/anchor.py), which
+    shows its outcome, never a figure: each report that prints figures on the same rows
+    lets the next change be tuned to them (adaptive overfitting), and the holdout is what
+    that cannot reach. Time split: the last share of the test period (the newest rows, cut
+    at a time stamp as ``split`` cuts the test period, so no hour is on both sides); random
+    split: a seeded random share, stratified by class as ``split`` is. With ``holdout`` 0
+    the holdout is empty.
+    """
+    if params.holdout == 0 or len(test) < 2:
+        return test, test.iloc[:0]
+    if params.method == "time":
+        ordered = test.sort_values(contract.time_column, kind="stable")
+        stamps = ordered[contract.time_column]
+        cut_time = stamps.iloc[min(len(ordered) - 1, int(len(ordered) * (1 - params.holdout)))]
+        public, holdout = ordered[stamps < cut_time], ordered[stamps >= cut_time]
+    else:
+        from sklearn.model_selection import train_test_split
+
+        y = test[contract.target]
+        stratify = (
+            y
+            if params.stratify
+            and contract.task == "classification"
+            and stratifiable(y, params.holdout)
+            else None
+        )
+        public, holdout = train_test_split(
+            test, test_size=params.holdout, random_state=seed, shuffle=True, stratify=stratify
+        )
+    if public.empty:
+        raise ValueError(
+            f"split.holdout {params.holdout} leaves no public test rows of {len(test)}: lower it"
+        )
+    return public.reset_index(drop=True), holdout.reset_index(drop=True)

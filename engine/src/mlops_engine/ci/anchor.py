@@ -1,0 +1,221 @@
+"""The fixed anchor: the candidate against the last released model, on the holdout.
+
+The gate's base moves with every merge, so a chain of changes that are each "not shown
+worse" than their own base can compound: five merges of +3% MAE are +16% after the fifth,
+and no single comparison sees it. The anchor does not move with merges: it is the model of
+the newest **release**, a git tag matching ``gate.anchor.tags`` (``model-v*``), which a
+maintainer pushes on a commit whose model was built and deployed (docs/ci.md, "The fixed
+anchor"). The candidate fails when it is shown to be worse than that model by more than the
+cumulative ``gate.anchor.budget`` (8% MAE by default), with the same paired, seeded
+intervals and three outcomes as the gate's checks against the base (ci/gate.py
+``anchor_check``). Moving the anchor is a release: a deliberate act that accepts the
+drift since the last one, never a side effect of a merge.
+
+The anchor is judged on the **holdout** (``split.holdout``: the test period's last share,
+written by the split stage beside the public test rows): rows no report, table or log ever
+shows a figure of. Each report that prints figures on the public test rows tells the next
+change how to do better on them (adaptive overfitting); the holdout answers one question
+per run, with its outcome only (pass, fail, inconclusive), which is what keeps it useful
+for the long-run comparison. How often the public rows have been the judge is counted from
+git history (``public_queries``).
+
+The anchor's answers are obtained as the base's are (ci/champion.py): its model from the
+local DVC cache, else reproduced by its own pipeline in a temporary worktree (the DVC
+remote pulled when it has one), then re-scored on today's holdout rows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from mlops_engine import revisions, storage
+from mlops_engine.ci.champion import (
+    MEANING,
+    _cache_file,
+    _dig,
+    _outs,
+    _pick,
+    _reproduce_model,
+    side_of,
+)
+from mlops_engine.ci.gate import MetricCheck, Rows, anchor_check
+from mlops_engine.paired import Truth, time_blocks
+from mlops_engine.config import Params, read_yaml
+from mlops_engine.pipeline.metrics import class_labels
+
+QUERY_HISTORY = 300  # commits of dvc.lock's history read for the public rows' count
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The anchor's outcome (``check``: None when there is nothing to judge) and the
+    release it names."""
+
+    tag: str | None
+    commit: str | None
+    check: MetricCheck | None
+    explanation: str = ""  # why there is no check
+    rows: int = 0  # holdout rows judged on
+
+    @property
+    def failed(self) -> bool:
+        return self.check is not None and self.check.failed
+
+
+def release(pattern: str) -> tuple[str, str] | None:
+    """The newest git tag matching ``pattern`` (version order: model-v10 after model-v9)
+    and its commit, or None."""
+    proc = subprocess.run(
+        ["git", "tag", "--list", pattern, "--sort=-v:refname"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    tags = [t for t in proc.stdout.split() if t]
+    if proc.returncode != 0 or not tags:
+        return None
+    return tags[0], revisions.commit_of(f"{tags[0]}^{{commit}}")
+
+
+def holdout_rows(
+    anchor_ref: str, params: Params, lock: Path, remote_optional: bool = False
+) -> Rows | str:
+    """The holdout's truth with the anchor's answers (``champion``) and this revision's
+    model's (``challenger``), or why they cannot be had (a sentence)."""
+    contract = params.contract
+    ours = yaml.safe_load(lock.read_text()) or {}
+    split_outs, train_outs = _outs(ours, "split"), _outs(ours, "train")
+    held, model_out = _pick(split_outs, "holdout"), _pick(train_outs, "model")
+    if held is None or model_out is None:
+        return f"{lock} records no holdout (split.holdout is 0) or no model"
+    if not Path(held[0]).exists() or not Path(model_out[0]).exists():
+        raise FileNotFoundError(
+            f"the anchor check reads {held[0]} and {model_out[0]}: run `make repro` first"
+        )
+    holdout = storage.read_parquet(held[0])
+    if holdout.empty:
+        return "the holdout is empty (split.holdout is 0)"
+    there = read_yaml(revisions.read_at(anchor_ref, "params.yaml") or "") or {}
+    here = params.model_dump(mode="json")
+    changed = [".".join(k) for k in MEANING if _dig(there, k) != _dig(here, k)]
+    if changed:
+        return f"{', '.join(changed)} differ from the release: its model predicts else"
+    their_lock = yaml.safe_load(revisions.read_at(anchor_ref, str(lock)) or "") or {}
+    theirs = _pick(_outs(their_lock, "train"), "model")
+    if theirs is None:
+        return "the release's dvc.lock records no trained model"
+    model = storage.read_model(model_out[0])
+    y = holdout[contract.target].to_numpy()
+    classes = None
+    if contract.task == "classification":
+        declared = contract.columns[contract.target].categories or ()
+        classes = class_labels(model.classes_, list(declared), y)
+    challenger = side_of(model, holdout, contract, classes)
+    if theirs[1] == model_out[1]:
+        released = challenger  # the same model file: the same answers
+    else:
+        file = _cache_file(theirs[1]) or _reproduce_model(anchor_ref, *theirs, remote_optional)
+        released = side_of(storage.read_model(file), holdout, contract, classes)
+    return Rows(_truth(holdout, y, classes, params), released, challenger, challenger, {})
+
+
+def _truth(holdout: Any, y: np.ndarray, classes: Any, params: Params) -> Truth:
+    contract = params.contract
+    units = stamps = None
+    if params.split.method == "time" and contract.time_column is not None:
+        stamps = holdout[contract.time_column].to_numpy()
+        units = time_blocks(stamps, params.gate.block_length)
+    target = y if contract.task == "regression" else y.astype(object)
+    return Truth(target, contract.task, classes, units, stamps)
+
+
+def judge(
+    params: Params, lock: Path, *, accepted: bool = False, remote_optional: bool = False
+) -> Anchor:
+    """The anchor check of this revision (see the module docstring)."""
+    pattern = params.gate.anchor.tags
+    if not pattern:
+        return Anchor(None, None, None, "gate.anchor.tags is not set: no anchor")
+    found = release(pattern)
+    if found is None:
+        return Anchor(None, None, None, f"no release yet (no git tag matching `{pattern}`)")
+    tag, commit = found
+    rows = holdout_rows(commit, params, lock, remote_optional)
+    if isinstance(rows, str):
+        return Anchor(tag, commit, None, rows)
+    check = anchor_check(rows, params.gate, accepted=accepted)
+    return Anchor(tag, commit, check, rows=rows.truth.n)
+
+
+_OUTCOME = {
+    "pass": ("✅", "within the budget"),
+    "fail": ("❌", "shown beyond the budget"),
+    "inconclusive": ("❔", "inconclusive"),
+}
+
+
+def line(anchor: Anchor, params: Params) -> str:
+    """The anchor's line in the report, the gate's log and its summary: the outcome and the
+    rule, never a figure of the holdout (no value, difference or interval)."""
+    rule = params.gate.anchor
+    if anchor.check is None:
+        return f"➖ **Anchor**: {anchor.explanation}; no anchor check (docs/ci.md)."
+    c = anchor.check
+    icon, text = _OUTCOME[c.outcome]
+    if c.verdict == "undefined":
+        text = "undefined (no interval), which fails"
+    elif c.action:
+        text += f" ({c.action})"
+    budget = f"{rule.budget:.0%}" if rule.scale == "relative" else f"{rule.budget:g}"
+    return (
+        f"{icon} **Anchor** `{anchor.tag}` (release, commit `{anchor.commit[:12]}`): "
+        f"{c.name} {text}: at most {budget} worse than the release's model, judged on "
+        f"{anchor.rows:,} holdout rows that no report shows figures of (docs/ci.md)."
+    )
+
+
+def public_queries(lock: Path) -> tuple[int, bool] | None:
+    """How many models the public test rows have judged: the distinct trained models in the
+    first-parent history of HEAD (the base branch's merges, this change included) whose
+    dvc.lock records today's test split, back to where it was last drawn. True when the
+    history read was cut at ``QUERY_HISTORY`` commits (then "at least"). None without a
+    test split in dvc.lock. Pull requests never merged are not in the history: a lower
+    bound."""
+    ours = yaml.safe_load(lock.read_text()) if lock.exists() else None
+    test = _pick(_outs(ours or {}, "split"), "test")
+    if test is None:
+        return None
+    proc = subprocess.run(
+        [
+            "git",
+            "log",
+            "--first-parent",
+            "--format=%H",
+            f"-n{QUERY_HISTORY}",
+            "HEAD",
+            "--",
+            str(lock),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    commits = proc.stdout.split()
+    models = set()
+    here = _pick(_outs(ours, "train"), "model")
+    if here is not None:
+        models.add(here[1])
+    for sha in commits:
+        theirs = yaml.safe_load(revisions.read_at(sha, str(lock)) or "") or {}
+        if _pick(_outs(theirs, "split"), "test") != test:
+            return len(models), False
+        model = _pick(_outs(theirs, "train"), "model")
+        if model is not None:
+            models.add(model[1])
+    return len(models), len(commits) >= QUERY_HISTORY
