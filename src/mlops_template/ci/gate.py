@@ -577,8 +577,7 @@ def _seed_noise(
     for key in bounds:
         if key.startswith("floor:") or levels is None:
             continue
-        draws = found[key]
-        added[key] = seeds.difference_variance(draws.points[candidates], draws.draws[candidates])
+        added[key] = seeds.seed_variance(found[key].points[candidates])
         bounds[key] = seeds.widen(
             points[key], bounds[key], levels, units, added[key], len(candidates)
         )
