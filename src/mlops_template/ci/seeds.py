@@ -77,10 +77,10 @@ def extra_seeds(training_seed: int, gate_seed: int, count: int) -> tuple[int, ..
     state = np.random.SeedSequence([gate_seed, training_seed]).generate_state(4 * count + 4)
     out: list[int] = []
     for value in (int(v) % 1_000_000 for v in state):  # short enough to read in a report
+        if len(out) >= count - 1:
+            break
         if value != training_seed and value not in out:
             out.append(value)
-        if len(out) == count - 1:
-            break
     return tuple(out)
 
 
