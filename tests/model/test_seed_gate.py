@@ -55,12 +55,13 @@ def seed_only_pool(size: int = CHALLENGERS):
     return params, train_rows, test, pool
 
 
-def claims(params, train_rows, test, pool, seeds: int) -> tuple[int, int, int]:
-    """(checks claiming improved or regressed, checks, pull requests with such a claim)
-    over the ring (module docstring), each challenger counted with ``seeds`` models."""
+def claims(params, train_rows, test, pool, seeds: int) -> tuple[int, int, int, int]:
+    """(checks claiming improved or regressed, checks, pull requests with such a claim,
+    inconclusive checks) over the ring (module docstring), each challenger counted with
+    ``seeds`` models."""
     sides = [side_of(m, test, params.contract) for m in pool]
     base = rows_for(params, train_rows, test, pool[0], pool[1])
-    claimed = total = prs = 0
+    claimed = total = prs = unsure = 0
     n = len(pool)
     for i in range(n):
         others = tuple(sides[(i + 1 + j) % n] for j in range(1, seeds))
@@ -68,7 +69,8 @@ def claims(params, train_rows, test, pool, seeds: int) -> tuple[int, int, int]:
         checks = [c for c in paired_checks(rows, params.gate) if c.reference == "base"]
         said = sum(c.verdict in ("improved", "regressed") for c in checks)
         claimed, total, prs = claimed + said, total + len(checks), prs + (said > 0)
-    return claimed, total, prs
+        unsure += sum(c.outcome == "inconclusive" for c in checks)
+    return claimed, total, prs, unsure
 
 
 def test_seed_only_challengers_are_not_claimed_improved_or_regressed():

@@ -82,13 +82,19 @@ def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained):
     ]
     assert "(improved" in line, log
     assert "worktree" not in run(project, "git", "worktree", "list").stdout.split("\n", 1)[1]
+    # training randomness counted: the candidate trained on two more seeds, in memory only
+    assert "gate: Seed noise counted: the candidate was also trained on seeds" in log
+    assert run(project, "git", "status", "--porcelain").stdout == "", "dvc.lock, outputs"
 
     out = project.parent / "report.md"
-    run(project, "mlops", "report", "--base-ref", "main", "--out", str(out))
+    report = run(project, "mlops", "report", "--base-ref", "main", "--out", str(out))
     text = out.read_text()
     assert "main (re-scored)" in text
     assert "Compared with main's model re-scored on this revision's test split" in text
-    assert "seed noise is not counted" in text, "what the intervals leave out"
+    assert "Seed noise counted" in text, "what the intervals count"
+    assert "the candidate's extra seeds from reports/pr/seeds/" in report.stdout + report.stderr, (
+        "the report reuses the gate's seeds"
+    )
 
 
 def test_retrain_wrote_one_feedback_file_the_moved_window_and_the_pr_body(retrained):
