@@ -15,9 +15,17 @@ from mlops_template.ci import seeds
 from mlops_template.ci.champion import side_of
 from mlops_template.ci.gate import Rows, paired_checks
 from mlops_template.ci.paired import Side, Truth
-from mlops_template.config import GateMetric, GateParams, Params, SeedGate, TrainParams
+from mlops_template.config import (
+    GateMetric,
+    GateParams,
+    Params,
+    SeedGate,
+    TrainParams,
+    load_params,
+)
 from mlops_template.pipeline.train import train
 from tests.code.frames import tiny_contract, tiny_frame
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.code
 
@@ -94,7 +102,6 @@ def test_improved_or_regressed_is_claimed_only_beyond_what_another_seed_could_do
 
 def _params(**train) -> Params:
     from mlops_template.config import load_params
-    from tests.conftest import ROOT
 
     base = load_params(ROOT / "params.yaml")
     return base.model_copy(
@@ -164,3 +171,8 @@ def test_nothing_is_trained_without_a_base_or_a_change(tmp_path):
     )
     runs = seeds.for_rows(rows, off, lock)[1]
     assert runs.status == "off" and "`gate.seeds.count: 1`" in runs.note()
+
+
+def test_the_template_counts_three_seeds_within_a_minute(root):
+    rule = load_params(root / "params.yaml").gate.seeds
+    assert (rule.count, rule.max_train_seconds) == (3, 60)
