@@ -10,7 +10,8 @@ change for 9 of 20 seed-only pull requests.
 
 The honest cheap version of 20 challengers x 3 seeds: the default model's cross-validation
 winner pinned (``hist_gradient_boosting``: under ``auto`` a time split's CV does not depend
-on the seed and picks it on every seed tried), and one ring of 20 models on seeds
+on the seed and picks it; on seeds 1000..1004 the pinned models gave the auto ones' answers
+on every test row), and one ring of 20 models on seeds
 1000..1019: pull request i compares model i + 1 (challenger) with model i (champion) and
 counts models i + 2 and i + 3 as the challenger's other seeds. The champion is a seed draw
 too: against one fixed champion the 20 verdicts would share its luck (an unlucky seed 42
