@@ -15,7 +15,14 @@ the 72-row late band). Per scenario and check kind: how many checks pass, are in
 or fail, how many of them claim "improved" or "regressed", and what share of the pull
 requests would pass, need a person (``needs-review``) or fail outright.
 
-Usage: uv run python -m benchmarks.seeds [--seeds 10] [--outcomes 20]
+With ``--counted`` the same table with training randomness counted (ci/seeds.py): each
+challenger also trained on the gate's own extra seeds (``gate.seeds.count`` models in all;
+the degraded scenarios degrade them alike), its intervals widened by their spread. With
+``--ring N``: the must-show's setting (tests/model/test_seed_gate.py), the example's window
+with half of it held out and the CV winner pinned, N seed-only pull requests in a ring of
+N models, rows only and with 3 and 5 seeds counted.
+
+Usage: uv run python -m benchmarks.seeds [--seeds 10] [--outcomes 20] [--counted] [--ring 30]
 """
 
 from __future__ import annotations
@@ -23,12 +30,14 @@ from __future__ import annotations
 import argparse
 import statistics
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from mlops_engine import storage
 from mlops_engine.ci.gate import Rows, compare, paired_checks
+from mlops_engine.ci.seeds import train_seeds
 from mlops_engine.config import Params, load_params, parse_params, read_yaml
 from mlops_engine.onboarding.inference import infer, params_changes
 from mlops_engine.paired import Side
@@ -62,22 +71,26 @@ def oj() -> tuple[str, Params, object]:
 
 
 def degraded(rows: Rows, factor: float, where: np.ndarray | None = None) -> Rows:
-    """The challenger with each row's error (on ``where``'s rows) ``factor`` times larger."""
+    """The challenger (and its other seeds' models) with each row's error (on ``where``'s
+    rows) ``factor`` times larger."""
     y = rows.truth.y.astype(float)
-    error = y - rows.challenger.predicted
     scale = np.where(where if where is not None else True, factor, 1.0)
-    return Rows(
-        rows.truth,
-        rows.champion,
-        Side(np.round(y - scale * error, 4)),
-        rows.baseline,
-        rows.slices,
+
+    def worse(side: Side) -> Side:
+        return Side(np.round(y - scale * (y - side.predicted), 4))
+
+    return replace(
+        rows,
+        challenger=worse(rows.challenger),
+        seed_sides=tuple(worse(s) for s in rows.seed_sides),
     )
 
 
-def outcomes(n_seeds: int) -> None:
+def outcomes(n_seeds: int, counted: bool = False) -> None:
     """The three outcomes on the example (the module docstring)."""
     name, params, frame = example()
+    if counted:
+        name += f", seed noise counted ({params.gate.seeds.count} seeds)"
     data = validate(ingest(frame, params.ingest), params.contract).frame
     train_rows, test = split(data, params.split, params.contract, params.seed)
     c = params.contract
@@ -88,6 +101,10 @@ def outcomes(n_seeds: int) -> None:
     detectable: dict[str, list[float]] = {}
     for s in seeds:
         rows = rows_for(params, train_rows, test, champion, train(train_rows, params.train, c, s))
+        if counted:
+            at = params.model_copy(update={"seed": s})
+            runs = train_seeds(train_rows, test, at, rows.challenger)
+            rows = replace(rows, seed_sides=runs.sides)
         if late is None:
             late = rows.slices["hr_band"] == "late"
         for scenario, r in (
@@ -158,13 +175,39 @@ def outcomes(n_seeds: int) -> None:
     )
 
 
+def ring(n: int) -> None:
+    """The must-show's setting (tests/model/test_seed_gate.py) with ``n`` pull requests."""
+    from tests.model.test_seed_gate import claims, seed_only_pool
+
+    params, train_rows, test, pool = seed_only_pool(n)
+    print()
+    print(
+        f"Seed-only pull requests, a ring of {n} models, {len(train_rows)} training rows, "
+        f"{len(test)} test rows (claims improved/regressed: checks, pull requests):"
+    )
+    print()
+    print("| seeds counted | checks claiming | pull requests claiming | checks inconclusive |")
+    print("|---|---:|---:|---:|")
+    for k in (1, 3, 5):
+        said, total, prs, unsure = claims(params, train_rows, test, pool, k)
+        label = "none (rows only)" if k == 1 else f"{k} models"
+        print(
+            f"| {label} | {said}/{total} ({said / total:.1%}) | {prs}/{n} | {unsure / total:.0%} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--outcomes", type=int, default=20, help="seeds for the outcome table")
+    parser.add_argument("--counted", action="store_true", help="outcomes with seeds counted")
+    parser.add_argument("--ring", type=int, default=0, help="the must-show's ring of models")
     a = parser.parse_args()
+    if a.ring:
+        ring(a.ring)
     if a.outcomes:
-        outcomes(a.outcomes)
+        outcomes(a.outcomes, a.counted)
     if not a.seeds:
         return
     print(

@@ -203,6 +203,19 @@ class AnchorParams(_Frozen):
     """What an inconclusive anchor check does (needs-review | warn | fail)."""
 
 
+class SeedGate(_Frozen):
+    """Training randomness in the gate (ci/seeds.py): the candidate is trained again on
+    ``count - 1`` other seeds (same data, same params; in memory, never a pipeline output)
+    and each check's interval is widened by the spread between seeds. Only when one
+    training takes at most ``max_train_seconds`` (measured on the first extra seed, which
+    is stopped at that limit); otherwise, or with ``count: 1``, the report says that seed
+    noise is not counted."""
+
+    count: int = Field(default=3, ge=1)
+    """Models of the candidate, the committed one included (1: seed noise not counted)."""
+    max_train_seconds: float = Field(default=60.0, gt=0)
+
+
 class GateParams(_Frozen):
     metrics: dict[str, GateMetric] = Field(default_factory=dict)
     baseline_margin: float = Field(
@@ -226,6 +239,7 @@ class GateParams(_Frozen):
     ``needs-review`` (passed to ``mlops gate --labels``; recorded in the report)."""
     slices: SliceGate = Field(default_factory=SliceGate)
     anchor: AnchorParams = Field(default_factory=AnchorParams)
+    seeds: SeedGate = Field(default_factory=SeedGate)
 
 
 class BatchingParams(_Frozen):

@@ -535,6 +535,28 @@ def simultaneous(
     if len(differences) <= 1:
         bounds = [percentile(d, confidence) for d in differences]
         return _stretch(bounds, points, units, alpha, 1 - alpha)
+    levels = rank_levels(differences, confidence)
+    if levels is None:
+        return [(math.nan, math.nan) for _ in differences]
+    low_rank, high_rank = levels
+    out = []
+    for d in differences:
+        finite = d[np.isfinite(d)]
+        if not len(finite):
+            out.append((math.nan, math.nan))
+            continue
+        low, high = np.quantile(finite, [low_rank, high_rank])
+        out.append((float(low), float(high)))
+    return _stretch(out, points, units, low_rank, high_rank)
+
+
+def rank_levels(differences: list[np.ndarray], confidence: float) -> tuple[float, float] | None:
+    """The quantile levels (low, high) at which ``simultaneous`` cuts every difference's
+    resamples: each side's tail is the low level, and 1 - the high one (None: no resample
+    has a finite difference). One difference: the plain (1 -+ confidence) / 2."""
+    alpha = (1 - confidence) / 2
+    if len(differences) <= 1:
+        return alpha, 1 - alpha
     ranks = []
     for d in differences:
         finite = np.isfinite(d)
@@ -548,20 +570,11 @@ def simultaneous(
     table = np.vstack(ranks)
     usable = np.isfinite(table).any(axis=0)
     if not usable.any():
-        return [(math.nan, math.nan) for _ in differences]
+        return None
     with np.errstate(invalid="ignore"):
         low_rank = float(np.quantile(np.nanmin(table[:, usable], axis=0), alpha))
         high_rank = float(np.quantile(np.nanmax(table[:, usable], axis=0), 1 - alpha))
-    low_rank, high_rank = min(low_rank, alpha), max(high_rank, 1 - alpha)
-    out = []
-    for d in differences:
-        finite = d[np.isfinite(d)]
-        if not len(finite):
-            out.append((math.nan, math.nan))
-            continue
-        low, high = np.quantile(finite, [low_rank, high_rank])
-        out.append((float(low), float(high)))
-    return _stretch(out, points, units, low_rank, high_rank)
+    return min(low_rank, alpha), max(high_rank, 1 - alpha)
 
 
 def _stretch(

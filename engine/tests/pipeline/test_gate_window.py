@@ -91,13 +91,19 @@ def test_gate_rescores_main_on_the_new_test_split_and_passes(retrained, monkeypa
     ]
     assert "(improved" in line, log
     assert "worktree" not in run(project, "git", "worktree", "list").stdout.split("\n", 1)[1]
+    # training randomness counted: the candidate trained on two more seeds, in memory only
+    assert "gate: Seed noise counted: the candidate was also trained on seeds" in log
+    assert run(project, "git", "status", "--porcelain").stdout == "", "dvc.lock, outputs"
 
     out = project.parent / "report.md"
-    run(project, "mlops", "report", "--base-ref", "main", "--out", str(out))
+    report = run(project, "mlops", "report", "--base-ref", "main", "--out", str(out))
     text = out.read_text()
     assert "main (re-scored)" in text
     assert "Compared with main's model re-scored on this revision's test split" in text
-    assert "seed noise is not counted" in text, "what the intervals leave out"
+    assert "Seed noise counted" in text, "what the intervals count"
+    assert "the candidate's extra seeds from reports/pr/seeds/" in report.stdout + report.stderr, (
+        "the report reuses the gate's seeds"
+    )
     _the_anchor_is_judged_on_the_holdout_and_shown_as_an_outcome(
         project, log, summary.read_text(), text, monkeypatch
     )

@@ -315,6 +315,7 @@ class Rows:
     challenger: paired.Side
     baseline: paired.Side
     slices: dict[str, np.ndarray]
+    seed_sides: tuple[paired.Side, ...] = ()  # the candidate under other seeds (ci/seeds.py)
 
 
 def _paired_verdict(
@@ -489,6 +490,7 @@ def paired_checks(
     sides = [rows.baseline, rows.challenger]
     if rows.champion is not None:
         sides.append(rows.champion)
+        sides.extend(rows.seed_sides)  # 3, 4, ...: the candidate under other training seeds
         comparisons.update({name: paired.Comparison(name) for name in gate.metrics})
         metric = slice_metric(rows, gate)
         masks = _slice_masks(rows)
@@ -508,6 +510,8 @@ def paired_checks(
         units = paired.MAX_UNITS
     found_bounds = paired.simultaneous(list(diffs.values()), gate.confidence, points, units)
     bounds = dict(zip(diffs, found_bounds, strict=True))
+    at = dict(zip(diffs, points, strict=True))
+    seed_var = _seed_noise(rows, gate, found, diffs, at, bounds, units)
 
     def interval(key: str) -> paired.Interval:
         d, (before, after), (low, high) = found[key], pairs[key], bounds[key]
@@ -520,7 +524,9 @@ def paired_checks(
             low,
             high,
             undefined=int(len(diffs[key]) - len(finite)),
-            spread=float(np.std(finite)) if len(finite) > 1 else math.nan,
+            spread=math.sqrt(float(np.var(finite)) + seed_var.get(key, 0.0))
+            if len(finite) > 1
+            else math.nan,
         )
 
     checks: list[MetricCheck] = []
@@ -547,6 +553,35 @@ def paired_checks(
         ]
     floor = {n: interval(f"floor:{n}") for n in floor_names}
     return [*checks, *floor_checks(floor, proper, gate)]
+
+
+def _seed_noise(
+    rows: Rows,
+    gate: GateParams,
+    found: dict[str, paired.Draws],
+    diffs: dict[str, np.ndarray],
+    points: dict[str, float],
+    bounds: dict[str, tuple[float, float]],
+    units: int,
+) -> dict[str, float]:
+    """With the candidate under other seeds (``rows.seed_sides``), each check against the
+    champion widened in ``bounds`` by the spread between seeds (ci/seeds.py); returns the
+    seed variance added to each. The floor is about the model that ships: left as it is."""
+    if rows.champion is None or not rows.seed_sides:
+        return {}
+    from mlops_engine.ci import seeds
+
+    levels = paired.rank_levels(list(diffs.values()), gate.confidence)
+    candidates = [1, *range(3, 3 + len(rows.seed_sides))]
+    added: dict[str, float] = {}
+    for key in bounds:
+        if key.startswith("floor:") or levels is None:
+            continue
+        added[key] = seeds.seed_variance(found[key].points[candidates])
+        bounds[key] = seeds.widen(
+            points[key], bounds[key], levels, units, added[key], len(candidates)
+        )
+    return added
 
 
 def _same_answers(a: paired.Side, b: paired.Side) -> bool:

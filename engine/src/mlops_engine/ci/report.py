@@ -67,8 +67,9 @@ def build_report(a: ReportRequest, params: Params) -> str:
     compared = base_metrics(a.base_ref, params, where.metrics, a.lock, a.remote_optional)
     base = compared.metrics
     paired_error = None
+    seed_note = None
     try:
-        checks = _paired(a, params, compared, where.plots_dir)
+        checks, seed_note = _paired(a, params, compared, where.plots_dir)
     except (OSError, KeyError, ValueError) as err:  # the report still shows what it can
         log.error("report: the paired comparison failed: %s", err)
         paired_error = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
@@ -101,12 +102,8 @@ def build_report(a: ReportRequest, params: Params) -> str:
     reproduced = reproduction_note(a.base_ref if exists else None)
     if reproduced:
         notes.append(reproduced)
-    if any(c.low is not None and c.reference == "base" for c in checks):
-        notes.append(
-            "The intervals count the noise of the test rows, not the training randomness: "
-            "the seed alone can move the metrics by about as much (seed noise is not "
-            "counted; docs/ci.md)."
-        )
+    if seed_note and any(c.low is not None and c.reference == "base" for c in checks):
+        notes.append(seed_note)  # whether training randomness is counted (ci/seeds.py)
     queried = public_queries(a.lock)
     if queried is not None:
         count, cut = queried
@@ -174,7 +171,10 @@ def _anchor(a: ReportRequest, params: Params) -> tuple[str, bool]:
 def _paired(a: ReportRequest, params: Params, compared: Base, plots_dir: str | None):
     csv_path = f"{plots_dir}/predictions.csv" if plots_dir else None
     rows = gate_rows(a.base_ref, compared, params, a.lock, csv_path, a.remote_optional)
-    return paired_checks(rows, params.gate, accepted=a.accepted)
+    from mlops_engine.ci.seeds import for_rows
+
+    rows, seed_runs = for_rows(rows, params, a.lock)
+    return paired_checks(rows, params.gate, accepted=a.accepted), seed_runs.note()
 
 
 def _interval_png(checks: list[MetricCheck], out: Path | None) -> str | None:

@@ -118,6 +118,11 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
         log.info("gate: comparing with %s", base.explanation)
     csv = f"{where.plots_dir}/predictions.csv" if where.plots_dir else None
     rows = gate_rows(a.base_ref, base, params, Path(a.lock), csv, a.remote_optional)
+    from mlops_engine.ci.seeds import for_rows
+
+    rows, seed_runs = for_rows(rows, params, Path(a.lock))  # training randomness (gate.seeds)
+    if seed_runs.note():
+        (log.info if seed_runs.counted else log.warning)("gate: %s", seed_runs.note())
     checks = paired_checks(rows, params.gate, accepted=accepted(a.labels, params))
     for check in checks:
         level = log.error if check.failed else log.warning if check.action else log.info
