@@ -26,8 +26,8 @@ import numpy as np
 from sklearn import metrics as skm
 
 from mlops_engine.ci.gate import Rows, anchor_check, paired_checks
-from mlops_engine.paired import Side, Truth
 from mlops_engine.config import GateMetric, GateParams
+from mlops_engine.paired import Side, Truth
 
 REGRESSION = GateParams(
     metrics={

@@ -14,7 +14,6 @@ from scipy.special import stdtrit
 from mlops_engine.ci import seeds
 from mlops_engine.ci.champion import side_of
 from mlops_engine.ci.gate import Rows, paired_checks
-from mlops_engine.paired import Side, Truth
 from mlops_engine.config import (
     GateMetric,
     GateParams,
@@ -23,6 +22,7 @@ from mlops_engine.config import (
     TrainParams,
     load_params,
 )
+from mlops_engine.paired import Side, Truth
 from mlops_engine.pipeline.train import train
 from tests.code.frames import tiny_contract, tiny_frame
 from tests.conftest import ROOT

@@ -19,8 +19,8 @@ import pytest
 
 from mlops_engine.ci.champion import side_of
 from mlops_engine.ci.gate import Rows, anchor_check, paired_checks
-from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.config import GateMetric
+from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.baseline import GroupMeanBaseline
 from mlops_engine.pipeline.evaluate import slice_labels
 from mlops_engine.pipeline.split import set_aside

@@ -45,8 +45,8 @@ from mlops_engine.ci.champion import (
     side_of,
 )
 from mlops_engine.ci.gate import MetricCheck, Rows, anchor_check
-from mlops_engine.paired import Truth, time_blocks
 from mlops_engine.config import Params, read_yaml
+from mlops_engine.paired import Truth, time_blocks
 from mlops_engine.pipeline.metrics import class_labels
 
 QUERY_HISTORY = 300  # commits of dvc.lock's history read for the public rows' count
