@@ -81,7 +81,11 @@ test-fast: install ## the inner loop: the project's tests not marked slow
 test-engine: install lint ## the engine's suite (engine/tests: act, stand-ins, S3, service) on every core; the 25 slowest
 	$(TESTENV) $(RUN) pytest engine/tests -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
-lint: install ## ruff lint and format check
+# lint needs the tools, not a particular set of extras: any environment `make install` synced
+# will do (a plain `make install` here would re-sync it exactly, dropping the extras `make
+# test` or EXTRAS=... installed).
+ANY_SYNCED := $(firstword $(wildcard $(VENV)/.synced*))
+lint: $(or $(ANY_SYNCED),$(SYNCED)) ## ruff lint and format check
 	$(RUN) ruff check src engine tests
 	$(RUN) ruff format --check src engine tests
 

@@ -1,10 +1,11 @@
 """The pull-request workflow, executed with act against throwaway repositories (slow).
 
 The scenarios assert what comes after the workflow's test tiers (`make test-code`, `make
-test-data-model`: validation, the gate, the comment), so they scope each tier to one module
+test-data-model`: the project's own tests, then validation, the gate, the comment), so they
+scope the tiers to two of the project's modules (its hooks and its data, no model training)
 through PYTEST_ARGS, which `make` reads from the environment: the steps still run and must
-pass, and the full tiers are the tests this suite runs itself, on a fresh clone in CI. That
-saves ~25 s of pytest per scenario (~60 s of a worker on a 2x slower machine). The scoping
+pass, and the full tiers are the tests this suite runs itself (`make test`), on a fresh
+clone in CI. The scoping
 is safe only because every tree here is the template's own plus a param or data edit: the
 states only the loop produces (a retraining PR's moved window) are tested with the tiers
 unscoped, every step as pr.yml says, in tests/workflows/test_loop.py.
@@ -32,7 +33,7 @@ from tests.workflows.act import (
 pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
 
 BETTER = {"max_leaf_nodes": 7}
-SCOPED = ("--env", "PYTEST_ARGS=tests/code/test_split.py tests/data/test_contract.py")
+SCOPED = ("--env", "PYTEST_ARGS=tests/test_hooks.py tests/test_data.py")
 
 
 def _open_pr(box, message, change) -> None:
