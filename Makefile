@@ -82,10 +82,10 @@ test-engine: install lint ## the engine's suite (engine/tests: act, stand-ins, S
 	$(TESTENV) $(RUN) pytest engine/tests -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 # lint needs the tools, not a particular set of extras: any environment `make install` synced
-# will do (a plain `make install` here would re-sync it exactly, dropping the extras `make
-# test` or EXTRAS=... installed).
-ANY_SYNCED := $(firstword $(wildcard $(VENV)/.synced*))
-lint: $(or $(ANY_SYNCED),$(SYNCED)) ## ruff lint and format check
+# will do (depending on `install` would re-sync it exactly, dropping the extras `make test`
+# or EXTRAS=... installed); without one, `make install` first.
+lint: ## ruff lint and format check
+	@[ -x "$(VENV)/bin/ruff" ] || $(MAKE) --no-print-directory install
 	$(RUN) ruff check src engine tests
 	$(RUN) ruff format --check src engine tests
 
