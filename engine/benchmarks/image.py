@@ -14,6 +14,7 @@ Usage: uv run python -m benchmarks.image [--starts 5]
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import time
@@ -53,14 +54,18 @@ def main() -> None:
     starts = parser.parse_args().starts
     built = build.ensure()
     size = int(runtime.podman("image", "inspect", "--format", "{{.Size}}", built.image).stdout)
+    load_before = os.getloadavg()[0]  # time to ready is CPU-bound: say how busy the host was
     ready = [_ready_after(built.image) for _ in range(starts)]
+    load_after = os.getloadavg()[0]
     mb, median = size / 1e6, statistics.median(ready)
+    cores = os.cpu_count()
     print(f"image {built.image}")
     print(f"  size      {mb:7.0f} MB   goal <= {SIZE_GOAL_MB} MB   before: 2030 MB")
     print(
         f"  ready     {median:7.1f} s    goal <= {READY_GOAL_S} s     before: 3.6 s"
         f"   ({starts} starts: {', '.join(f'{r:.1f}' for r in ready)})"
     )
+    print(f"  load      {load_before:.1f} before, {load_after:.1f} after (1 min, {cores} cores)")
     print(f"  built in  {built.seconds} (s per make target, when it was built)")
 
 

@@ -14,6 +14,11 @@ Clients talk to it exactly as to AWS, through the environment only (``S3Server.e
 all do) and ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``, the names of the repository
 secrets the workflows pass (engine/src/mlops_engine/credentials.py).
 
+It is moto with AWS's rules for ``AssumeRoleWithWebIdentity`` (tests/moto_sts.py: unsigned,
+the token checked against an OIDC provider and the role's trust policy), so a workflow can
+trade GitHub's OIDC token (tests/oidc.py) for a role's temporary keys, as on AWS
+(``S3Server.github_role``); a third user (``admin``, IAM only) creates that provider and role.
+
 One server per pytest process (each xdist worker starts its own: ~1.5 s), stopped at the end
 of the session; each test gets its own bucket.
 """
@@ -25,6 +30,7 @@ import os
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -33,11 +39,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.project import BIN
+from tests.project import ROOT
 
-# CreateUser, PutUserPolicy, CreateAccessKey for two users (one may only read): the
-# requests moto serves unauthenticated.
-_SETUP = 6
+# CreateUser, PutUserPolicy, CreateAccessKey for three users (one may only read S3, one
+# only manage IAM): the requests moto serves unauthenticated.
+_SETUP = 9
 _ALLOW_S3 = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 )
@@ -50,6 +56,10 @@ _READ_S3 = json.dumps(
     }
 )
 
+_IAM_ONLY = _ALLOW_S3.replace('"s3:*"', '"iam:*"')
+# sts.amazonaws.com: the audience aws-actions/configure-aws-credentials asks GitHub for
+STS_AUDIENCE = "sts.amazonaws.com"
+
 
 @dataclass
 class S3Server:
@@ -59,6 +69,7 @@ class S3Server:
     process: subprocess.Popen
     log: Path
     read_only: tuple[str, str] = ("", "")  # a key that may read and list, not write
+    admin: tuple[str, str] = ("", "")  # a key that may manage IAM only
     buckets: list[str] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
@@ -80,6 +91,49 @@ class S3Server:
             aws_access_key_id=keys.get("aws_access_key_id", self.access_key_id),
             aws_secret_access_key=keys.get("aws_secret_access_key", self.secret_access_key),
         )
+
+    def github_role(self, issuer: str, repository: str, subject: str = "*") -> str:
+        """A role that GitHub's OIDC tokens from ``issuer`` (tests/oidc.py) for
+        ``repository`` may assume (``subject``: the ``sub`` pattern after
+        ``repo:<repository>:``), allowed S3 as the ``tests`` user is; its ARN. Set up as AWS's
+        guide for GitHub does: an OIDC provider with audience sts.amazonaws.com, and a trust
+        policy on its ``aud`` and ``sub``."""
+        import boto3
+
+        iam = boto3.client(
+            "iam",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.admin[0],
+            aws_secret_access_key=self.admin[1],
+        )
+        host = issuer.split("://", 1)[1]
+        existing = [
+            p["Arn"]
+            for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+            if p["Arn"].endswith(f"/{host}")
+        ]
+        provider = existing[0] if existing else iam.create_open_id_connect_provider(
+            Url=issuer, ClientIDList=[STS_AUDIENCE], ThumbprintList=["0" * 40]
+        )["OpenIDConnectProviderArn"]  # fmt: skip
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {f"{host}:aud": STS_AUDIENCE},
+                        "StringLike": {f"{host}:sub": f"repo:{repository}:{subject}"},
+                    },
+                }
+            ],
+        }
+        name = f"github-{uuid.uuid4().hex[:8]}"
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=name, PolicyName="s3", PolicyDocument=_ALLOW_S3)
+        return role["Role"]["Arn"]
 
     def bucket(self, prefix: str = "test") -> str:
         """A new, empty bucket; its name."""
@@ -137,8 +191,11 @@ def start(state: Path, timeout: float = 60, port: int | None = None, auth: bool 
         server_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         if auth:
             server_env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_SETUP)
+        server_env["PYTHONPATH"] = str(
+            ROOT / "engine"
+        )  # tests.moto_sts: moto_server with AWS's STS
         process = subprocess.Popen(
-            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "tests.moto_sts", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             env=server_env,
@@ -162,12 +219,14 @@ def start(state: Path, timeout: float = 60, port: int | None = None, auth: bool 
         aws_secret_access_key="setup",
     )
     keys = {}
-    for user, policy in (("tests", _ALLOW_S3), ("reader", _READ_S3)):
+    for user, policy in (("tests", _ALLOW_S3), ("reader", _READ_S3), ("admin", _IAM_ONLY)):
         iam.create_user(UserName=user)
         iam.put_user_policy(UserName=user, PolicyName="s3", PolicyDocument=policy)
         key = iam.create_access_key(UserName=user)["AccessKey"]
         keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
-    return S3Server(endpoint, *keys["tests"], process, log, read_only=keys["reader"])
+    return S3Server(
+        endpoint, *keys["tests"], process, log, read_only=keys["reader"], admin=keys["admin"]
+    )
 
 
 @contextmanager

@@ -1,5 +1,13 @@
 """One credentials story for the DVC remote and production storage, the same in every workflow.
 
+Keyless first: in each job with storage steps, a step per cloud trades the job's GitHub OIDC
+token for short-lived credentials when its repository variable is set (``KEYLESS``), and
+hands them to the storage steps only: AWS's temporary keys as ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY`` and ``AWS_SESSION_TOKEN``; Google's workload identity as the file
+``GOOGLE_APPLICATION_CREDENTIALS`` names; Azure's as the Azure CLI's login, which
+dvc-azure/adlfs use without a connection string. Otherwise (and on a fork's PR, which gets
+no OIDC token) the static keys below.
+
 The workflows pass the same four repository secrets (Dependabot secrets in runs Dependabot
 triggered: see ``secret_store``) as environment variables to every step
 that reads or writes remote storage (and to no other step), and each backend reads its own:
@@ -45,6 +53,13 @@ BACKENDS = {
     "gs": ((GOOGLE_JSON,), "dvc_gs"),
     "azure": (("AZURE_STORAGE_CONNECTION_STRING",), "dvc_azure"),
 }
+# Keyless first (the workflows' OIDC steps, docs/use-this-template.md step 4): pyproject
+# extra -> the repository variable that turns on, for that storage, the trade of each job's
+# GitHub OIDC token for short-lived credentials (aws-actions/configure-aws-credentials with a
+# role; google-github-actions/auth with workload identity; azure/login federated), handed to
+# the same steps as the secrets, which stay the fallback. Temporary AWS keys come with
+# AWS_SESSION_TOKEN, which the storage steps get too.
+KEYLESS = {"s3": "AWS_ROLE_ARN", "gs": "GCP_WORKLOAD_IDENTITY_PROVIDER", "azure": "AZURE_CLIENT_ID"}
 # URL scheme -> the extra whose client reads it: every scheme the clients register with
 # fsspec (s3fs: s3, s3a; gcsfs: gs, gcs; adlfs: az, abfs, abfss, adl) and DVC's `azure://`.
 # The one table: the Makefile's EXTRAS asks it too (``python3 credentials.py FILE...``).
@@ -100,12 +115,24 @@ def what_to_set(url: str, environ: Mapping[str, str] | None = None) -> str:
     secrets, module = BACKENDS[extra]
     missing = [name for name in secrets if not env.get(name)]
     store, where = secret_store(env)
-    told = f"set the {store} secret(s) {' and '.join(secrets)}{where} for {url}"
-    told += (
-        f" ({', '.join(missing)} not set in this step)"
-        if missing
-        else " (they are set: check their values and that the bucket exists)"
-    )
+    if extra == "s3" and env.get("AWS_SESSION_TOKEN") and not missing:
+        told = (
+            f"the role's temporary keys are set in this step (from the job's OIDC token, "
+            f"repository variable {KEYLESS[extra]}): check that the role's policy allows "
+            f"{url} and that the bucket exists"
+        )
+    else:
+        told = f"set the {store} secret(s) {' and '.join(secrets)}{where} for {url}"
+        told += (
+            f" ({', '.join(missing)} not set in this step)"
+            if missing
+            else " (they are set: check their values and that the bucket exists)"
+        )
+        if missing:
+            told += (
+                f", or keyless: the repository variable {KEYLESS[extra]} "
+                "(docs/use-this-template.md, step 4)"
+            )
     if extra == "s3" and not env.get("AWS_ENDPOINT_URL"):
         told += (
             "; an S3-compatible store (MinIO, R2) also needs the repository variable "
@@ -149,8 +176,13 @@ def storage_advice(url: str, output: str | None, environ: dict[str, str] | None 
 
 def export_google_key(environ: dict[str, str] | None = None) -> str | None:
     """Write $GOOGLE_APPLICATION_CREDENTIALS_JSON to a 0600 file and set
-    GOOGLE_APPLICATION_CREDENTIALS to it (unless that is already set); its path, or None."""
+    GOOGLE_APPLICATION_CREDENTIALS to it (unless that is already set: workload identity's
+    file, google-github-actions/auth's, wins); its path, or None."""
     env = os.environ if environ is None else environ
+    if env.get("GOOGLE_APPLICATION_CREDENTIALS") == "":
+        # a workflow step's `steps.gcp.outputs.credentials_file_path` when workload identity
+        # is off: Google's libraries would try to open "" (DefaultCredentialsError)
+        del env["GOOGLE_APPLICATION_CREDENTIALS"]
     text = env.get(GOOGLE_JSON, "").strip()
     if not text or env.get("GOOGLE_APPLICATION_CREDENTIALS"):
         return None

@@ -143,3 +143,32 @@ def test_a_run_dependabot_triggered_is_sent_to_the_dependabot_secrets():
 def test_every_azure_scheme_is_named_with_its_secret(scheme):
     told = what_to_set(f"{scheme}://container/dvc", {})
     assert "set the repository secret(s) AZURE_STORAGE_CONNECTION_STRING" in told
+
+
+@pytest.mark.code
+def test_keyless_is_named_beside_the_secrets_and_a_role_refused_is_the_roles_problem():
+    """No keys: the advice names the secrets and the keyless way (the OIDC role's
+    repository variable). Temporary keys from the role (with AWS_SESSION_TOKEN) refused:
+    the secrets are not what to set, the role's policy is what to check."""
+    told = what_to_set("s3://b/dvc", {})
+    assert "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY not set in this step)" in told
+    assert "or keyless: the repository variable AWS_ROLE_ARN" in told
+    assert "GCP_WORKLOAD_IDENTITY_PROVIDER" in what_to_set("gs://b/dvc", {})
+    role = {"AWS_ACCESS_KEY_ID": "ASIA1", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"}
+    refused = what_to_set("s3://b/dvc", role)
+    assert refused.startswith("the role's temporary keys are set in this step"), refused
+    assert "policy allows s3://b/dvc" in refused and "secret" not in refused
+    static = {"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": ""}
+    assert "(they are set: check their values" in what_to_set("s3://b/dvc", static)
+
+
+@pytest.mark.code
+def test_an_empty_workload_identity_path_is_no_path():
+    """A storage step gets GOOGLE_APPLICATION_CREDENTIALS from the workload identity step's
+    output, empty when that step did not run: Google's libraries would open ''."""
+    env = {"GOOGLE_APPLICATION_CREDENTIALS": ""}
+    assert export_google_key(env) is None and "GOOGLE_APPLICATION_CREDENTIALS" not in env
+    env = {"GOOGLE_APPLICATION_CREDENTIALS": "", GOOGLE_JSON: KEY}
+    path = export_google_key(env)
+    assert path and env["GOOGLE_APPLICATION_CREDENTIALS"] == path
+    Path(path).unlink()

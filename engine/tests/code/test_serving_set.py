@@ -66,3 +66,24 @@ def test_the_sbom_lists_what_the_image_installs_at_the_locked_versions(tmp_path,
     assert not PIPELINE_ONLY & set(listed), "nothing the image leaves out"
     assert all(locked[name] == version for name, version in listed.items() if version)
     assert sbom["metadata"]["component"]["name"] == "tabular-project"
+
+
+def test_the_image_installs_the_locked_set_where_bentoml_puts_the_bento():
+    """The image's two installs (BentoML's RUN: its server; the setup script's RUN: the rest
+    of the set, then the test suites deleted in that same layer) both read the set `mlops
+    build` exports: UV_CONSTRAINT names it at BentoML's Bento path, the Bento carries it, the
+    Dockerfile copies it in before the installs, and the setup script installs and strips."""
+    from bentoml._internal.container.generate import BENTO_PATH
+
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["bentoml"]["build"]
+    envs = {e["name"]: e["value"] for e in build["envs"]}
+    assert envs["UV_CONSTRAINT"] == f"{BENTO_PATH}/src/build/requirements.txt"
+    assert "build/requirements.txt" in build["include"]
+    assert build["python"]["requirements_txt"] == "deploy/image/requirements.txt"
+    server = (ROOT / "deploy/image/requirements.txt").read_text()
+    assert [line for line in server.splitlines() if not line.startswith("#")] == ["bentoml"]
+    service = (ROOT / "engine/src/mlops_engine/serving/service.py").read_text()
+    assert '.build_include(\n    "build/dist", "build/requirements.txt"\n)' in service
+    script = (ROOT / build["docker"]["setup_script"]).read_text()
+    install = script.index("uv pip install -r ./src/build/requirements.txt")
+    assert install < script.index("-name tests -prune -exec rm -rf"), "stripped after it"

@@ -23,6 +23,7 @@ from mlops_engine import params_file
 from mlops_engine.ci.markdown import params_diff
 from mlops_engine.ct.replay import as_traffic
 from mlops_engine.serving.prediction_log import write_batch
+from tests.oidc import Issuer
 from tests.project import BIN, ROOT, clone, dvc, env, run, seeded_global_config, use_cache
 from tests.s3 import S3Server, s3_environment
 from tests.workflows import github_state
@@ -37,6 +38,9 @@ STANDIN_FOR = {
     "docker/login-action": "login-action",
     "actions/attest-build-provenance": "attest-build-provenance",
     "actions/attest": "attest",
+    "aws-actions/configure-aws-credentials": "configure-aws-credentials",
+    "google-github-actions/auth": "google-auth",
+    "azure/login": "azure-login",
 }
 # Actions that stand-ins use themselves, as the real ones do (attest-build-provenance v4.1.0
 # runs actions/attest at this commit): mapped whether or not a workflow names them.
@@ -102,6 +106,10 @@ class Sandbox:
     # them: its jobs get the keys as the repository secrets and the endpoint as the
     # repository variable AWS_ENDPOINT_URL (act()).
     s3: S3Server | None = None
+    # Keyless (``keyless()``): GitHub's OIDC token service for the jobs, and the role on the
+    # S3 server that its tokens for this repository may assume, instead of the keys.
+    oidc: Issuer | None = None
+    role_arn: str = ""
 
     @property
     def artifacts(self) -> Path:
@@ -239,6 +247,28 @@ def with_dvc_remote(box: Sandbox, s3: S3Server) -> str:
     box.git("push", "-q", "origin", "main")
     box.git("fetch", "-q", "origin")
     return url
+
+
+def keyless(box: Sandbox, s3: S3Server) -> str:
+    """Make ``box``'s storage keyless, as the guide's step 4 does first: no storage keys in
+    the repository; the repository variable AWS_ROLE_ARN names a role on the S3 server that
+    GitHub's OIDC tokens for this repository may assume (any ref or PR of it), and every
+    job's runner can ask the token service for one (tests/oidc.py; the configure-aws-
+    credentials stand-in honours only a job granted `id-token: write`). Its ARN."""
+    box.s3 = s3
+    box.oidc = Issuer()
+    atexit.register(box.oidc.stop)
+    box.role_arn = s3.github_role(box.oidc.url, REPOSITORY)
+    return box.role_arn
+
+
+def _token_ref(event: str, payload: dict) -> str:
+    """The ref GitHub's OIDC token names for a run of ``event`` (its `ref` claim)."""
+    if event == "pull_request":
+        return f"refs/pull/{payload['number']}/merge"
+    if event == "merge_group":
+        return payload["merge_group"]["head_ref"]
+    return payload.get("ref") or "refs/heads/main"
 
 
 def seed_production(
@@ -442,7 +472,12 @@ def act(
         # no runner-wide environment). A pull request from a fork gets no secrets, and this
         # harness gives it no variables either (the stricter reading of GitHub's rules).
         args += ["--var", f"AWS_ENDPOINT_URL={box.s3.endpoint}"]
-        if not dependabot:  # Actions secrets; a Dependabot run gets its own store's only
+        if box.oidc is not None:  # keyless: a role, and the runner's OIDC token service
+            box.oidc.run(REPOSITORY, event, _token_ref(event, payload))
+            args += ["--var", f"AWS_ROLE_ARN={box.role_arn}"]
+            args += ["--env", f"ACTIONS_ID_TOKEN_REQUEST_URL={box.oidc.request_url}"]
+            args += ["--env", f"ACTIONS_ID_TOKEN_REQUEST_TOKEN={box.oidc.request_token}"]
+        elif not dependabot:  # Actions secrets; a Dependabot run gets its own store's only
             args += ["-s", f"AWS_ACCESS_KEY_ID={box.s3.access_key_id}"]
             args += ["-s", f"AWS_SECRET_ACCESS_KEY={box.s3.secret_access_key}"]
     claim = uuid.uuid4().hex

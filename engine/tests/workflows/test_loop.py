@@ -34,6 +34,7 @@ from tests.project import BIN, ROOT, dvc, env, run
 from tests.workflows import github_state
 from tests.workflows.act import (
     act,
+    keyless,
     last_run_id,
     pull_request_event,
     sandbox,
@@ -178,9 +179,13 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
         (subject, "https://cyclonedx.org/bom", "image"),
     ], "the attested subject is the pushed digest"
     assert all(a["pushed_to_registry"] for a in box.attestations())
-    # The guide's step 4: a DVC remote on S3 (a bucket on the S3 server, whose keys every
-    # job gets as the repository secrets) holding main's outputs and run-cache.
+    # The guide's step 4: a DVC remote on S3 (a bucket on the S3 server) holding main's
+    # outputs and run-cache, keyless as the guide sets it up first: no keys in the
+    # repository, the variable AWS_ROLE_ARN names a role this repository's OIDC tokens may
+    # assume (the S3 server's STS checks them as AWS does), and every job that touches
+    # storage from here on (ct's two, pr's, cd's) trades its token for the role's keys.
     bucket = with_dvc_remote(box, s3_server).split("/")[2]
+    keyless(box, s3_server)
 
     # 2. A person's PR is open, with its report comment (pr.yml on a person's PR, its gate
     #    and the one comment updated in place are tests/workflows/test_pr_workflow.py):
@@ -272,6 +277,10 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     model_md5 = next(o["md5"] for o in model_md5["outs"] if o["path"] == "models/model.joblib")
     pushed = s3_server.keys(bucket, "dvc/files/md5/")
     assert f"dvc/files/md5/{model_md5[:2]}/{model_md5[2:]}" in pushed, "cd pushed the model"
+    steps = step_outcomes(log)  # with the role's keys, traded for the bento job's token
+    assert steps["AWS credentials from the job's OIDC token (variable AWS_ROLE_ARN)"] == "success"
+    assert "Authenticated as assumedRoleId" in log
+    assert s3_server.access_key_id not in log, "no static key anywhere in the run"
     second = _bento_model(box, tmp_path / "store-2")
     assert second["git_commit"] == merged and second["version"] != first["version"]
     assert box.docker_builds()[-1] == [f"{image}:{second['version']}", f"{image}:{merged}"]

@@ -648,3 +648,92 @@ def test_attest_requires_what_actions_attest_requires_and_records_the_subject(tm
         ("ghcr.io/acme/churn", digest, "https://slsa.dev/provenance/v1"),
         ("ghcr.io/acme/churn", digest, "https://cyclonedx.org/bom"),
     ], "push-to-registry lowercases the name, as the action does"
+
+
+def test_configure_aws_credentials_trades_the_jobs_oidc_token_for_the_roles_keys(
+    tmp_path, s3_server
+):
+    """The configure-aws-credentials stand-in (v6.2.3's OIDC flow, in its order) against
+    the tests' S3 server's STS, which checks the token as AWS does (tests/moto_sts.py):
+    without `id-token: write` the runner has no token and the step fails as the action
+    does; with it, the role's temporary keys are outputs only (output-env-credentials
+    false) and are what S3 then accepts (with their session token); a role this
+    repository may not assume, a wrong request token and missing inputs fail as the real
+    action fails."""
+    from tests.oidc import Issuer
+
+    configure = STANDINS / "configure-aws-credentials" / "configure"
+    issuer = Issuer()
+    issuer.run(REPO, "push", "refs/heads/main")
+    ours = s3_server.github_role(issuer.url, REPO)
+    theirs = s3_server.github_role(issuer.url, "someone/else")
+
+    def run(permissions: dict, request_token: str = issuer.request_token, **inputs: str):
+        output, github_env = tmp_path / "output", tmp_path / "env"
+        output.write_text("")
+        github_env.write_text("")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ACTIONS_"))},
+            "GITHUB_JOB": "bento",
+            "STANDIN_JOB_PERMISSIONS": json.dumps({"bento": permissions}),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_ENV": str(github_env),
+            "ACTIONS_ID_TOKEN_REQUEST_URL": issuer.request_url,
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": request_token,
+            **{k: "x" for k in ("GITHUB_REPOSITORY", "GITHUB_WORKFLOW", "GITHUB_ACTION")},
+            **{k: "x" for k in ("GITHUB_ACTOR", "GITHUB_SHA", "GITHUB_WORKSPACE")},
+            "INPUT_AUDIENCE": "sts.amazonaws.com",  # action.yml's default
+            **{"INPUT_" + k.upper(): v for k, v in inputs.items()},
+        }
+        proc = subprocess.run([str(configure)], env=env, capture_output=True, text=True)
+        outputs = dict(x.split("=", 1) for x in output.read_text().splitlines())
+        return proc.returncode, proc.stdout, outputs, github_env.read_text()
+
+    given = {"aws_region": "us-east-1", "sts_endpoint": s3_server.endpoint}
+    keyless = {**given, "output_credentials": "true", "output_env_credentials": "false"}
+    try:
+        code, out, outputs, exported = run({"contents": "read"}, role_to_assume=ours, **keyless)
+        assert code == 1 and "Did you mean to set the `id-token` permission?" in out
+        assert "Credentials could not be loaded" in out and outputs == {} and exported == ""
+
+        oidc = {"contents": "read", "id-token": "write"}
+        code, out, outputs, exported = run(oidc, role_to_assume=ours, **keyless)
+        assert code == 0, out
+        assert "Authenticated as assumedRoleId" in out and exported == "", "outputs only"
+        key, secret = outputs["aws-access-key-id"], outputs["aws-secret-access-key"]
+        assert key.startswith("ASIA") and f"::add-mask::{secret}" in out
+        bucket = s3_server.bucket("oidc")
+        keys = {"aws_access_key_id": key, "aws_secret_access_key": secret}
+        with pytest.raises(Exception, match="InvalidAccessKeyId"):  # no session token
+            s3_server.client(**keys).put_object(Bucket=bucket, Key="k", Body=b"1")
+        import boto3
+
+        boto3.client(
+            "s3", endpoint_url=s3_server.endpoint, region_name="us-east-1",
+            aws_session_token=outputs["aws-session-token"], **keys,
+        ).put_object(Bucket=bucket, Key="k", Body=b"1")  # fmt: skip
+        assert s3_server.keys(bucket) == ["k"]
+        assert issuer.issued[-1]["aud"] == "sts.amazonaws.com"
+        assert issuer.issued[-1]["sub"] == f"repo:{REPO}:ref:refs/heads/main"
+
+        code, out, outputs, exported = run(oidc, role_to_assume=ours, **given)
+        assert code == 0 and outputs == {}, "the action's default: the environment"
+        assert "AWS_SESSION_TOKEN=" in exported and "AWS_REGION=us-east-1" in exported
+
+        code, out, _, _ = run(oidc, role_to_assume=theirs, **keyless)
+        assert (
+            code == 1
+            and (
+                "Could not assume role with OIDC: Not authorized to perform "
+                "sts:AssumeRoleWithWebIdentity"
+            )
+            in out
+        )
+        code, out, _, _ = run(oidc, request_token="stale", role_to_assume=ours, **keyless)
+        assert code == 1 and "getIDToken call failed" in out and "Error Code : 401" in out
+        code, out, _, _ = run(oidc, role_to_assume=ours, sts_endpoint=s3_server.endpoint)
+        assert code == 1 and "Input required and not supplied: aws-region" in out
+        code, out, _, _ = run(oidc, role_to_assume="github-storage", **keyless)
+        assert code == 1 and "Source Account ID is needed" in out
+    finally:
+        issuer.stop()

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from mlops_engine.credentials import (
+    KEYLESS,
     LOCAL_ONLY,
     SECRETS,
     STORAGE_ACCESS,
@@ -114,6 +115,19 @@ def _steps():
                 yield f"{path.name} {job_name}: {step.get('name') or step.get('uses')}", step
 
 
+# What a storage step gets: the keyless step's output first (the job's OIDC token traded for
+# temporary credentials, when its repository variable is set), else the secret.
+KEYLESS_ENV = {
+    "AWS_ACCESS_KEY_ID": "${{ steps.aws.outputs.aws-access-key-id || secrets.AWS_ACCESS_KEY_ID }}",
+    "AWS_SECRET_ACCESS_KEY": (
+        "${{ steps.aws.outputs.aws-secret-access-key || secrets.AWS_SECRET_ACCESS_KEY }}"
+    ),
+    "AWS_SESSION_TOKEN": "${{ steps.aws.outputs.aws-session-token }}",
+    "GOOGLE_APPLICATION_CREDENTIALS": "${{ steps.gcp.outputs.credentials_file_path }}",
+}
+STORAGE_ENV = {**{s: f"${{{{ secrets.{s} }}}}" for s in SECRETS}, **KEYLESS_ENV}
+
+
 def missing_or_extra(step: dict, storage: set[str]) -> str | None:
     """Why ``step`` breaks the rule (None: it keeps it)."""
     run = str(step.get("run", ""))
@@ -121,9 +135,9 @@ def missing_or_extra(step: dict, storage: set[str]) -> str | None:
     commands = make_commands(target.group(1)) if target else set()
     touches = sorted(commands & storage)
     env = step.get("env") or {}
-    given = [s for s in SECRETS if s in env]
+    given = [s for s in STORAGE_ENV if s in env]
     if touches:
-        wrong = [s for s in SECRETS if env.get(s) != f"${{{{ secrets.{s} }}}}"]
+        wrong = [s for s, value in STORAGE_ENV.items() if env.get(s) != value]
         wrong += [v for v in VARIABLES if env.get(v) != f"${{{{ vars.{v} }}}}"]
         if wrong:
             return f"runs `mlops {', '.join(touches)}` (storage) without {', '.join(wrong)}"
@@ -158,7 +172,7 @@ def test_every_step_that_touches_storage_gets_the_four_secrets_and_no_other_does
 
 def test_the_rule_catches_a_step_without_secrets_and_one_with_too_many():
     storage = set(STORAGE_COMMANDS)
-    secrets = {s: f"${{{{ secrets.{s} }}}}" for s in SECRETS}
+    secrets = dict(STORAGE_ENV)
     assert "without AWS_ACCESS_KEY_ID" in missing_or_extra({"run": "make gate"}, storage)
     assert "mlops report" in missing_or_extra({"run": "make report"}, storage)
     assert "least privilege" in missing_or_extra({"run": "make bento", "env": secrets}, storage)
@@ -186,3 +200,64 @@ def test_fork_prs_keep_going_without_the_remote_in_every_step_that_reproduces():
     for target in ("repro", "report", "gate"):
         recipe = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
         assert "$(REMOTE_OPTIONAL)" in recipe, target
+
+
+KEYLESS_STEPS = {  # step id -> the action it runs, its repository variable
+    "aws": ("aws-actions/configure-aws-credentials", KEYLESS["s3"]),
+    "gcp": ("google-github-actions/auth", KEYLESS["gs"]),
+}
+
+
+def storage_jobs() -> dict[tuple[str, str], dict]:
+    """(workflow, job) -> job, for every job with a step that touches storage."""
+    storage = set(STORAGE_COMMANDS)
+    found = {}
+    for path in WORKFLOWS:
+        for name, job in _load(path).get("jobs", {}).items():
+            for step in job.get("steps", []):
+                target = re.match(r"make ([\w-]+)", str(step.get("run", "")))
+                if target and make_commands(target.group(1)) & storage:
+                    found[path.name, name] = job
+    return found
+
+
+def test_every_job_that_touches_storage_can_do_it_keyless_first():
+    """#34 item 4: each such job asks for an OIDC token (`id-token: write`) and, before its
+    first storage step, trades it for AWS, Google and Azure credentials when the cloud's
+    repository variable is set (never on a fork's PR, which gets no token); AWS's keys go
+    to the storage steps as outputs (KEYLESS_ENV), not to every later step's environment."""
+    jobs = storage_jobs()
+    assert set(jobs) == {
+        ("pr.yml", "checks"), ("cd.yml", "bento"), ("ct.yml", "monitor"), ("ct.yml", "retrain")
+    }  # fmt: skip
+    storage = set(STORAGE_COMMANDS)
+    for (workflow, name), job in jobs.items():
+        where = f"{workflow} {name}"
+        assert job["permissions"].get("id-token") == "write", where
+        steps = job["steps"]
+        first = min(
+            i
+            for i, s in enumerate(steps)
+            if (t := re.match(r"make ([\w-]+)", str(s.get("run", ""))))
+            and make_commands(t.group(1)) & storage
+        )
+        by_id = {s.get("id"): (i, s) for i, s in enumerate(steps)}
+        logins = {s["uses"].split("@")[0]: (i, s) for i, s in enumerate(steps) if "uses" in s}
+        for step_id, (action, variable) in KEYLESS_STEPS.items():
+            index, step = by_id[step_id]
+            assert step["uses"].startswith(action + "@") and index < first, (where, step_id)
+            assert step["if"].startswith(f"vars.{variable} != ''"), (where, step["if"])
+            if workflow == "pr.yml":
+                assert "head.repo.full_name == github.repository" in step["if"], where
+        aws = by_id["aws"][1]["with"]
+        assert aws["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+        assert aws["output-credentials"] is True and aws["output-env-credentials"] is False
+        azure_index, azure = logins["azure/login"]
+        assert azure_index < first and azure["if"].startswith(f"vars.{KEYLESS['azure']} != ''")
+
+
+def test_no_other_job_gets_an_oidc_token_but_the_image_job_that_attests():
+    for path in WORKFLOWS:
+        for name, job in _load(path).get("jobs", {}).items():
+            if (job.get("permissions") or {}).get("id-token") == "write":
+                assert (path.name, name) in {*storage_jobs(), ("cd.yml", "image")}, name

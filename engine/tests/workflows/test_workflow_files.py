@@ -59,7 +59,9 @@ def test_gate_compares_with_the_push_before_not_head_1():
     assert fetch["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
     runs = [s.get("run") for s in bento["steps"]]
     assert runs.index("make checkout-ref") < runs.index("make repro-push")
-    assert bento["permissions"] == {"contents": "read"}
+    # contents: read for the checkout and that fetch; id-token: write for keyless storage
+    # (test_storage_secrets.py), nothing else
+    assert bento["permissions"] == {"contents": "read", "id-token": "write"}
 
 
 def test_cd_forces_the_rerun_after_a_lock_change_exactly_as_pr_does():

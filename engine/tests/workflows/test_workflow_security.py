@@ -95,15 +95,16 @@ SIGNING = ("id-token", "attestations")  # an OIDC identity to sign with; storing
 
 
 def test_only_cd_image_job_may_sign_and_it_attests_the_pushed_digest():
-    """`id-token: write` and `attestations: write` exist on one job of all the workflows,
-    cd.yml's image job, which pushes the image (packages: write) and attests both kinds of
-    evidence on the digest its `make containerize` step output: never a tag, never another
-    step's value."""
+    """`attestations: write` exists on one job of all the workflows, cd.yml's image job,
+    which pushes the image (packages: write) and attests both kinds of evidence, signed
+    with its OIDC identity (`id-token: write`), on the digest its `make containerize` step
+    output: never a tag, never another step's value. (The jobs with storage steps get
+    `id-token: write` too, for keyless storage: tests/workflows/test_storage_secrets.py.)"""
     signers = {
         (path.name, name): job["permissions"]
         for path in WORKFLOWS
         for name, job in _load(path).get("jobs", {}).items()
-        if any((job.get("permissions") or {}).get(p) == "write" for p in SIGNING)
+        if (job.get("permissions") or {}).get("attestations") == "write"
     }
     assert list(signers) == [("cd.yml", "image")]
     assert {k: signers["cd.yml", "image"][k] for k in (*SIGNING, "packages")} == dict.fromkeys(

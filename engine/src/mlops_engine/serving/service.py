@@ -59,10 +59,11 @@ Predictions = Annotated[list[Prediction], ContentType("application/json")]
 # (~120 MB; distroless images lack the shell and useradd the Dockerfile runs). Any distro
 # BentoML knows would first apt-get install build-essential, gnupg2 and git (644 MB), which
 # serving never uses: the serving set installs from wheels. build/dist (the project's wheel)
-# is copied in before the requirements are installed.
+# and build/requirements.txt (the serving set, which the setup script installs) are copied
+# in before the requirements are installed.
 # Its Python version is pyproject's ([tool.bentoml.build.docker], .python-version's).
 IMAGE = bentoml.images.Image(base_image="python:3.13-slim", distro="python-slim").build_include(
-    "build/dist"
+    "build/dist", "build/requirements.txt"
 )
 BATCHING = {
     "batchable": True,
