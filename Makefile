@@ -22,7 +22,7 @@ MONITOR_FLAGS ?=
 # Set UV_SYNC_FLAGS=--compile-bytecode where PYTHONDONTWRITEBYTECODE is set (saves ~1.5 s per command).
 UV_SYNC_FLAGS ?=
 
-.PHONY: help install run test test-fast test-engine owned-lines rename-package lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment update-template template-update-pr
+.PHONY: help install run test test-fast test-engine owned-lines rename-package engine-dist engine-publish lint format bench clean test-code test-pythons test-data-model repro report gate checkout-ref audit audit-online repro-push save-model bento serve image containerize replay monitor retrain propose ct-status init canary canary-report comment update-template template-update-pr
 
 # The help texts are written as the recipes spell variables ($$BASE_REF): shown with one `$`.
 # Names are padded to the longest one, so every description starts in the same column.
@@ -81,11 +81,7 @@ test-fast: install ## the inner loop: the project's tests not marked slow
 test-engine: install lint ## the engine's suite (engine/tests: act, stand-ins, S3, service) on every core; the 25 slowest
 	$(TESTENV) $(RUN) pytest engine/tests -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
-# lint needs the tools, not a particular set of extras: any environment `make install` synced
-# will do (depending on `install` would re-sync it exactly, dropping the extras `make test`
-# or EXTRAS=... installed); without one, `make install` first.
-lint: ## ruff lint and format check
-	@[ -x "$(VENV)/bin/ruff" ] || $(MAKE) --no-print-directory install
+lint: install ## ruff lint and format check
 	$(RUN) ruff check src engine tests
 	$(RUN) ruff format --check src engine tests
 
@@ -219,6 +215,16 @@ update-template: install ## apply a later template release to the working tree: 
 # pyproject.toml or the package itself, which a second step would have to read.
 template-update-pr: install ## update-template, then commit to template/update and open or update its one PR (gh + GH_TOKEN)
 	UV="$(UV)" $(RUN) mlops update-template --propose $(if $(SOURCE),--source "$(SOURCE)") $(if $(REF),--ref "$(REF)")
+
+# The engine's release (release.yml on a tag engine-vX.Y.Z; engine/README.md): build, check,
+# and (on GitHub only) publish with PyPI's trusted publishing.
+engine-dist: install ## build the engine's wheel and sdist into dist/ and check them: [TAG=engine-vX.Y.Z]
+	rm -rf dist
+	$(UV) build --package mlops-engine --out-dir dist --quiet
+	$(RUN) mlops release-check --dist dist $(if $(TAG),--tag "$(TAG)")
+
+engine-publish: | $(UV) ## publish dist/ to PyPI with trusted publishing (release.yml's OIDC token)
+	$(UV) publish --trusted-publishing always dist/*
 
 bench: install ## run the engine's benchmarks (engine/benchmarks; slow; prints figures)
 	cd engine && $(RUN) python -m benchmarks.pipeline

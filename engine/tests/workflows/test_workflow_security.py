@@ -95,7 +95,8 @@ SIGNING = ("id-token", "attestations")  # an OIDC identity to sign with; storing
 
 
 def test_only_cd_image_job_may_sign_and_it_attests_the_pushed_digest():
-    """`attestations: write` exists on one job of all the workflows, cd.yml's image job,
+    """`attestations: write` exists on two jobs of all the workflows: release.yml's publish
+    job (below) and cd.yml's image job,
     which pushes the image (packages: write) and attests both kinds of evidence, signed
     with its OIDC identity (`id-token: write`), on the digest its `make containerize` step
     output: never a tag, never another step's value. (The jobs with storage steps get
@@ -106,7 +107,7 @@ def test_only_cd_image_job_may_sign_and_it_attests_the_pushed_digest():
         for name, job in _load(path).get("jobs", {}).items()
         if (job.get("permissions") or {}).get("attestations") == "write"
     }
-    assert list(signers) == [("cd.yml", "image")]
+    assert sorted(signers) == [("cd.yml", "image"), ("release.yml", "publish")]
     assert {k: signers["cd.yml", "image"][k] for k in (*SIGNING, "packages")} == dict.fromkeys(
         (*SIGNING, "packages"), "write"
     )
@@ -126,3 +127,28 @@ def test_only_cd_image_job_may_sign_and_it_attests_the_pushed_digest():
         assert given["subject-name"] == f"${{{{ steps.{push['id']}.outputs.name }}}}"
         assert given["push-to-registry"] is True
     assert attests[1]["with"]["sbom-path"] == f"${{{{ steps.{push['id']}.outputs.sbom }}}}"
+
+
+def test_the_engine_release_builds_untrusted_nothing_and_publishes_what_it_checked():
+    """release.yml: only a tag engine-v* starts it; the build job reads only and uses no cache
+    (a PR could have written one); the publish job, in the `pypi` environment PyPI's trusted
+    publisher names, attests and publishes the files the build job checked, signing with
+    its OIDC identity, and holds no other write permission."""
+    spec = _load(ROOT / ".github" / "workflows" / "release.yml")
+    assert spec["on"] == {"push": {"tags": ["engine-v*"]}} and spec["permissions"] == {}
+    build, publish = spec["jobs"]["build"], spec["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "attestations": "write",
+    }
+    assert publish["environment"] == "pypi" and publish["needs"] == "build"
+    for job in (build, publish):
+        for step in job["steps"]:
+            assert (step.get("with") or {}).get("enable-cache") in (None, False), step
+    assert [s["run"] for s in build["steps"] if "run" in s] == [
+        'make engine-dist TAG="$GITHUB_REF_NAME"'
+    ]
+    runs = [s for s in publish["steps"] if "run" in s or "attest" in s.get("uses", "")]
+    assert runs[0]["with"]["subject-path"] == "dist/*" and runs[1]["run"] == "make engine-publish"

@@ -150,3 +150,23 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
         add_summary(a.summary, f"### Template update PR not opened\n\n{text}.\n\n")
         return 1 if existed else 0
     return 0
+
+
+@command(
+    "release-check",
+    "check the engine's built wheel and sdist before publishing (release.yml)",
+    lambda p: (
+        p.add_argument("--dist", default="dist", help="where `uv build` wrote them"),
+        p.add_argument("--pyproject", default="engine/pyproject.toml"),
+        p.add_argument("--tag", help="the tag that triggered the release (engine-vX.Y.Z)"),
+    ),
+)
+def _release_check(a: argparse.Namespace, params: Params) -> int:
+    from mlops_engine.automation.release import check
+
+    problems = check(Path(a.dist), Path(a.pyproject), a.tag or None)
+    for problem in problems:
+        log.error("release-check: %s", problem)
+    if not problems:
+        log.info("release-check: %s is ready to publish", ", ".join(sorted(os.listdir(a.dist))))
+    return 1 if problems else 0
