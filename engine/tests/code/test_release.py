@@ -12,7 +12,7 @@ import pytest
 from mlops_engine.automation.release import check
 from tests.project import ROOT, run
 
-pytestmark = pytest.mark.code
+pytestmark = [pytest.mark.code, pytest.mark.slow]  # uv build: ~5 s
 
 PYPROJECT = ROOT / "engine" / "pyproject.toml"
 

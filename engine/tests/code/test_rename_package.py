@@ -59,6 +59,7 @@ def test_a_bad_name_is_refused_and_nothing_moves(tmp_path, name, why):
     assert (project / "src" / "tabular_project").is_dir()
 
 
+@pytest.mark.slow  # a clone, uv lock and uv build: ~10 s
 def test_the_renamed_project_locks_and_builds_a_wheel_the_engine_finds(tmp_path):
     """In a clone: the rename, `uv lock` (what the make target runs next) and the project's
     wheel, whose entry point (what mlops_engine.project reads) names the new package."""
