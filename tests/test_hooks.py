@@ -13,7 +13,6 @@ from mlops_engine.pipeline.train import build_pipeline, loss_for
 from tabular_project import ESTIMATORS
 
 
-
 # The code tier (pr.yml's unit tests, before the data is validated): on the ingested rows,
 # so a PR whose data breaks the contract fails at validation, naming the column and rule.
 @pytest.mark.code
