@@ -257,7 +257,10 @@ def test_every_job_that_touches_storage_can_do_it_keyless_first():
 
 
 def test_no_other_job_gets_an_oidc_token_but_the_image_job_that_attests():
+    """Besides the storage jobs: cd.yml's image job and release.yml's publish job, which sign
+    attestations (and publish to PyPI with trusted publishing) with it."""
+    signers = {("cd.yml", "image"), ("release.yml", "publish")}
     for path in WORKFLOWS:
         for name, job in _load(path).get("jobs", {}).items():
             if (job.get("permissions") or {}).get("id-token") == "write":
-                assert (path.name, name) in {*storage_jobs(), ("cd.yml", "image")}, name
+                assert (path.name, name) in {*storage_jobs(), *signers}, name
