@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def uv_path() -> str:
+    """The uv the Makefile uses: `uv run`'s own (UV), else uv on PATH, else the bootstrapped
+    copy in .tools/bin."""
+    return os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+
+
 def env() -> dict[str, str]:
     """The project's venv first on PATH, so dvc.yaml's ``mlops`` commands resolve.
 

@@ -25,7 +25,7 @@ from mlops_engine.ci.canary import (
     update_issue,
 )
 from mlops_engine.lock_diff import Move, locked_versions, moved_packages
-from tests.project import BIN, ROOT
+from tests.project import BIN, ROOT, uv_path
 from tests.workflows.github_state import GITHUB_TOKEN, STANDINS, write_state
 
 # the workspace member uv resolves together with the project
@@ -97,7 +97,7 @@ def test_the_committed_lock_and_pyproject_are_restored_when_the_resolution_fails
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp_path / name)
     before = {p: (tmp_path / p).read_bytes() for p in ("pyproject.toml", "uv.lock")}
-    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    uv = uv_path()
     result = run(tmp_path, Settings(upgrade="--upgrade", override=["pandas==0.0.1"]), uv=uv)
     assert not result.ok and [s.name for s in result.steps] == ["resolve the newest releases"]
     assert "pandas" in result.failed.first_error, result.failed.log_tail
@@ -112,7 +112,7 @@ def test_when_nothing_moves_nothing_else_runs_and_the_files_are_untouched(tmp_pa
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp_path / name)
     before = {p: (tmp_path / p).read_bytes() for p in ("pyproject.toml", "uv.lock")}
-    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    uv = uv_path()
     result = run(tmp_path, Settings(upgrade="--upgrade-package evidently"), uv=uv)
     assert result.ok and result.moved == [], result.failed
     assert [s.name for s in result.steps] == ["resolve the newest releases"]

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from mlops_engine.automation.release import check
-from tests.project import ROOT, run
+from tests.project import ROOT, run, uv_path
 
 pytestmark = [pytest.mark.code, pytest.mark.slow]  # uv build: ~5 s
 
@@ -20,7 +20,7 @@ PYPROJECT = ROOT / "engine" / "pyproject.toml"
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    uv = uv_path()
     run(ROOT, uv, "build", "--package", "mlops-engine", "--out-dir", str(out), "--quiet")
     return out
 

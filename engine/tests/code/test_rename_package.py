@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from mlops_engine.onboarding.rename import rename
-from tests.project import BIN, ROOT, clone, run
+from tests.project import BIN, ROOT, clone, run, uv_path
 
 pytestmark = pytest.mark.code
 
@@ -65,7 +65,7 @@ def test_the_renamed_project_locks_and_builds_a_wheel_the_engine_finds(tmp_path)
     wheel, whose entry point (what mlops_engine.project reads) names the new package."""
     project = clone(tmp_path / "p")
     run(project, str(BIN / "mlops"), "rename-package", "bike_demand")
-    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    uv = uv_path()
     run(project, uv, "lock", "--offline", "--quiet")
     lock = (project / "uv.lock").read_text()
     assert 'name = "bike-demand"' in lock and "tabular-project" not in lock

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.project import ROOT, clone, lock_outs, run
+from tests.project import ROOT, clone, lock_outs, run, uv_path
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 def test_the_built_wheels_run_the_pipeline_and_the_projects_tests(tmp_path):
     project = clone(tmp_path / "project")
     shutil.rmtree(project / "reports")  # every stage runs (no committed metrics to reuse)
-    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    uv = uv_path()
     dist = tmp_path / "dist"
     run(project, uv, "build", "--all-packages", "--wheel", "--out-dir", str(dist), "--quiet")
     wheels = sorted(p.name.split("-")[0] for p in dist.glob("*.whl"))

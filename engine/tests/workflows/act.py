@@ -24,7 +24,7 @@ from mlops_engine.ci.markdown import params_diff
 from mlops_engine.ct.replay import as_traffic
 from mlops_engine.serving.prediction_log import write_batch
 from tests.oidc import Issuer
-from tests.project import BIN, ROOT, clone, dvc, env, run, seeded_global_config, use_cache
+from tests.project import BIN, ROOT, clone, dvc, env, run, seeded_global_config, use_cache, uv_path
 from tests.s3 import S3Server, s3_environment
 from tests.workflows import github_state
 
@@ -91,7 +91,7 @@ def job_permissions(workflow: Path) -> dict[str, dict[str, str]]:
 
 
 def uv_bin_dir() -> str:
-    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    uv = uv_path()
     return str(Path(uv).parent)
 
 
