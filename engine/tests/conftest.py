@@ -21,7 +21,7 @@ import pytest
 
 from mlops_engine.config import load_params
 from tests import s3
-from tests.project import seed_cache
+from tests.project import SEED_DIR, seed_cache
 from tests.workflows.act import venv_pool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,9 +77,18 @@ def _longest_first(items: list) -> None:
 @pytest.fixture(scope="session")
 def dvc_seed(tmp_path_factory, worker_id) -> Path:
     """The DVC cache of one reproduction of the committed project (tests.project.seed_cache),
-    shared by all xdist workers of this run."""
+    shared by all xdist workers of this run, and with .ci/run's image build beside it."""
+    return seed_cache(seed_dir(tmp_path_factory, worker_id))
+
+
+def seed_dir(tmp_path_factory, worker_id) -> Path:
+    """Where this run's DVC seed lives: $MLOPS_TEST_SEED_DIR when .ci/run set it (its image
+    build, a process beside the suite, reproduces the project from the same seed: one
+    reproduction instead of two), else the directory every xdist worker of the run sees."""
+    if shared := os.environ.get(SEED_DIR):
+        return Path(shared)
     base = tmp_path_factory.getbasetemp()
-    return seed_cache(base if worker_id == "master" else base.parent)
+    return base if worker_id == "master" else base.parent
 
 
 @pytest.fixture(scope="session")

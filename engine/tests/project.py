@@ -177,6 +177,10 @@ def exclusive(lock_file: Path) -> Iterator[None]:
         yield
 
 
+# Set by .ci/run: one directory for the DVC seed of the suite and of the image build beside it.
+SEED_DIR = "MLOPS_TEST_SEED_DIR"
+
+
 def seed_cache(shared: Path) -> Path:
     """A DVC cache holding one ``dvc repro`` of this project as committed (outputs and
     run-cache), made once per test run in ``shared``, the directory every xdist worker sees.

@@ -24,7 +24,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tests.image import runtime
-from tests.project import BIN, ROOT, clone, env, exclusive, run, tracked_files
+from tests.project import (
+    BIN,
+    ROOT,
+    SEED_DIR,
+    clone,
+    env,
+    exclusive,
+    run,
+    seed_cache,
+    tracked_files,
+    use_cache,
+)
 from tests.workflows.act import uv_bin_dir
 
 NAME = "localhost/mlops-image-test"
@@ -58,9 +69,11 @@ def _outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-def ensure() -> Built:
+def ensure(seed: Path | None = None) -> Built:
     """The image of this working tree, built unless podman's store has it (under a lock:
-    .ci/run's build and a test worker never build it twice)."""
+    .ci/run's build and a test worker never build it twice). ``seed``: the directory of the
+    run's DVC seed (tests.project.seed_cache): the build's ``make repro`` restores the stages
+    from it, as cd.yml's restores them from the DVC remote, instead of recomputing them."""
     runtime.ensure()
     tag = key()
     record = runtime.STATE / "built" / f"{tag}.json"
@@ -69,19 +82,22 @@ def ensure() -> Built:
             built = Built(**json.loads(record.read_text()))
             if runtime.has_image(built.image) and Path(built.project).is_dir():
                 return built
-        built = _build(tag)
+        built = _build(tag, seed)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps(asdict(built)))
         _forget_others(tag)
         return built
 
 
-def _build(tag: str) -> Built:
+def _build(tag: str, seed: Path | None) -> Built:
     projects = runtime.STATE / "projects"
     project = projects / tag
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
     _log_to_s3(clone(project))
+    if seed is not None:  # a stage whose inputs differ from the seed's still runs for real
+        # the copy of links beside the seed (one file system); the workspace holds copies
+        use_cache(project, seed_cache(seed), seed / f"image-{tag}")
     extra = {
         "CONTAINERS_CONF": str(runtime.CONF),
         "BENTOML_HOME": str(project / ".bentoml"),  # as cd.yml: the job's own store
@@ -153,7 +169,7 @@ def _forget_others(tag: str) -> None:
 if __name__ == "__main__":
     started = time.monotonic()
     try:
-        built = ensure()
+        built = ensure(Path(os.environ[SEED_DIR]) if os.environ.get(SEED_DIR) else None)
     except Exception as e:  # .ci/run prints it; the test then says the same
         print(f"image build failed: {e}", file=sys.stderr)
         sys.exit(1)

@@ -21,6 +21,7 @@ import pytest
 
 from mlops_engine import storage
 from mlops_engine.serving.prediction_log import read_logs
+from tests.conftest import seed_dir
 from tests.image import build, runtime
 from tests.s3 import s3_environment
 from tests.service.records import bad_cases, good_record, same_predictions
@@ -31,9 +32,9 @@ GRACE = 20  # seconds podman stop waits before SIGKILL (Kubernetes: terminationG
 
 
 @pytest.fixture(scope="module")
-def built() -> build.Built:
-    try:
-        return build.ensure()
+def built(tmp_path_factory, worker_id) -> build.Built:
+    try:  # built by .ci/run beside the suite; else here, from the run's DVC seed
+        return build.ensure(seed_dir(tmp_path_factory, worker_id))
     except runtime.NoRuntime as e:
         pytest.skip(f"no container runtime works here: {e}")
 
