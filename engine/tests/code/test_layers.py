@@ -77,3 +77,56 @@ def test_the_check_sees_a_lazy_import_upwards(tmp_path):
     module.write_text("def f():\n    from mlops_engine.ci.gate import x\n")
     assert imports(module) == [(2, "mlops_engine.ci.gate")]
     assert layer_of("mlops_engine.ci.gate")[1] > layer_of("mlops_engine.pipeline.train")[1]
+
+
+def private_uses(path: Path) -> list[tuple[int, str]]:
+    """Another module's private names this module reaches: ``from mlops_engine.x import
+    _name`` and ``x._name`` on a module imported from the package."""
+    tree = ast.parse(path.read_text())
+    found, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module.startswith("mlops_engine"):
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        found.append((node.lineno, f"{node.module}.{a.name}"))
+                    modules.add(a.asname or a.name)  # `from mlops_engine import x`: a module
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("mlops_engine"):
+                    modules.add(a.asname or a.name.split(".")[0])
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append((node.lineno, f"{node.value.id}.{node.attr}"))
+    return found
+
+
+def test_no_module_uses_another_modules_private_names():
+    """What one module shares with another is public (the anchor and the seeds once
+    reached into the champion's ``_outs``/``_pick`` and the gate's ``_same_answers``): a
+    private name can change without reading the rest of the package."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} uses {name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line, name in private_uses(path)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_check_sees_a_private_name(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from mlops_engine.ci.champion import _pick, side_of\n"
+        "from mlops_engine import revisions\n"
+        "revisions._private()\n"
+    )
+    assert private_uses(module) == [
+        (1, "mlops_engine.ci.champion._pick"),
+        (3, "revisions._private"),
+    ]

@@ -59,9 +59,9 @@ def _second_definitions(path: Path) -> list[str]:
                 wrong.append(f"{path}:{node.lineno} lists metrics {named}")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
-                if isinstance(key, ast.Constant) and key.value == "direction":
-                    if isinstance(value, ast.Constant):  # not the registry's answer
-                        wrong.append(f"{path}:{node.lineno} writes a direction")
+                literal = isinstance(value, ast.Constant)  # not the registry's answer
+                if literal and isinstance(key, ast.Constant) and key.value == "direction":
+                    wrong.append(f"{path}:{node.lineno} writes a direction")
         elif isinstance(node, ast.Name) and node.id in ("HIGHER_IS_BETTER", "LOWER_IS_BETTER"):
             wrong.append(f"{path}:{node.lineno} names {node.id}")
     return wrong

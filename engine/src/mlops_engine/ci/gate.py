@@ -528,7 +528,7 @@ def paired_checks(
 
     checks: list[MetricCheck] = []
     if rows.champion is not None:
-        identical = _same_answers(rows.champion, rows.challenger)
+        identical = same_answers(rows.champion, rows.challenger)
         for name, rule in gate.metrics.items():
             checks.append(
                 _paired_check(
@@ -581,7 +581,8 @@ def _seed_noise(
     return added
 
 
-def _same_answers(a: paired.Side, b: paired.Side) -> bool:
+def same_answers(a: paired.Side, b: paired.Side) -> bool:
+    """Both sides give identical answers (labels, and probabilities when either has them)."""
     same = np.array_equal(np.asarray(a.predicted), np.asarray(b.predicted))
     if a.proba is not None or b.proba is not None:
         same = same and a.proba is not None and b.proba is not None
@@ -697,7 +698,7 @@ def anchor_check(
         direction,
         rule.budget,
         rule.scale,
-        _same_answers(rows.champion, rows.challenger),
+        same_answers(rows.champion, rows.challenger),
         on_inconclusive=rule.inconclusive,
         accepted=accepted,
     )
