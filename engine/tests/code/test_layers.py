@@ -130,3 +130,54 @@ def test_the_check_sees_a_private_name(tmp_path):
         (1, "mlops_engine.ci.champion._pick"),
         (3, "revisions._private"),
     ]
+
+
+WRAPPERS = {"git": PACKAGE / "git.py", "gh": PACKAGE / "gh.py"}
+RUNNERS = {"run", "Popen", "call", "check_call", "check_output"}
+
+
+def tool_calls(path: Path) -> list[tuple[int, str]]:
+    """Where a module runs git or gh itself: a subprocess call, or a command list, whose
+    program is the literal "git" or "gh"."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.List | ast.Tuple) and node.elts:
+            first = node.elts[0]
+            if isinstance(first, ast.Constant) and first.value in WRAPPERS:
+                found.append((node.lineno, first.value))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in RUNNERS
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in ("subprocess", "os")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and str(node.args[0].value).split()[:1] in (["git"], ["gh"])
+        ):
+            found.append((node.lineno, str(node.args[0].value).split()[0]))
+    return found
+
+
+def test_git_and_gh_run_through_their_one_wrapper_each():
+    """git.py runs git and gh.py runs gh (errors as what they are: the command, the exit
+    code, stderr); every other module calls them, so no second style creeps back (there
+    were revisions.git, ct/proposal._git, template_update._git and three gh styles)."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} runs {tool} itself"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line, tool in tool_calls(path)
+        if path != WRAPPERS[tool]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_check_sees_git_and_gh_run_directly(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import subprocess\n"
+        'subprocess.run(["git", "status"])\n'
+        'cmd = ("gh", "pr", "list")\n'
+        'subprocess.check_output("git log", shell=True)\n'
+    )
+    assert sorted(tool_calls(module)) == [(2, "git"), (3, "gh"), (4, "git")]

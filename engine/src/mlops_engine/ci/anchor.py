@@ -26,13 +26,12 @@ remote pulled when it has one), then re-scored on today's holdout rows.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from mlops_engine import revisions, storage
+from mlops_engine import git, storage
 from mlops_engine.ci.champion import (
     answer_labels,
     meaning_changed,
@@ -67,16 +66,11 @@ class Anchor:
 def release(pattern: str) -> tuple[str, str] | None:
     """The newest git tag matching ``pattern`` (version order: model-v10 after model-v9)
     and its commit, or None."""
-    proc = subprocess.run(
-        ["git", "tag", "--list", pattern, "--sort=-v:refname"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = git.run("tag", "--list", pattern, "--sort=-v:refname", check=False)
     tags = [t for t in proc.stdout.split() if t]
     if proc.returncode != 0 or not tags:
         return None
-    return tags[0], revisions.commit_of(f"{tags[0]}^{{commit}}")
+    return tags[0], git.commit_of(f"{tags[0]}^{{commit}}")
 
 
 def holdout_rows(
@@ -97,11 +91,11 @@ def holdout_rows(
     holdout = storage.read_parquet(held[0])
     if holdout.empty:
         return "the holdout is empty (split.holdout is 0)"
-    there = read_yaml(revisions.read_at(anchor_ref, "params.yaml") or "") or {}
+    there = read_yaml(git.read_at(anchor_ref, "params.yaml") or "") or {}
     changed = meaning_changed(there, params)
     if changed:
         return f"{', '.join(changed)} differ from the release: its model predicts else"
-    their_lock = yaml.safe_load(revisions.read_at(anchor_ref, str(lock)) or "") or {}
+    their_lock = yaml.safe_load(git.read_at(anchor_ref, str(lock)) or "") or {}
     theirs = pick_out(stage_outs(their_lock, "train"), "model")
     if theirs is None:
         return "the release's dvc.lock records no trained model"
@@ -176,19 +170,14 @@ def public_queries(lock: Path) -> tuple[int, bool] | None:
     test = pick_out(stage_outs(ours or {}, "split"), "test")
     if test is None:
         return None
-    proc = subprocess.run(
-        [
-            "git",
-            "log",
-            "--first-parent",
-            "--format=%H",
-            f"-n{QUERY_HISTORY}",
-            "HEAD",
-            "--",
-            str(lock),
-        ],
-        capture_output=True,
-        text=True,
+    proc = git.run(
+        "log",
+        "--first-parent",
+        "--format=%H",
+        f"-n{QUERY_HISTORY}",
+        "HEAD",
+        "--",
+        str(lock),
         check=False,
     )
     commits = proc.stdout.split()
@@ -197,7 +186,7 @@ def public_queries(lock: Path) -> tuple[int, bool] | None:
     if here is not None:
         models.add(here[1])
     for sha in commits:
-        theirs = yaml.safe_load(revisions.read_at(sha, str(lock)) or "") or {}
+        theirs = yaml.safe_load(git.read_at(sha, str(lock)) or "") or {}
         if pick_out(stage_outs(theirs, "split"), "test") != test:
             return len(models), False
         model = pick_out(stage_outs(theirs, "train"), "model")

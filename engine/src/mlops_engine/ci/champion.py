@@ -42,7 +42,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from mlops_engine import revisions, storage
+from mlops_engine import git, storage
 from mlops_engine.config import Params, read_yaml
 from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.metrics import aligned_proba, class_labels
@@ -129,7 +129,7 @@ def _reproduce_model(ref: str, model_path: str, md5: str, remote_optional: bool 
 
     tmp = Path(tempfile.mkdtemp(prefix="champion-"))
     tree = tmp / "tree"
-    revisions.git("worktree", "add", "--detach", "--quiet", str(tree), ref)
+    git.run("worktree", "add", "--detach", "--quiet", str(tree), ref)
     try:
         cache = subprocess.run(
             ["dvc", "cache", "dir"], capture_output=True, text=True, check=True
@@ -167,7 +167,7 @@ def _reproduce_model(ref: str, model_path: str, md5: str, remote_optional: bool 
         shutil.copyfile(produced, kept)
         return kept
     finally:
-        revisions.git("worktree", "remove", "--force", str(tree), check=False)
+        git.run("worktree", "remove", "--force", str(tree), check=False)
 
 
 def _run(step: list[str], tree: Path, env: dict[str, str], ref: str) -> None:
@@ -183,23 +183,23 @@ def base_metrics(
     ref: str, params: Params, metrics_path: str, lock: Path, remote_optional: bool = False
 ) -> Base:
     """The base side of the gate for ``ref`` (see the module docstring)."""
-    if ref == revisions.NO_COMMIT:
+    if ref == git.NO_COMMIT:
         return Base(
             "none",
             None,
             "this push created the branch (the push event's `before` is all zeros): "
             "there is no earlier state of it to compare with",
         )
-    if not revisions.have(ref):  # a full SHA it cannot find or fetch is an error, not "none"
+    if not git.have(ref):  # a full SHA it cannot find or fetch is an error, not "none"
         return Base("none", None, f"{ref} does not exist (a repository's first commit?)")
-    base_params = read_yaml(revisions.read_at(ref, "params.yaml") or "") or {}
+    base_params = read_yaml(git.read_at(ref, "params.yaml") or "") or {}
     changed = meaning_changed(base_params, params)
     if changed:
         return Base(
             "none", None, f"{', '.join(changed)} differ from {ref}: its metrics measure else"
         )
-    committed = revisions.json_at(ref, metrics_path)
-    base_lock = yaml.safe_load(revisions.read_at(ref, str(lock)) or "") or {}
+    committed = git.json_at(ref, metrics_path)
+    base_lock = yaml.safe_load(git.read_at(ref, str(lock)) or "") or {}
     if committed is None or not base_lock:
         return Base("none", None, f"{ref} has no committed metrics or dvc.lock")
     ours = yaml.safe_load(lock.read_text()) or {}
@@ -260,7 +260,7 @@ def _committed_side(ref: str, csv_path: str, y: Any) -> Any:
 
     import pandas as pd
 
-    text = revisions.read_at(ref, csv_path)
+    text = git.read_at(ref, csv_path)
     if not text:
         return None
     table = pd.read_csv(io.StringIO(text))
@@ -369,7 +369,7 @@ def _champion_side(
 ) -> Any:
     if base.model_file is not None:  # re-scored already: its model is at hand
         return side_of(storage.read_model(base.model_file), test, contract, labels)
-    base_lock = yaml.safe_load(revisions.read_at(ref, str(lock)) or "") or {}
+    base_lock = yaml.safe_load(git.read_at(ref, str(lock)) or "") or {}
     theirs = pick_out(stage_outs(base_lock, "train"), "model")
     if theirs is not None and theirs[1] == model_out[1]:
         return challenger  # the same model file: the same answers

@@ -95,11 +95,11 @@ def _canary_report(a: argparse.Namespace, params: Params) -> int:
     from mlops_engine.caps import cap
     from mlops_engine.ci.canary import (
         ISSUES_DISABLED,
-        GhRefused,
         Result,
         markdown,
         update_issue,
     )
+    from mlops_engine.gh import GhError
 
     path = Path(a.result)
     result = Result.from_json(path.read_text()) if path.exists() else None
@@ -113,7 +113,7 @@ def _canary_report(a: argparse.Namespace, params: Params) -> int:
     add_summary(a.summary, text, where)
     try:
         done = update_issue(result, Path(a.body))
-    except GhRefused as err:
+    except GhError as err:
         disabled = ISSUES_DISABLED in str(err)
         print(  # noqa: T201 (a workflow command: GitHub reads it from stdout)
             annotation(
