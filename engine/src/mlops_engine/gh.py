@@ -23,6 +23,14 @@ NOT_INSTALLED = (
 Gh = Callable[..., str]
 
 
+def shown(args: tuple[str, ...]) -> str:
+    """The command as an error shows it: a long or multi-line argument (an issue's body,
+    a comment) by its length, so that the message stays gh's."""
+    return " ".join(
+        f"<{len(a):,} characters>" if len(a) > 80 or "\n" in a else a for a in ("gh", *args)
+    )
+
+
 class GhError(RuntimeError):
     """gh, or GitHub behind it, refused: the command, gh's exit code (None: no gh) and
     gh's message."""
@@ -32,7 +40,7 @@ class GhError(RuntimeError):
         if returncode is None:
             super().__init__(stderr)
         else:
-            super().__init__(f"gh {' '.join(args)}: {stderr} (exit {returncode})")
+            super().__init__(f"{shown(args)}: {stderr} (exit {returncode})")
 
 
 def run(*args: str, stdin: str | None = None) -> str:

@@ -6,11 +6,13 @@ and the lock check imported the gate's package, which imported the pipeline's).
     commands      the `mlops` commands: parse arguments, call below
     automation    template updates as a pull request (on the retraining PR's machinery)
     ct            continuous training: drift, policy, the retraining PR (automation)
-    ci            the gate, champion re-scoring, the PR report, the canary (evaluation)
+    ci, canary    the gate, champion re-scoring, the PR report (evaluation); the dependency
+                  canary (not pull-request CI: the world's releases, weekly)
     serving, onboarding   the service; `mlops init`
     pipeline      the stages' pure cores
     core          everything at the package's top level: config, contract, storage, the
-                  paired statistics, lock diffs, the project's hooks, git and step files
+                  paired statistics, metric definitions, lock diffs, the project's hooks,
+                  the git and gh wrappers and step files
 
 Imports inside functions count: a lazy import is still a dependency."""
 
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.code
 PACKAGE = ROOT / "engine" / "src" / "mlops_engine"
 # cli and testing are entry points (the console script, the pytest plugin): above all
 LAYERS = {
-    **{"testing": 8, "cli": 7, "commands": 6, "automation": 5, "ct": 4, "ci": 3},
+    **{"testing": 8, "cli": 7, "commands": 6, "automation": 5, "ct": 4, "ci": 3, "canary": 3},
     **{"serving": 2, "onboarding": 2, "pipeline": 1},
 }
 CORE = 0
