@@ -52,7 +52,7 @@ import pandas as pd
 from sklearn.metrics import mean_poisson_deviance
 
 from mlops_engine.config import Params, parse_params, read_yaml
-from mlops_engine.onboarding.inference import InitError, infer, params_changes
+from mlops_engine.onboarding.infer_contract import InitError, infer, params_changes
 from mlops_engine.params_file import render
 from mlops_engine.pipeline.baseline import GroupMeanBaseline
 from mlops_engine.pipeline.evaluate import evaluate, score

@@ -39,7 +39,7 @@ from mlops_engine import storage
 from mlops_engine.ci.gate import Rows, compare, paired_checks
 from mlops_engine.ci.seeds import train_seeds
 from mlops_engine.config import Params, load_params, parse_params, read_yaml
-from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.onboarding.infer_contract import infer, params_changes
 from mlops_engine.paired import Side
 from mlops_engine.pipeline.evaluate import score
 from mlops_engine.pipeline.ingest import ingest

@@ -8,6 +8,6 @@
 - ``commands/``: the ``mlops`` sub-commands: parse arguments, read and write files, call the
   above with typed values;
 - shared: ``config`` (params.yaml, typed), ``contract`` (the data contract), ``storage``
-  (atomic file I/O), ``params_file``, ``outputs``, ``revisions``, ``step_files``,
+  (atomic file I/O), ``params_file``, ``outputs``, ``git``, ``gh``, ``step_files``,
   ``credentials``.
 """

@@ -25,7 +25,7 @@ from mlops_engine.commands import (  # noqa: F401 (each module registers its com
 )
 from mlops_engine.config import ConfigError, load_params
 from mlops_engine.credentials import export_google_key
-from mlops_engine.onboarding.inference import InitError
+from mlops_engine.onboarding.infer_contract import InitError
 
 log = logging.getLogger("mlops")
 

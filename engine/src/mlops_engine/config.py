@@ -13,12 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mlops_engine import metric_defs
 from mlops_engine.contract import Contract
 
-METRICS = {
-    "regression": ("mae", "rmse", "r2"),
-    "classification": ("accuracy", "f1", "roc_auc", "log_loss"),
-}
+# names params.yaml may give where a per-row or paired metric is asked for (metric_defs.py)
+PairedMetric = Literal[("auto", *(n for n in metric_defs.REGISTRY if n != "r2"))]  # type: ignore[valid-type]
+ProperMetric = Literal[
+    (
+        "auto",
+        *(n for n, m in metric_defs.REGISTRY.items() if m.per_row_loss and m.direction == "lower"),
+    )
+]  # type: ignore[valid-type]
 
 
 class ConfigError(ValueError):
@@ -147,7 +152,9 @@ Scale = Literal["relative", "absolute"]
 
 
 class GateMetric(_Frozen):
-    direction: Literal["lower", "higher"]
+    direction: Literal["lower", "higher"] | None = None
+    """Documentation for the reader: the registry (metric_defs.py) decides, and a direction
+    that contradicts it is an error."""
     tolerance: float = Field(ge=0, description="the smallest regression that matters")
     scale: Scale = "relative"
     """``relative``: a share of the champion's value (0.05: 5% worse); ``absolute``: in the
@@ -158,7 +165,7 @@ class SliceGate(_Frozen):
     """The paired comparison per slice of ``evaluate.slices`` (and per class of a
     classification target), on one metric."""
 
-    metric: Literal["auto", "mae", "rmse", "log_loss", "accuracy", "f1", "roc_auc"] = "auto"
+    metric: PairedMetric = "auto"
     """``auto``: the proper scoring rule (``gate.baseline_metric``'s choice)."""
     tolerance: float = Field(default=0.1, ge=0)
     scale: Scale = "relative"
@@ -194,7 +201,7 @@ class AnchorParams(_Frozen):
     tags: str | None = None
     """A git tag, or a glob of tags (``model-v*``): the newest match in version order is the
     release whose model is the anchor. None, or no such tag yet: no anchor check."""
-    metric: Literal["auto", "mae", "rmse", "log_loss", "accuracy", "f1", "roc_auc"] = "auto"
+    metric: PairedMetric = "auto"
     """``auto``: the proper scoring rule (``gate.baseline_metric``'s choice)."""
     budget: float = Field(default=0.08, ge=0)
     """The most the candidate may be worse than the anchor, cumulatively since the release."""
@@ -221,7 +228,7 @@ class GateParams(_Frozen):
     baseline_margin: float = Field(
         default=0.1, ge=0, description="minimum relative improvement over the naive baseline"
     )
-    baseline_metric: Literal["auto", "mae", "rmse", "log_loss"] = "auto"
+    baseline_metric: ProperMetric = "auto"
     """The proper scoring rule the margin applies to, always checked even when not gated;
     ``auto``: log_loss for classification, mae for regression."""
     confidence: float = Field(default=0.95, ge=0.5, lt=1)
@@ -371,11 +378,29 @@ class Params(_Frozen):
         for spec in self.evaluate.slices:
             if spec.column not in self.contract.columns:
                 raise ValueError(f"evaluate.slices: '{spec.column}' is not a contract column")
-        known = METRICS[self.contract.task]
-        for name in self.gate.metrics:
+        known = metric_defs.names(self.contract.task)
+        for name, rule in self.gate.metrics.items():
             if name not in known:
                 raise ValueError(
                     f"gate.metrics.{name}: not a {self.contract.task} metric "
+                    f"(one of {', '.join(known)})"
+                )
+            if rule.direction not in (None, metric_defs.direction(name)):
+                raise ValueError(
+                    f"gate.metrics.{name}.direction: {metric_defs.direction(name)} is better "
+                    f"for {name}, not {rule.direction} (or leave direction out)"
+                )
+        named = [
+            ("gate.baseline_metric", self.gate.baseline_metric),
+            ("gate.slices.metric", self.gate.slices.metric),
+            ("gate.anchor.metric", self.gate.anchor.metric),
+        ]
+        if "metric" in self.monitor.quality.model_fields_set:
+            named.append(("monitor.quality.metric", self.monitor.quality.metric))
+        for where, name in named:
+            if name != "auto" and name not in known:
+                raise ValueError(
+                    f"{where}: {name} is not a {self.contract.task} metric "
                     f"(one of {', '.join(known)})"
                 )
         for col in self.evaluate.baseline.group_by:

@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_engine import revisions, storage
+from mlops_engine import git, storage
 
 
 @dataclass
@@ -73,10 +73,10 @@ RECORD = Path("build/reproduced.json")
 def moved_since(base_ref: str, lock: Path = Path(LOCK)) -> list[Move] | None:
     """Packages whose locked version differs between ``base_ref`` and the working tree;
     None when there is nothing to compare with (no such base, or no lock on either side);
-    a base SHA that cannot be fetched is an error (revisions.have)."""
-    if not lock.is_file() or not revisions.have(base_ref):
+    a base SHA that cannot be fetched is an error (git.have)."""
+    if not lock.is_file() or not git.have(base_ref):
         return None
-    base = revisions.read_at(base_ref, str(lock))
+    base = git.read_at(base_ref, str(lock))
     return None if base is None else moved_packages(base, lock.read_text())
 
 
@@ -94,7 +94,7 @@ def _first(items: list[str], n: int) -> str:
 def note(base_ref: str | None, dvc_lock: Path = Path("dvc.lock")) -> str | None:
     """The report's line on reproduction: None when the reproduced `dvc.lock` has the
     committed outputs and no package moved."""
-    committed = revisions.read_at("HEAD", str(dvc_lock)) if revisions.exists("HEAD") else None
+    committed = git.read_at("HEAD", str(dvc_lock)) if git.exists("HEAD") else None
     if committed is None or not dvc_lock.is_file():
         return None
     changed = changed_outputs(committed, dvc_lock.read_text())

@@ -46,10 +46,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HIGHER_IS_BETTER = frozenset({"accuracy", "f1", "roc_auc", "r2"})
-REGRESSION_METRICS = ("mae", "rmse", "r2")
-CLASSIFICATION_METRICS = ("accuracy", "f1", "roc_auc", "log_loss")
-NEEDS_PROBA = frozenset({"log_loss", "roc_auc"})
+from mlops_engine.metric_defs import NEEDS_PROBA
+
 _CHUNK_CELLS = 4_000_000  # resamples x units per chunk (~32 MB of float64)
 MAX_UNITS = 20_000  # independent rows beyond this are resampled in groups
 

@@ -1,4 +1,4 @@
-"""The dependency canary's logic (engine/src/mlops_engine/ci/canary.py) and its report command,
+"""The dependency canary's logic (engine/src/mlops_engine/canary/upgrade.py) and its report command,
 without act: what moved between two real lock files, the first error and the suspects in
 real failure output, the committed files restored whatever happens, and the one issue kept
 through the gh stand-in (tests/workflows/standins/bin/gh)."""
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_engine.ci.canary import (
+from mlops_engine.canary.upgrade import (
     Result,
     Settings,
     Step,
@@ -221,7 +221,10 @@ def test_a_refused_issue_write_fails_the_job_and_issues_turned_off_only_warn(gh,
     repository's choice): a warning, exit 0, the summary is the one place it goes."""
     refused = _report(_result(False), tmp_path, GH_TOKEN="no-issues")
     assert refused.returncode == 1, refused.stderr
-    assert "::error title=Dependency canary%3A no issue written::gh issue list:" in refused.stdout
+    assert (
+        "::error title=Dependency canary%3A no issue written::gh issue list --label "
+        "dependency-canary --state open --json number,title: GraphQL:" in refused.stdout
+    )
     assert "Resource not accessible by integration (repository.issues)" in refused.stdout
     assert "infer_dtype_from_object" in (tmp_path / "summary.md").read_text()
     assert not (gh / "issues.json").exists()

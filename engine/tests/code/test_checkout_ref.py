@@ -139,7 +139,7 @@ def test_the_base_is_fetched_by_sha_after_a_force_push_or_fails(
 ):
     """cd.yml's first step after setup: `--base` is the push's `before`; a force push left it
     out of the checkout, so it is fetched by SHA (GitHub serves it while it exists); gone,
-    the step fails naming it (revisions.have; #32 item 6)."""
+    the step fails naming it (git.have; #32 item 6)."""
     origin, _work = runner
     _git(origin, "config", "uploadpack.allowAnySHA1InWant", "true")
     before = _git(origin, "rev-parse", "HEAD")

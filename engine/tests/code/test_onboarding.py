@@ -1,4 +1,4 @@
-"""`mlops init`'s inference and its errors, on small frames built for each case."""
+"""`mlops init`'s contract inference and its errors, on small frames built for each case."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from mlops_engine.config import parse_params
-from mlops_engine.onboarding.inference import InitError, infer, params_changes
+from mlops_engine.onboarding.infer_contract import InitError, infer, params_changes
 
 pytestmark = pytest.mark.code
 RNG = np.random.default_rng(0)
@@ -214,7 +214,7 @@ def test_after_init_no_comment_mentions_the_example(root, tmp_path, time, target
     import re
 
     from mlops_engine import params_file
-    from mlops_engine.onboarding.inference import params_comments
+    from mlops_engine.onboarding.infer_contract import params_comments
 
     frame = _frame()
     if target == "label":
@@ -287,7 +287,7 @@ def test_init_without_a_time_column_says_what_continuous_training_does(
 
 
 def test_detection_prefers_a_time_name_and_skips_labels_and_numbers():
-    from mlops_engine.onboarding.inference import detect_time_column
+    from mlops_engine.onboarding.infer_contract import detect_time_column
 
     frame = _frame(
         opened=pd.date_range("2020-01-01", periods=300, freq="h").astype(str),
@@ -301,18 +301,18 @@ def test_detection_prefers_a_time_name_and_skips_labels_and_numbers():
 
 def test_init_warns_when_the_table_is_too_large_for_git(root, tmp_path, monkeypatch, capsys):
     """GitHub rejects a file over 100 MiB: init says to `dvc add` the table instead."""
-    from mlops_engine.onboarding import inference
+    from mlops_engine.onboarding import infer_contract
 
-    assert inference.GIT_WARN_BYTES == 50 * 1024 * 1024
+    assert infer_contract.GIT_WARN_BYTES == 50 * 1024 * 1024
     small = tmp_path / "small.csv"
     small.write_text("a\n1\n")
-    assert inference.git_size_warning(small) is None
+    assert infer_contract.git_size_warning(small) is None
     big = tmp_path / "big.csv"
     with big.open("wb") as fh:  # sparse: 60 MiB without writing them
         fh.truncate(60 * 1024 * 1024)
-    text = inference.git_size_warning(big)
+    text = infer_contract.git_size_warning(big)
     assert "60 MiB" in text and f"`dvc add {big}`" in text and "100 MiB" in text
-    monkeypatch.setattr(inference, "GIT_WARN_BYTES", 100)  # init's own table: a few KiB
+    monkeypatch.setattr(infer_contract, "GIT_WARN_BYTES", 100)  # init's own table: a few KiB
     _init_here(root, tmp_path, monkeypatch, _frame())
     assert "`dvc add data/raw/mine.csv`" in capsys.readouterr().out
 
@@ -434,26 +434,26 @@ def test_init_refuses_before_writing_when_its_contract_fails_on_the_table(
     """The last guard: whatever init infers is validated on the table before any file
     moves; a rule that fails there stops init, naming it, and nothing is written."""
     from mlops_engine.config import load_params
-    from mlops_engine.onboarding import inference
+    from mlops_engine.onboarding import infer_contract
 
-    real = inference.infer
+    real = infer_contract.infer
 
     def too_narrow(*args, **kwargs):
         got = real(*args, **kwargs)
         got.columns["age"].update(min=40)  # a rule the table breaks
         return got
 
-    monkeypatch.setattr(inference, "infer", too_narrow)
+    monkeypatch.setattr(infer_contract, "infer", too_narrow)
     data = tmp_path / "mine.csv"
     _frame().to_csv(data, index=False)
     for name in ("params.yaml", "dvc.yaml"):
         (tmp_path / name).write_text((root / name).read_text())
     monkeypatch.chdir(tmp_path)
-    request = inference.InitRequest(data=data, target="y", time_column=None)
+    request = infer_contract.InitRequest(data=data, target="y", time_column=None)
     with pytest.raises(
         InitError, match=r"(?s)does not hold on it.*column 'age' failed rule 'min >= 40'"
     ):
-        inference.init_project(request, load_params(root / "params.yaml"))
+        infer_contract.init_project(request, load_params(root / "params.yaml"))
     assert (tmp_path / "params.yaml").read_text() == (root / "params.yaml").read_text()
     assert not (tmp_path / "data").exists() and not (tmp_path / "reports").exists()
 

@@ -9,7 +9,7 @@ import pytest
 from mlops_engine import storage
 from mlops_engine.ci.gate import baseline_checks
 from mlops_engine.config import parse_params, read_yaml
-from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.onboarding.infer_contract import infer, params_changes
 from mlops_engine.params_file import render
 from mlops_engine.pipeline.evaluate import evaluate
 from mlops_engine.pipeline.ingest import ingest

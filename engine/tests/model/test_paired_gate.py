@@ -15,7 +15,7 @@ from mlops_engine import storage
 from mlops_engine.ci.champion import side_of
 from mlops_engine.ci.gate import Rows, compare, paired_checks
 from mlops_engine.config import Params, parse_params, read_yaml
-from mlops_engine.onboarding.inference import infer, params_changes
+from mlops_engine.onboarding.infer_contract import infer, params_changes
 from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.baseline import GroupMeanBaseline
 from mlops_engine.pipeline.evaluate import score, slice_labels

@@ -27,7 +27,7 @@ from mlops_engine import storage
 from mlops_engine.ci.gate import Rows, paired_checks
 from mlops_engine.ci.summary import baseline_verdict
 from mlops_engine.config import load_params
-from mlops_engine.onboarding.inference import InitError, InitRequest, init_project
+from mlops_engine.onboarding.infer_contract import InitError, InitRequest, init_project
 from mlops_engine.paired import Truth
 from mlops_engine.pipeline.baseline import GroupMeanBaseline
 from mlops_engine.pipeline.evaluate import evaluate

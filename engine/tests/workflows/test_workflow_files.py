@@ -49,7 +49,7 @@ def test_gate_compares_with_the_push_before_not_head_1():
     commit of the push itself; `before` is main as it was (the act loop pushes two). After
     a force push `before` is in no branch: `make checkout-ref`, before anything compares,
     fetches it by SHA (with the job's read token) or fails (tests/code/test_checkout_ref.py,
-    test_champion.py: revisions.have)."""
+    test_champion.py: git.have)."""
     bento = _cd()["jobs"]["bento"]
     assert bento["env"]["BASE_REF"] == "${{ github.event.before || 'HEAD~1' }}"
     gate = _step(bento, "make gate")

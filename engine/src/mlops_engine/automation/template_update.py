@@ -42,6 +42,8 @@ from pathlib import Path
 
 import yaml
 
+from mlops_engine import git
+
 ANSWERS = ".copier-answers.yml"
 # copier's inline conflict labels (copier/_main.py, _apply_update: `git merge-file -L
 # "before updating" -L "last update" -L "after updating"`); a conflicted file holds
@@ -112,12 +114,6 @@ def read_answers(project: Path) -> Answers:
     return Answers(str(data["_src_path"]), str(data["_commit"]))
 
 
-def _git(cwd: Path | None, *args: str, env: dict[str, str] | None = None):
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=env
-    )
-
-
 def _rewrite_env(recorded: str, source: str) -> dict[str, str]:
     """git's environment in which a clone of ``recorded`` reads ``source`` (git-config(1):
     GIT_CONFIG_COUNT/KEY_n/VALUE_n, url.<base>.insteadOf)."""
@@ -131,7 +127,7 @@ def _rewrite_env(recorded: str, source: str) -> dict[str, str]:
 
 def remote_refs(source: str, env: dict[str, str] | None = None) -> dict[str, str]:
     """Tag and branch names of ``source`` -> commit (peeled tags)."""
-    proc = _git(None, "ls-remote", "--tags", "--heads", source, env=env)
+    proc = git.run("ls-remote", "--tags", "--heads", source, env=env, check=False)
     if proc.returncode != 0:
         raise UpdateError(f"cannot read the template at {source}: {proc.stderr.strip()}")
     refs: dict[str, str] = {}
@@ -158,7 +154,9 @@ def newest_release(refs: dict[str, str]) -> str | None:
 
 
 def _status(project: Path) -> list[tuple[str, str]]:
-    proc = _git(project, "status", "--porcelain=v1", "-z", "--untracked-files=all")
+    proc = git.run(
+        "status", "--porcelain=v1", "-z", "--untracked-files=all", cwd=project, check=False
+    )
     if proc.returncode != 0:
         raise UpdateError(f"{project} is not a git working tree: {proc.stderr.strip()}")
     entries, items = [], proc.stdout.split("\0")
@@ -201,13 +199,13 @@ def _relock(project: Path, touched: set[str], conflicted: set[str], uv: str) -> 
     if "pyproject.toml" in conflicted:
         return "conflicted pyproject.toml"
     if "uv.lock" in conflicted:  # start from the template's new lock (stage 3 of the merge)
-        theirs = _git(project, "show", ":3:uv.lock")
+        theirs = git.run("show", ":3:uv.lock", cwd=project, check=False)
         if theirs.returncode == 0:
             (project / "uv.lock").write_text(theirs.stdout)
     proc = subprocess.run([uv, "lock"], cwd=project, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return f"failed: {proc.stderr.strip()[-500:]}"
-    _git(project, "add", "uv.lock")  # resolved: no longer an unmerged path
+    git.run("add", "uv.lock", cwd=project, check=False)  # resolved: no longer an unmerged path
     return "relocked"
 
 

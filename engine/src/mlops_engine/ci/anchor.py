@@ -26,28 +26,23 @@ remote pulled when it has one), then re-scored on today's holdout rows.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import yaml
 
-from mlops_engine import revisions, storage
+from mlops_engine import git, storage
 from mlops_engine.ci.champion import (
-    MEANING,
-    _cache_file,
-    _dig,
-    _outs,
-    _pick,
-    _reproduce_model,
+    answer_labels,
+    meaning_changed,
+    pick_out,
+    rescore,
     side_of,
+    stage_outs,
+    truth_of,
 )
 from mlops_engine.ci.gate import MetricCheck, Rows, anchor_check
 from mlops_engine.config import Params, read_yaml
-from mlops_engine.paired import Truth, time_blocks
-from mlops_engine.pipeline.metrics import class_labels
 
 QUERY_HISTORY = 300  # commits of dvc.lock's history read for the public rows' count
 
@@ -71,16 +66,11 @@ class Anchor:
 def release(pattern: str) -> tuple[str, str] | None:
     """The newest git tag matching ``pattern`` (version order: model-v10 after model-v9)
     and its commit, or None."""
-    proc = subprocess.run(
-        ["git", "tag", "--list", pattern, "--sort=-v:refname"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = git.run("tag", "--list", pattern, "--sort=-v:refname", check=False)
     tags = [t for t in proc.stdout.split() if t]
     if proc.returncode != 0 or not tags:
         return None
-    return tags[0], revisions.commit_of(f"{tags[0]}^{{commit}}")
+    return tags[0], git.commit_of(f"{tags[0]}^{{commit}}")
 
 
 def holdout_rows(
@@ -90,8 +80,8 @@ def holdout_rows(
     model's (``challenger``), or why they cannot be had (a sentence)."""
     contract = params.contract
     ours = yaml.safe_load(lock.read_text()) or {}
-    split_outs, train_outs = _outs(ours, "split"), _outs(ours, "train")
-    held, model_out = _pick(split_outs, "holdout"), _pick(train_outs, "model")
+    split_outs, train_outs = stage_outs(ours, "split"), stage_outs(ours, "train")
+    held, model_out = pick_out(split_outs, "holdout"), pick_out(train_outs, "model")
     if held is None or model_out is None:
         return f"{lock} records no holdout (split.holdout is 0) or no model"
     if not Path(held[0]).exists() or not Path(model_out[0]).exists():
@@ -101,38 +91,27 @@ def holdout_rows(
     holdout = storage.read_parquet(held[0])
     if holdout.empty:
         return "the holdout is empty (split.holdout is 0)"
-    there = read_yaml(revisions.read_at(anchor_ref, "params.yaml") or "") or {}
-    here = params.model_dump(mode="json")
-    changed = [".".join(k) for k in MEANING if _dig(there, k) != _dig(here, k)]
+    there = read_yaml(git.read_at(anchor_ref, "params.yaml") or "") or {}
+    changed = meaning_changed(there, params)
     if changed:
         return f"{', '.join(changed)} differ from the release: its model predicts else"
-    their_lock = yaml.safe_load(revisions.read_at(anchor_ref, str(lock)) or "") or {}
-    theirs = _pick(_outs(their_lock, "train"), "model")
+    their_lock = yaml.safe_load(git.read_at(anchor_ref, str(lock)) or "") or {}
+    theirs = pick_out(stage_outs(their_lock, "train"), "model")
     if theirs is None:
         return "the release's dvc.lock records no trained model"
     model = storage.read_model(model_out[0])
-    y = holdout[contract.target].to_numpy()
-    classes = None
-    if contract.task == "classification":
-        declared = contract.columns[contract.target].categories or ()
-        classes = class_labels(model.classes_, list(declared), y)
+    classes = answer_labels(model, contract, holdout)
     challenger = side_of(model, holdout, contract, classes)
-    if theirs[1] == model_out[1]:
-        released = challenger  # the same model file: the same answers
-    else:
-        file = _cache_file(theirs[1]) or _reproduce_model(anchor_ref, *theirs, remote_optional)
-        released = side_of(storage.read_model(file), holdout, contract, classes)
-    return Rows(_truth(holdout, y, classes, params), released, challenger, challenger, {})
-
-
-def _truth(holdout: Any, y: np.ndarray, classes: Any, params: Params) -> Truth:
-    contract = params.contract
-    units = stamps = None
-    if params.split.method == "time" and contract.time_column is not None:
-        stamps = holdout[contract.time_column].to_numpy()
-        units = time_blocks(stamps, params.gate.block_length)
-    target = y if contract.task == "regression" else y.astype(object)
-    return Truth(target, contract.task, classes, units, stamps)
+    released = rescore(
+        anchor_ref,
+        theirs,
+        holdout,
+        contract,
+        classes,
+        remote_optional=remote_optional,
+        known=(model_out[1], challenger),  # the same model file: the same answers
+    )
+    return Rows(truth_of(holdout, params, classes), released, challenger, challenger, {})
 
 
 def judge(
@@ -188,34 +167,29 @@ def public_queries(lock: Path) -> tuple[int, bool] | None:
     test split in dvc.lock. Pull requests never merged are not in the history: a lower
     bound."""
     ours = yaml.safe_load(lock.read_text()) if lock.exists() else None
-    test = _pick(_outs(ours or {}, "split"), "test")
+    test = pick_out(stage_outs(ours or {}, "split"), "test")
     if test is None:
         return None
-    proc = subprocess.run(
-        [
-            "git",
-            "log",
-            "--first-parent",
-            "--format=%H",
-            f"-n{QUERY_HISTORY}",
-            "HEAD",
-            "--",
-            str(lock),
-        ],
-        capture_output=True,
-        text=True,
+    proc = git.run(
+        "log",
+        "--first-parent",
+        "--format=%H",
+        f"-n{QUERY_HISTORY}",
+        "HEAD",
+        "--",
+        str(lock),
         check=False,
     )
     commits = proc.stdout.split()
     models = set()
-    here = _pick(_outs(ours, "train"), "model")
+    here = pick_out(stage_outs(ours, "train"), "model")
     if here is not None:
         models.add(here[1])
     for sha in commits:
-        theirs = yaml.safe_load(revisions.read_at(sha, str(lock)) or "") or {}
-        if _pick(_outs(theirs, "split"), "test") != test:
+        theirs = yaml.safe_load(git.read_at(sha, str(lock)) or "") or {}
+        if pick_out(stage_outs(theirs, "split"), "test") != test:
             return len(models), False
-        model = _pick(_outs(theirs, "train"), "model")
+        model = pick_out(stage_outs(theirs, "train"), "model")
         if model is not None:
             models.add(model[1])
     return len(models), len(commits) >= QUERY_HISTORY

@@ -42,7 +42,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
-from mlops_engine import revisions, storage
+from mlops_engine import git, storage
 from mlops_engine.config import Params, read_yaml
 from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.metrics import aligned_proba, class_labels
@@ -63,11 +63,13 @@ class Base:
     model_file: Path | None = None  # the base's model, when it was needed already
 
 
-def _outs(lock: dict, stage: str) -> dict[str, str]:
+def stage_outs(lock: dict, stage: str) -> dict[str, str]:
+    """A parsed dvc.lock's outputs of ``stage``: path -> md5."""
     return {o["path"]: o["md5"] for o in lock.get("stages", {}).get(stage, {}).get("outs", [])}
 
 
-def _pick(outs: dict[str, str], word: str) -> tuple[str, str] | None:
+def pick_out(outs: dict[str, str], word: str) -> tuple[str, str] | None:
+    """The one output (path, md5) whose file name holds ``word``; None for none or several."""
     found = [(p, md5) for p, md5 in outs.items() if word in Path(p).name]
     return found[0] if len(found) == 1 else None
 
@@ -76,6 +78,41 @@ def _dig(tree: dict, keys: tuple[str, ...]) -> Any:
     for key in keys:
         tree = (tree or {}).get(key) if isinstance(tree, dict) else None
     return tree
+
+
+def meaning_changed(there: dict, params: Params) -> list[str]:
+    """The ``MEANING`` keys on which another revision's parsed params.yaml (``there``)
+    differs from ``params``: non-empty, and its model predicts something else."""
+    here = params.model_dump(mode="json")
+    return [".".join(k) for k in MEANING if _dig(there, k) != _dig(here, k)]
+
+
+def locked_model(ref: str, locked: tuple[str, str], remote_optional: bool = False) -> Path:
+    """The model file ``ref``'s dvc.lock records (``locked``: path, md5): from the local DVC
+    cache, else reproduced by ``ref``'s own pipeline (see the module docstring)."""
+    path, md5 = locked
+    return _cache_file(md5) or _reproduce_model(ref, path, md5, remote_optional)
+
+
+def rescore(
+    ref: str,
+    locked: tuple[str, str],
+    frame: Any,
+    contract: Any,
+    labels: Any = None,
+    *,
+    remote_optional: bool = False,
+    known: tuple[str, Side] | None = None,
+) -> Side:
+    """The answers on ``frame`` of the model ``ref``'s dvc.lock records (``locked``: path,
+    md5), obtained by ``locked_model``: the one way the gate's base (the champion) and the
+    anchor's release are re-scored on this revision's rows. ``known``: (md5, answers) of a
+    model already scored on ``frame``: the same model file gives the same answers, and is
+    not loaded again."""
+    if known is not None and known[0] == locked[1]:
+        return known[1]
+    file = locked_model(ref, locked, remote_optional)
+    return side_of(storage.read_model(file), frame, contract, labels)
 
 
 def _cache_file(md5: str) -> Path | None:
@@ -92,7 +129,7 @@ def _reproduce_model(ref: str, model_path: str, md5: str, remote_optional: bool 
 
     tmp = Path(tempfile.mkdtemp(prefix="champion-"))
     tree = tmp / "tree"
-    revisions.git("worktree", "add", "--detach", "--quiet", str(tree), ref)
+    git.run("worktree", "add", "--detach", "--quiet", str(tree), ref)
     try:
         cache = subprocess.run(
             ["dvc", "cache", "dir"], capture_output=True, text=True, check=True
@@ -130,7 +167,7 @@ def _reproduce_model(ref: str, model_path: str, md5: str, remote_optional: bool 
         shutil.copyfile(produced, kept)
         return kept
     finally:
-        revisions.git("worktree", "remove", "--force", str(tree), check=False)
+        git.run("worktree", "remove", "--force", str(tree), check=False)
 
 
 def _run(step: list[str], tree: Path, env: dict[str, str], ref: str) -> None:
@@ -146,38 +183,36 @@ def base_metrics(
     ref: str, params: Params, metrics_path: str, lock: Path, remote_optional: bool = False
 ) -> Base:
     """The base side of the gate for ``ref`` (see the module docstring)."""
-    if ref == revisions.NO_COMMIT:
+    if ref == git.NO_COMMIT:
         return Base(
             "none",
             None,
             "this push created the branch (the push event's `before` is all zeros): "
             "there is no earlier state of it to compare with",
         )
-    if not revisions.have(ref):  # a full SHA it cannot find or fetch is an error, not "none"
+    if not git.have(ref):  # a full SHA it cannot find or fetch is an error, not "none"
         return Base("none", None, f"{ref} does not exist (a repository's first commit?)")
-    base_params = read_yaml(revisions.read_at(ref, "params.yaml") or "") or {}
-    here = params.model_dump(mode="json")
-    changed = [".".join(k) for k in MEANING if _dig(base_params, k) != _dig(here, k)]
+    base_params = read_yaml(git.read_at(ref, "params.yaml") or "") or {}
+    changed = meaning_changed(base_params, params)
     if changed:
         return Base(
             "none", None, f"{', '.join(changed)} differ from {ref}: its metrics measure else"
         )
-    committed = revisions.json_at(ref, metrics_path)
-    base_lock = yaml.safe_load(revisions.read_at(ref, str(lock)) or "") or {}
+    committed = git.json_at(ref, metrics_path)
+    base_lock = yaml.safe_load(git.read_at(ref, str(lock)) or "") or {}
     if committed is None or not base_lock:
         return Base("none", None, f"{ref} has no committed metrics or dvc.lock")
     ours = yaml.safe_load(lock.read_text()) or {}
     test_here, test_there = (
-        _pick(_outs(ours, "split"), "test"),
-        _pick(_outs(base_lock, "split"), "test"),
+        pick_out(stage_outs(ours, "split"), "test"),
+        pick_out(stage_outs(base_lock, "split"), "test"),
     )
     if test_here is None or test_there is None or test_here[1] == test_there[1]:
         return Base("committed", committed, f"{ref}'s committed metrics, on the same test split")
-    model = _pick(_outs(base_lock, "train"), "model")
+    model = pick_out(stage_outs(base_lock, "train"), "model")
     if model is None:
         return Base("none", None, f"{ref}'s dvc.lock records no trained model")
-    model_path, md5 = model
-    file = _cache_file(md5) or _reproduce_model(ref, model_path, md5, remote_optional)
+    file = locked_model(ref, model, remote_optional)
     from mlops_engine.pipeline.evaluate import score
 
     test = storage.read_parquet(test_here[0])
@@ -225,7 +260,7 @@ def _committed_side(ref: str, csv_path: str, y: Any) -> Any:
 
     import pandas as pd
 
-    text = revisions.read_at(ref, csv_path)
+    text = git.read_at(ref, csv_path)
     if not text:
         return None
     table = pd.read_csv(io.StringIO(text))
@@ -254,9 +289,9 @@ def gate_rows(
 
     contract = params.contract
     ours = yaml.safe_load(lock.read_text()) or {}
-    split_outs, train_outs = _outs(ours, "split"), _outs(ours, "train")
-    test_out, train_out = _pick(split_outs, "test"), _pick(split_outs, "train")
-    model_out = _pick(train_outs, "model")
+    split_outs, train_outs = stage_outs(ours, "split"), stage_outs(ours, "train")
+    test_out, train_out = pick_out(split_outs, "test"), pick_out(split_outs, "train")
+    model_out = pick_out(train_outs, "model")
     if test_out is None or train_out is None or model_out is None:
         raise ValueError(f"{lock}: cannot tell the test split, training split and model apart")
     missing = [o[0] for o in (test_out, train_out, model_out) if not Path(o[0]).exists()]
@@ -267,26 +302,9 @@ def gate_rows(
         )
     test, train = storage.read_parquet(test_out[0]), storage.read_parquet(train_out[0])
     model = storage.read_model(model_out[0])
-    y = test[contract.target].to_numpy()
-    classes = None
-    if contract.task == "classification":
-        # every label explicitly: the challenger's classes (its probability columns' order),
-        # then any other the contract declares or the test rows hold (the champion's model
-        # may know a class the challenger does not, or the reverse)
-        declared = contract.columns[contract.target].categories or ()
-        classes = class_labels(model.classes_, list(declared), y)
+    classes = answer_labels(model, contract, test)
     challenger = side_of(model, test, contract, classes)
-    units = stamps = None
-    if params.split.method == "time" and contract.time_column is not None:
-        stamps = test[contract.time_column].to_numpy()  # blocks: ci/gate.py block_length
-        units = time_blocks(stamps, params.gate.block_length)
-    truth = Truth(
-        y if contract.task == "regression" else y.astype(object),
-        contract.task,
-        classes,
-        units,
-        stamps,
-    )
+    truth = truth_of(test, params, classes)
     naive = GroupMeanBaseline(params.evaluate.baseline.group_by, contract.task).fit(
         train[contract.features], train[contract.target]
     )
@@ -313,6 +331,30 @@ def gate_rows(
     return Rows(truth, champion, challenger, baseline, slices)
 
 
+def answer_labels(model: Any, contract: Any, frame: Any) -> Any:
+    """Classification: every label explicitly, the candidate ``model``'s classes (its
+    probability columns' order), then any other the contract declares or ``frame``'s rows
+    hold (the champion's model may know a class the candidate does not, or the reverse).
+    Regression: None."""
+    if contract.task != "classification":
+        return None
+    declared = contract.columns[contract.target].categories or ()
+    return class_labels(model.classes_, list(declared), frame[contract.target].to_numpy())
+
+
+def truth_of(frame: Any, params: Params, classes: Any = None) -> Truth:
+    """``frame``'s true values for the paired comparison, with its rows' time stamps and
+    blocks on a time split (the block length: ci/gate.py ``block_length``)."""
+    contract = params.contract
+    y = frame[contract.target].to_numpy()
+    units = stamps = None
+    if params.split.method == "time" and contract.time_column is not None:
+        stamps = frame[contract.time_column].to_numpy()
+        units = time_blocks(stamps, params.gate.block_length)
+    target = y if contract.task == "regression" else y.astype(object)
+    return Truth(target, contract.task, classes, units, stamps)
+
+
 def _champion_side(
     ref: str,
     base: Base,
@@ -325,17 +367,16 @@ def _champion_side(
     remote_optional: bool = False,
     labels: Any = None,
 ) -> Any:
-    base_lock = yaml.safe_load(revisions.read_at(ref, str(lock)) or "") or {}
-    theirs = _pick(_outs(base_lock, "train"), "model")
-    if base.model_file is None and theirs is not None and theirs[1] == model_out[1]:
+    if base.model_file is not None:  # re-scored already: its model is at hand
+        return side_of(storage.read_model(base.model_file), test, contract, labels)
+    base_lock = yaml.safe_load(git.read_at(ref, str(lock)) or "") or {}
+    theirs = pick_out(stage_outs(base_lock, "train"), "model")
+    if theirs is not None and theirs[1] == model_out[1]:
         return challenger  # the same model file: the same answers
-    if base.model_file is None and contract.task == "regression" and predictions_csv:
+    if contract.task == "regression" and predictions_csv:
         side = _committed_side(ref, predictions_csv, test[contract.target])
         if side is not None:
             return side
-    file = base.model_file
-    if file is None:
-        if theirs is None:
-            raise ValueError(f"{ref}'s dvc.lock records no trained model to compare with")
-        file = _cache_file(theirs[1]) or _reproduce_model(ref, *theirs, remote_optional)
-    return side_of(storage.read_model(file), test, contract, labels)
+    if theirs is None:
+        raise ValueError(f"{ref}'s dvc.lock records no trained model to compare with")
+    return rescore(ref, theirs, test, contract, labels, remote_optional=remote_optional)

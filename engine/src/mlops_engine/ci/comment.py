@@ -9,9 +9,10 @@ than 30 comments it no longer saw its own and posted a second report. Here ``gh 
 JSON array); the report is ours when its body holds ``MARKER``, the hidden line
 ``markdown.render`` ends the report with. One comment found: ``PATCH`` it; none: ``POST``.
 
-Standard library and ``gh`` only, so the comment job of pr.yml runs it with the runner's
-``python3`` from the base branch's checkout (``make comment``): that job holds the
-``pull-requests: write`` token and never installs or runs the pull request's code.
+Standard library and ``gh`` only (through gh.py, loaded by its path), so the comment job
+of pr.yml runs it with the runner's ``python3`` from the base branch's checkout (``make
+comment``): that job holds the ``pull-requests: write`` token and never installs or runs
+the pull request's code.
 A refusal (no permission, a body over GitHub's 65,536 characters, no ``gh``) exits 1 with
 gh's message.
 """
@@ -21,9 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-from collections.abc import Callable
+from pathlib import Path
 
 MARKER = "<!-- mlops-template report -->"
 # What CML 0.20.6 left in the report comments it posted before `make comment` existed
@@ -33,23 +33,17 @@ MARKER = "<!-- mlops-template report -->"
 CML_WATERMARK = '"CML watermark mlops-template report"'
 
 
-class GhError(RuntimeError):
-    """gh, or GitHub behind it, refused; the message is gh's."""
+if __package__:
+    from mlops_engine.gh import Gh, GhError
+    from mlops_engine.gh import api as gh_api
+else:  # run as a file by the runner's python3, the package not installed (make comment)
+    import importlib.util
 
-
-Gh = Callable[..., str]
-
-
-def gh_api(*args: str, stdin: str | None = None) -> str:
-    try:
-        proc = subprocess.run(
-            ["gh", "api", *args], input=stdin, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError as err:
-        raise GhError("gh (the GitHub CLI) is not installed: https://cli.github.com") from err
-    if proc.returncode != 0:
-        raise GhError(f"gh api {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
+    _spec = importlib.util.spec_from_file_location("gh", Path(__file__).parents[1] / "gh.py")
+    assert _spec is not None and _spec.loader is not None
+    _gh = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_gh)
+    Gh, GhError, gh_api = _gh.Gh, _gh.GhError, _gh.api
 
 
 def _arrays(text: str) -> list[dict]:

@@ -49,10 +49,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlops_engine import paired
+from mlops_engine import metric_defs, paired
 from mlops_engine.config import GateParams, SliceGate
-
-HIGHER_IS_BETTER = frozenset({"accuracy", "f1", "roc_auc", "r2"})
 
 Verdict = Literal[
     "improved",
@@ -206,13 +204,14 @@ def compare(
     for name, rule in gate.metrics.items():
         now = current.get(name)
         before = (base or {}).get(name)
+        direction = metric_defs.direction(name)
         if now is None:
             verdict: Verdict = "missing"
         elif before is None:
             verdict = "no base"
         else:
-            verdict = _verdict(float(before), float(now), rule.direction, rule.tolerance)
-        checks.append(MetricCheck(name, before, now, rule.direction, rule.tolerance, verdict))
+            verdict = _verdict(float(before), float(now), direction, rule.tolerance)
+        checks.append(MetricCheck(name, before, now, direction, rule.tolerance, verdict))
     return checks
 
 
@@ -221,7 +220,7 @@ def proper_metric(current: dict[str, Any], gate: GateParams) -> str:
     or log loss for classification and MAE for regression (``auto``)."""
     if gate.baseline_metric != "auto":
         return gate.baseline_metric
-    return "log_loss" if "log_loss" in current or "accuracy" in current else "mae"
+    return metric_defs.proper(metric_defs.task_of(current) or "regression")
 
 
 def _versus_baseline(name: str, ref: float, now: float, direction: str, margin: float) -> bool:
@@ -241,7 +240,7 @@ def baseline_checks(current: dict[str, Any], gate: GateParams) -> list[MetricChe
     """
     baseline = current.get("baseline") or {}
     proper = proper_metric(current, gate)
-    direction = "higher" if proper in HIGHER_IS_BETTER else "lower"
+    direction = metric_defs.direction(proper)
     checks: list[MetricCheck] = []
     if current.get(proper) is None or baseline.get(proper) is None:
         checks.append(
@@ -269,18 +268,19 @@ def baseline_checks(current: dict[str, Any], gate: GateParams) -> list[MetricChe
                 reference="naive baseline",
             )
         )
-    for name, rule in gate.metrics.items():
+    for name in gate.metrics:
         if name == proper or current.get(name) is None or baseline.get(name) is None:
             continue
         ref, now = float(baseline[name]), float(current[name])
-        worse = now > ref if rule.direction == "lower" else now < ref
+        direction = metric_defs.direction(name)
+        worse = now > ref if direction == "lower" else now < ref
         verdict: Verdict = "regressed" if worse else ("unchanged" if now == ref else "improved")
         checks.append(
             MetricCheck(
                 f"{name} vs naive baseline",
                 ref,
                 now,
-                rule.direction,
+                direction,
                 0.0,
                 verdict,
                 reference="naive baseline",
@@ -347,11 +347,8 @@ def _worse(direction: str, interval: paired.Interval) -> tuple[float, float]:
 def slice_metric(rows: Rows, gate: GateParams) -> str:
     if gate.slices.metric != "auto":
         return gate.slices.metric
-    task = rows.truth.task
     proper = gate.baseline_metric
-    if proper == "auto":
-        return "log_loss" if task == "classification" else "mae"
-    return proper
+    return metric_defs.proper(rows.truth.task) if proper == "auto" else proper
 
 
 def _slice_masks(rows: Rows) -> dict[str, np.ndarray]:
@@ -417,7 +414,7 @@ def _slice_check(
     fails whatever the slice's size), except that an inconclusive interval is "too small to
     tell" when the slice has under ``min_rows`` rows or the interval is wider than
     ``max_width`` tolerances; with under ``min_rows`` rows a pass is not trusted either."""
-    direction = "higher" if interval.metric in HIGHER_IS_BETTER else "lower"
+    direction = metric_defs.direction(interval.metric)
     check, lo, hi = _paired_check(
         interval,
         direction,
@@ -442,10 +439,10 @@ def _slice_check(
 def _loss_series(rows: Rows, metric: str, before: paired.Side, after: paired.Side) -> np.ndarray:
     """Per-row loss of ``after`` minus ``before`` on ``metric``'s additive statistic (|e|,
     e^2, log loss, a wrong answer), in time order: what the block length is chosen from."""
-    if metric not in ("mae", "rmse", "log_loss", "accuracy"):
-        metric = "log_loss" if rows.truth.task == "classification" else "mae"
-    if metric in paired.NEEDS_PROBA and (before.proba is None or after.proba is None):
-        metric = "accuracy" if rows.truth.task == "classification" else "mae"
+    if not metric_defs.metric(metric).per_row_loss:
+        metric = metric_defs.proper(rows.truth.task)
+    if metric in metric_defs.NEEDS_PROBA and (before.proba is None or after.proba is None):
+        metric = metric_defs.proper(rows.truth.task, proba=False)
     a = paired.additive(metric, rows.truth, after)[0][:, 1]
     b = paired.additive(metric, rows.truth, before)[0][:, 1]
     return (a - b)[np.argsort(rows.truth.time, kind="stable")]
@@ -484,7 +481,7 @@ def paired_checks(
         truth = replace(truth, units=paired.time_blocks(truth.time, length))
     floor_names = [proper, *(n for n in gate.metrics if n != proper)]
     if rows.baseline.proba is None:  # labels only: no probability metric for the baseline
-        floor_names = [n for n in floor_names if n not in paired.NEEDS_PROBA]
+        floor_names = [n for n in floor_names if n not in metric_defs.NEEDS_PROBA]
     comparisons = {f"floor:{n}": paired.Comparison(n) for n in floor_names}
     masks: dict[str, np.ndarray] = {}
     sides = [rows.baseline, rows.challenger]
@@ -531,12 +528,12 @@ def paired_checks(
 
     checks: list[MetricCheck] = []
     if rows.champion is not None:
-        identical = _same_answers(rows.champion, rows.challenger)
+        identical = same_answers(rows.champion, rows.challenger)
         for name, rule in gate.metrics.items():
             checks.append(
                 _paired_check(
                     interval(name),
-                    rule.direction,
+                    metric_defs.direction(name),
                     rule.tolerance,
                     rule.scale,
                     identical,
@@ -548,7 +545,7 @@ def paired_checks(
             checks.append(_slice_check(key, interval(key), gate.slices, identical, gate, accepted))
     else:
         checks += [
-            MetricCheck(name, None, None, rule.direction, rule.tolerance, "no base")
+            MetricCheck(name, None, None, metric_defs.direction(name), rule.tolerance, "no base")
             for name, rule in gate.metrics.items()
         ]
     floor = {n: interval(f"floor:{n}") for n in floor_names}
@@ -584,7 +581,8 @@ def _seed_noise(
     return added
 
 
-def _same_answers(a: paired.Side, b: paired.Side) -> bool:
+def same_answers(a: paired.Side, b: paired.Side) -> bool:
+    """Both sides give identical answers (labels, and probabilities when either has them)."""
     same = np.array_equal(np.asarray(a.predicted), np.asarray(b.predicted))
     if a.proba is not None or b.proba is not None:
         same = same and a.proba is not None and b.proba is not None
@@ -595,9 +593,9 @@ def _same_answers(a: paired.Side, b: paired.Side) -> bool:
 def _floor_metric(rows: Rows, gate: GateParams) -> str:
     proper = gate.baseline_metric
     if proper == "auto":
-        proper = "log_loss" if rows.truth.task == "classification" else "mae"
-    if rows.truth.task == "classification" and rows.baseline.proba is None:
-        proper = "accuracy" if proper == "log_loss" else proper  # a class the baseline never saw
+        proper = metric_defs.proper(rows.truth.task)
+    if rows.baseline.proba is None and proper in metric_defs.NEEDS_PROBA:
+        proper = metric_defs.proper(rows.truth.task, proba=False)  # labels only (unseen class)
     return proper
 
 
@@ -610,7 +608,7 @@ def floor_checks(
     to be worse than the baseline's."""
     checks = []
     for name, interval in found.items():
-        direction = "higher" if name in HIGHER_IS_BETTER else "lower"
+        direction = metric_defs.direction(name)
         margin = gate.baseline_margin if name == proper else 0.0
         lo, hi = _worse(direction, interval)  # positive: the model is worse than the baseline
         need = margin * abs(interval.before) if interval.before != 0 else margin
@@ -694,13 +692,13 @@ def anchor_check(
         spread=float(np.std(finite)) if len(finite) > 1 else math.nan,
     )
     rule = gate.anchor
-    direction = "higher" if metric in HIGHER_IS_BETTER else "lower"
+    direction = metric_defs.direction(metric)
     check, _, _ = _paired_check(
         interval,
         direction,
         rule.budget,
         rule.scale,
-        _same_answers(rows.champion, rows.challenger),
+        same_answers(rows.champion, rows.challenger),
         on_inconclusive=rule.inconclusive,
         accepted=accepted,
     )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from mlops_engine.ci.comment import MARKER
 from mlops_engine.ci.gate import MetricCheck
+from mlops_engine.metric_defs import arrow
 
 _ICON = {
     "improved": "✅",
@@ -99,7 +100,7 @@ def _metrics_table(inputs: ReportInputs) -> list[str]:
         "|---|---:|---:|---:|:---:|---|",
     ]
     for c in inputs.checks:
-        better = "↓" if c.direction == "lower" else "↑"
+        better = arrow(c.direction)
         lines.append(
             f"| {c.name} | {_num(c.base)} | {_num(c.current)} | {_delta(c)} | {better} "
             f"| {_ICON[c.verdict]} {c.verdict} (tol. {c.tolerance:.0%}) |"
@@ -153,7 +154,7 @@ def paired_tables(checks: Sequence[MetricCheck], base_label: str, confidence: st
     )
     lines = [head, "|---|---|---|:---:|---|---:|---|"]
     for c in overall:
-        better = "↓" if c.direction == "lower" else "↑"
+        better = arrow(c.direction)
         lines.append(
             f"| {c.name} | {_sides(c)} | {_interval_cell(c)} | {better} "
             f"| {_tolerance_cell(c)} | {_detectable_cell(c)} | {_verdict_cell(c)} |"

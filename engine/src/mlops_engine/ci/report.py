@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mlops_engine import revisions, storage
+from mlops_engine import git, storage
 from mlops_engine.ci.anchor import public_queries
 from mlops_engine.ci.champion import Base, base_metrics, gate_rows
 from mlops_engine.ci.gate import MetricCheck, all_checks, paired_checks
@@ -75,8 +75,8 @@ def build_report(a: ReportRequest, params: Params) -> str:
         paired_error = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
         checks = all_checks(base, current, params.gate)
     anchor_text, anchor_failed = _anchor(a, params)
-    exists = revisions.exists(a.base_ref)
-    base_text = revisions.read_at(a.base_ref, "params.yaml") if exists else None
+    exists = git.exists(a.base_ref)
+    base_text = git.read_at(a.base_ref, "params.yaml") if exists else None
     base_params = None if base_text is None else read_yaml(base_text)
     current_params = read_yaml(Path(a.params).read_text())
     figures = (
@@ -119,9 +119,9 @@ def build_report(a: ReportRequest, params: Params) -> str:
         if base is not None
         else f"No base to compare with: {compared.explanation}."
     )
-    versions = {"commit": revisions.commit_of("HEAD")[:12]}
+    versions = {"commit": git.commit_of("HEAD")[:12]}
     if exists:
-        versions[a.base_ref] = revisions.commit_of(a.base_ref)[:12]
+        versions[a.base_ref] = git.commit_of(a.base_ref)[:12]
     versions.update({path: md5[:12] for path, md5 in lock_versions(Path("dvc.lock")).items()})
     inputs = ReportInputs(
         title=a.title,
@@ -131,7 +131,7 @@ def build_report(a: ReportRequest, params: Params) -> str:
         params_diff=params_diff(base_params, current_params),
         validation=_optional_json(where.validation),
         slices=_optional_json(where.slices),
-        base_slices=revisions.json_at(a.base_ref, where.slices)
+        base_slices=git.json_at(a.base_ref, where.slices)
         if where.slices and compared.kind == "committed"
         else None,
         importance=_importance(where.plots_dir),

@@ -195,10 +195,10 @@ def train_seeds(
         log.info("gate: the candidate trained on seed %d in %.1f s", seed, took)
         sides.append(side_of(model, test, params.contract, labels))
         seconds.append(took)
-    from mlops_engine.ci.gate import _same_answers
+    from mlops_engine.ci.gate import same_answers
 
     status: Status = (
-        "deterministic" if all(_same_answers(challenger, s) for s in sides) else "counted"
+        "deterministic" if all(same_answers(challenger, s) for s in sides) else "counted"
     )
     return SeedRuns(
         status,
@@ -216,17 +216,18 @@ def for_rows(rows: Any, params: Any, lock: Path) -> tuple[Any, SeedRuns]:
     answers equal the champion's, or ``gate.seeds.count`` is 1; reads this revision's
     training and test rows from ``dvc.lock``'s outputs, as ``champion.gate_rows`` does."""
     from mlops_engine import storage
-    from mlops_engine.ci.champion import _outs, _pick
-    from mlops_engine.ci.gate import _same_answers
+    from mlops_engine.ci.champion import pick_out, stage_outs
+    from mlops_engine.ci.gate import same_answers
 
     if rows.champion is None:
         return rows, SeedRuns("no base")
-    if _same_answers(rows.champion, rows.challenger):
+    if same_answers(rows.champion, rows.challenger):
         return rows, SeedRuns("unchanged")
     if params.gate.seeds.count <= 1:
         return rows, SeedRuns("off", training_seed=params.seed)
     ours = yaml.safe_load(lock.read_text()) or {}
-    train_out, test_out = _pick(_outs(ours, "split"), "train"), _pick(_outs(ours, "split"), "test")
+    split_outs = stage_outs(ours, "split")
+    train_out, test_out = pick_out(split_outs, "train"), pick_out(split_outs, "test")
     if train_out is None or test_out is None:
         raise ValueError(f"{lock}: cannot tell the training and test splits apart")
     key = hashlib.md5(

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mlops_engine import metric_defs
 from mlops_engine.config import Params
 from mlops_engine.outputs import declared_outputs
-from mlops_engine.pipeline.metrics import LOWER_IS_BETTER, class_coverage
+from mlops_engine.pipeline.metrics import class_coverage
 
 
 def _headline(metrics: dict[str, Any]) -> list[str]:
@@ -19,7 +20,8 @@ def _headline(metrics: dict[str, Any]) -> list[str]:
         if isinstance(value, dict) or name.startswith("n_"):
             continue
         ref = baseline.get(name)
-        arrow = "lower" if name in LOWER_IS_BETTER else "higher"
+        known = metric_defs.REGISTRY.get(name)
+        arrow = known.direction if known else "?"
         shown = "n/a" if value is None else f"{value:.4f}"
         ref_shown = "n/a" if ref is None else f"{ref:.4f}"
         lines.append(f"  {name:<10}{shown:>12}{ref_shown:>12}   {arrow}")

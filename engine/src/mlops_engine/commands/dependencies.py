@@ -1,5 +1,5 @@
 """On the weekly dependency canary (canary.yml): the project on the newest releases, and the
-one issue (or job summary) that says which upgrade breaks what. See ``ci/canary.py``."""
+one issue (or job summary) that says which upgrade breaks what. See ``canary/upgrade.py``."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _canary_args(p: argparse.ArgumentParser) -> None:
     _canary_args,
 )
 def _canary(a: argparse.Namespace, params: Params) -> int:
-    from mlops_engine.ci.canary import Settings, run
+    from mlops_engine.canary.upgrade import Settings, run
 
     settings = Settings(
         upgrade=a.upgrade,
@@ -92,14 +92,14 @@ def _canary_report(a: argparse.Namespace, params: Params) -> int:
     65,536 characters (``caps.cap``). A refused ``gh`` call, or no ``gh``, fails
     the job with gh's message (an error annotation); only a repository with issues turned
     off is a warning, the summary then being the one place the result goes."""
-    from mlops_engine.caps import cap
-    from mlops_engine.ci.canary import (
+    from mlops_engine.canary.upgrade import (
         ISSUES_DISABLED,
-        GhRefused,
         Result,
         markdown,
         update_issue,
     )
+    from mlops_engine.caps import cap
+    from mlops_engine.gh import GhError
 
     path = Path(a.result)
     result = Result.from_json(path.read_text()) if path.exists() else None
@@ -113,7 +113,7 @@ def _canary_report(a: argparse.Namespace, params: Params) -> int:
     add_summary(a.summary, text, where)
     try:
         done = update_issue(result, Path(a.body))
-    except GhRefused as err:
+    except GhError as err:
         disabled = ISSUES_DISABLED in str(err)
         print(  # noqa: T201 (a workflow command: GitHub reads it from stdout)
             annotation(

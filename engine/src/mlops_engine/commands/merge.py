@@ -27,13 +27,13 @@ def _save_model_args(p: argparse.ArgumentParser) -> None:
 )
 def _save_model(a: argparse.Namespace, params: Params) -> int:
 
-    from mlops_engine import revisions
+    from mlops_engine import git
     from mlops_engine.outputs import locate, lock_versions
     from mlops_engine.serving import model_store
     from mlops_engine.serving.model_tag import model_md5
 
     metrics_path = locate(Path(a.dvc_file)).metrics
-    commit = revisions.commit_of("HEAD")
+    commit = git.commit_of("HEAD")
     card = Path(a.model_card)
     lineage = model_store.Lineage(
         git_commit=commit,
@@ -82,7 +82,7 @@ def _build(a: argparse.Namespace, params: Params) -> int:
     tag = build(model_version=version)
     if a.export:
         export(tag, Path(a.export))
-    from mlops_engine.revisions import commit_of
+    from mlops_engine.git import commit_of
 
     image = f"{a.registry}/{a.repository}".lower()
     # The image is tagged with the commit whose model it holds: on a rebuild of an older
@@ -119,25 +119,25 @@ def _build(a: argparse.Namespace, params: Params) -> int:
 )
 def _checkout_ref(a: argparse.Namespace, params: Params) -> int:
     """cd.yml checks out the pushed commit with full history and lets this pick `ref`:
-    actions/checkout would refuse an abbreviated SHA (see ``revisions.resolve``). An unknown
+    actions/checkout would refuse an abbreviated SHA (see ``git.resolve``). An unknown
     `ref` fails here, before anything is built, with what was tried."""
-    from mlops_engine import revisions
+    from mlops_engine import git
 
     ref = a.ref.strip()
     if not ref:
         log.info(
             "checkout-ref: no ref given: building the checked-out commit %s",
-            revisions.commit_of("HEAD")[:12],
+            git.commit_of("HEAD")[:12],
         )
     else:
-        sha = revisions.check_out(ref)
+        sha = git.check_out(ref)
         log.info("checkout-ref: %s is commit %s: checked out to rebuild it", ref, sha)
     base = a.base.strip()
     if base:  # after `ref`: a rebuild's base, HEAD~1, is relative to it
-        found = revisions.have(base)  # MissingCommit (exit 1) when a SHA cannot be had
+        found = git.have(base)  # MissingCommit (exit 1) when a SHA cannot be had
         if found:
-            where = f" (commit {revisions.commit_of(base)[:12]})"
-        elif base == revisions.NO_COMMIT:
+            where = f" (commit {git.commit_of(base)[:12]})"
+        elif base == git.NO_COMMIT:
             where = ": the push created the branch, no base"
         else:
             where = ": no such commit here (a first commit?), no base"

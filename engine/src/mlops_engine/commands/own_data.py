@@ -36,7 +36,7 @@ def _init_args(p: argparse.ArgumentParser) -> None:
     _init_args,
 )
 def _init(a: argparse.Namespace, params: Params) -> int:
-    from mlops_engine.onboarding.inference import InitRequest, init_project
+    from mlops_engine.onboarding.infer_contract import InitRequest, init_project
 
     request = InitRequest(
         data=Path(a.data),

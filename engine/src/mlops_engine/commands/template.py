@@ -80,6 +80,7 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
     and a second step reading them (``make``, ``uv run``, ``mlops``) would stop there. When
     the branch already holds this release on this base and its PR is open (a re-run),
     copier does not run at all."""
+    from mlops_engine import git
     from mlops_engine.automation import template_update as tu
     from mlops_engine.ct.proposal import (
         Proposal,
@@ -88,7 +89,7 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
         propose,
         remote_head,
     )
-    from mlops_engine.revisions import commit_of, git
+    from mlops_engine.git import commit_of
     from mlops_engine.step_files import annotation
 
     base_commit = commit_of("HEAD")
@@ -130,7 +131,7 @@ def _update_template(a: argparse.Namespace, params: Params) -> int:
     # checked-out base with one commit, pushed with a lease unless it already holds this
     # key, its one PR created or edited. Conflicted paths are unmerged in the index until
     # added: the commit takes them as they are, markers included (the PR body lists them).
-    git("add", "--all", "--", ".")
+    git.run("add", "--all", "--", ".")
     existed = remote_head(proposal) is not None
     try:
         outcome = propose(proposal)

@@ -13,8 +13,8 @@ import pandas as pd
 
 from mlops_engine.config import RetrainParams, TimeWindow
 from mlops_engine.contract import LOGGED_AT, Contract
+from mlops_engine.metric_defs import lower_is_better
 from mlops_engine.pipeline.evaluate import score
-from mlops_engine.pipeline.metrics import LOWER_IS_BETTER
 
 
 def new_feedback(
@@ -82,7 +82,7 @@ def render(comparison: dict[str, dict[str, Any]]) -> str:
             new = result["challenger"][metric]
             if old is None or new is None:
                 continue
-            lower = metric in LOWER_IS_BETTER
+            lower = lower_is_better(metric)
             better = new < old if lower else new > old
             change = f"{(new - old) / abs(old):+.1%}" if old else "–"
             lines.append(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from mlops_engine.config import MonitorParams
 from mlops_engine.ct.drift import WindowResult, period_offset
-from mlops_engine.pipeline.metrics import LOWER_IS_BETTER
+from mlops_engine.metric_defs import lower_is_better
 
 Verdict = Literal["drift", "no_drift", "insufficient_data", "no_data"]
 
@@ -42,7 +42,7 @@ def window_drifted(
     metric = params.quality.metric
     now, then = window.quality.get(metric), trained.get(metric)
     if now is not None and then:
-        higher_is_better = metric not in LOWER_IS_BETTER
+        higher_is_better = not lower_is_better(metric)
         loss = (then - now) / abs(then) if higher_is_better else (now - then) / abs(then)
         if loss >= params.quality.max_degradation:
             why.append(

@@ -22,11 +22,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote
+
+from mlops_engine import gh, git
 
 log = logging.getLogger(__name__)
 KEY_TRAILER = "Retrain-Key"
@@ -77,12 +78,6 @@ class PushFailed(RuntimeError):
     def __init__(self, branch: str, cause: str, output: str) -> None:
         self.branch, self.cause, self.output = branch, cause, output
         super().__init__(f"pushing {branch} failed: {cause}\n{output}")
-
-
-class GhFailed(RuntimeError):
-    def __init__(self, args: Sequence[str], stderr: str) -> None:
-        self.stderr = stderr
-        super().__init__(f"gh {' '.join(args)} failed: {stderr}")
 
 
 # What git prints when the lease refused the push, i.e. another run moved the branch:
@@ -144,30 +139,16 @@ def push_failure(output: str) -> tuple[bool, str]:
     return False, "git push failed (see git's output)"
 
 
-def _git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
-    return proc
-
-
-def _gh(*args: str) -> str:
-    proc = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise GhFailed(args, proc.stderr.strip())
-    return proc.stdout
-
-
 def remote_head(p: Proposal) -> str | None:
-    proc = _git("ls-remote", "--heads", p.remote, f"refs/heads/{p.branch}")
+    proc = git.run("ls-remote", "--heads", p.remote, f"refs/heads/{p.branch}")
     line = proc.stdout.strip()
     return line.split()[0] if line else None
 
 
 def _key_of(p: Proposal, commit: str) -> str | None:
     """The idempotency key recorded in the branch head's commit message."""
-    _git("fetch", "--quiet", p.remote, f"refs/heads/{p.branch}")
-    body = _git("log", "-1", "--format=%B", commit).stdout
+    git.run("fetch", "--quiet", p.remote, f"refs/heads/{p.branch}")
+    body = git.run("log", "-1", "--format=%B", commit).stdout
     for line in body.splitlines():
         if line.startswith(f"{KEY_TRAILER}:"):
             return line.split(":", 1)[1].strip()
@@ -175,7 +156,7 @@ def _key_of(p: Proposal, commit: str) -> str | None:
 
 
 def open_pr(p: Proposal) -> int | None:
-    out = _gh(
+    out = gh.run(
         "pr", "list", "--head", p.branch, "--base", p.base, "--state", "open", "--json", "number"
     )
     numbers = [item["number"] for item in json.loads(out or "[]")]
@@ -193,11 +174,13 @@ def already_proposed(p: Proposal) -> bool:
 def sync_pr(p: Proposal) -> Literal["created", "updated", "not_permitted"]:
     number = open_pr(p)
     if number is not None:
-        _gh("pr", "edit", str(number), "--title", p.title, "--body-file", p.body_file)
+        gh.run("pr", "edit", str(number), "--title", p.title, "--body-file", p.body_file)
         log.info("propose: updated PR #%s", number)
         return "updated"
     for label in p.labels:  # `--label` fails on a label the repository does not have yet
-        _gh("label", "create", label, "--force", "--description", "opened by continuous training")
+        gh.run(
+            "label", "create", label, "--force", "--description", "opened by continuous training"
+        )
     args = [
         "pr",
         "create",
@@ -213,8 +196,8 @@ def sync_pr(p: Proposal) -> Literal["created", "updated", "not_permitted"]:
     for label in p.labels:
         args += ["--label", label]
     try:
-        log.info("propose: %s", _gh(*args).strip())
-    except GhFailed as err:
+        log.info("propose: %s", gh.run(*args).strip())
+    except gh.GhError as err:
         if PR_NOT_PERMITTED in err.stderr:
             log.warning("propose: %s pushed, but GitHub refused to open its PR: %s", p.branch, err)
             return "not_permitted"
@@ -235,10 +218,10 @@ def propose(p: Proposal) -> ProposalOutcome:
         return ProposalOutcome(
             "not_permitted" if synced == "not_permitted" else "unchanged", existed
         )
-    _git("checkout", "-q", "-B", p.branch)
-    _git("add", "--all", "--", *p.paths)
+    git.run("checkout", "-q", "-B", p.branch)
+    git.run("add", "--all", "--", *p.paths)
     message = f"{p.title}\n\n{KEY_TRAILER}: {p.key}\n"
-    _git(
+    git.run(
         "-c",
         "user.name=mlops-template-bot",
         "-c",
@@ -250,7 +233,7 @@ def propose(p: Proposal) -> ProposalOutcome:
         message,
     )
     lease = f"--force-with-lease=refs/heads/{p.branch}:{existing or ''}"
-    pushed = _git("push", lease, p.remote, f"HEAD:refs/heads/{p.branch}", check=False)
+    pushed = git.run("push", lease, p.remote, f"HEAD:refs/heads/{p.branch}", check=False)
     if pushed.returncode != 0:
         output = (pushed.stdout + pushed.stderr).strip()
         race, cause = push_failure(output)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlops_engine import params_file, revisions, storage
+from mlops_engine import git, params_file, storage
 from mlops_engine.caps import cap
 from mlops_engine.ci.report import ReportRequest, build_report
 from mlops_engine.config import Params, load_params
@@ -91,7 +91,7 @@ def run_retrain(a: RetrainPaths, params: Params, artifact_url: str | None = None
     storage.write_json(comparison, out / "comparison.json")
     key_basis = "|".join(
         [
-            revisions.commit_of("HEAD"),
+            git.commit_of("HEAD"),
             hashlib.sha256(target.read_bytes()).hexdigest(),
             a.params.read_text(),
             storage.read_json(a.monitor_summary).get("drift_key", "")

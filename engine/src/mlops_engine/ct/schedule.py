@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 from typing import Any, Literal
+
+from mlops_engine import gh
 
 Level = Literal["ok", "stale"]
 
@@ -22,15 +23,7 @@ def last_runs(workflow: str) -> list[dict[str, Any]]:
     dispatched after GitHub disabled the schedule would otherwise hide it."""
     fields = "createdAt,conclusion,status,url,event"
     scheduled = ["--workflow", workflow, "--event", "schedule", "--limit", "1"]
-    proc = subprocess.run(
-        ["gh", "run", "list", *scheduled, "--json", fields],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"gh run list failed: {proc.stderr.strip()}")
-    return json.loads(proc.stdout or "[]")
+    return json.loads(gh.run("run", "list", *scheduled, "--json", fields) or "[]")
 
 
 def describe(

@@ -1,4 +1,6 @@
-"""Task metrics, with a direction for each so gates and reports know which way is better."""
+"""The task metrics computed on test rows (regression: mae, rmse, r2; classification:
+accuracy, f1, roc_auc, log_loss). Which way each is better, and which task it belongs to,
+is the registry's (metric_defs.py), not this module's."""
 
 from __future__ import annotations
 
@@ -7,10 +9,6 @@ from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
-
-REGRESSION = ("mae", "rmse", "r2")
-CLASSIFICATION = ("accuracy", "f1", "roc_auc", "log_loss")
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "log_loss"})
 
 
 def _finite(value: float) -> float | None:

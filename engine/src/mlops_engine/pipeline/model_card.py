@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlops_engine import metric_defs
 from mlops_engine.config import Params
 from mlops_engine.paired import (
     MAX_UNITS,
@@ -62,7 +63,7 @@ def metric_intervals(inputs: CardInputs) -> dict[str, tuple[float, float, float]
     if c.task == "regression":
         truth = Truth(y, c.task, None, None, stamps)
         side = Side(np.asarray(inputs.model.predict(X), dtype=float))
-        names = ["mae", "rmse", "r2"]
+        names = list(metric_defs.names(c.task))
     else:
         model_classes = np.asarray(inputs.model.classes_)
         classes = class_labels(model_classes, y)  # a test class the model never saw too
@@ -71,12 +72,12 @@ def metric_intervals(inputs: CardInputs) -> dict[str, tuple[float, float, float]
             np.asarray(inputs.model.predict(X), dtype=object),
             aligned_proba(inputs.model.predict_proba(X), model_classes, classes),
         )
-        names = ["accuracy", "f1", "log_loss"] + (["roc_auc"] if len(set(y)) > 1 else [])
+        names = [n for n in metric_defs.names(c.task) if n != "roc_auc" or len(set(y)) > 1]
     units = truth.n
     if stamps is not None:
         length = p.gate.block_length
         if length is None:
-            proper = "mae" if c.task == "regression" else "log_loss"
+            proper = metric_defs.proper(c.task)
             loss = additive(proper, truth, side)[0][:, 1][np.argsort(stamps, kind="stable")]
             length = auto_block_length(loss, rows_per_day(stamps))
         if truth.n <= MAX_UNITS:

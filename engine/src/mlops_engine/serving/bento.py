@@ -22,7 +22,7 @@ def _uv_path() -> str:
     return uv
 
 
-def _uv(*args: str) -> None:
+def run_uv(*args: str) -> None:
     subprocess.run([_uv_path(), *args], check=True)
 
 
@@ -33,7 +33,7 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
 
     shutil.rmtree(out_dir / "dist", ignore_errors=True)
     out_dir.mkdir(exist_ok=True)
-    _uv(
+    run_uv(
         "export",
         "--frozen",
         "--no-hashes",
@@ -45,7 +45,7 @@ def build(model_version: str, out_dir: Path = Path("build")) -> str:
         "--quiet",
     )
     # the project's wheel and the engine's (a workspace member here; from PyPI once published)
-    _uv("build", "--all-packages", "--wheel", "--out-dir", str(out_dir / "dist"), "--quiet")
+    run_uv("build", "--all-packages", "--wheel", "--out-dir", str(out_dir / "dist"), "--quiet")
     # BentoML's v2 build runs `uv` from PATH, else pip-installs it into this environment:
     # the same uv as above, wherever it lives (.tools/bin when bootstrapped by the Makefile)
     uv_dir = str(Path(_uv_path()).parent)

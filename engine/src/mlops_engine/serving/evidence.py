@@ -50,10 +50,10 @@ def pushed_digest(image: str, docker: str = "docker") -> tuple[str, str]:
 def write_sbom(target: Path, params_file: Path = Path("params.yaml")) -> Path:
     """CycloneDX JSON of the image's packages (the serving groups of ``uv.lock`` and the
     project), written to ``target``."""
-    from mlops_engine.serving.bento import _uv, requirement_groups
+    from mlops_engine.serving.bento import requirement_groups, run_uv
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    _uv(
+    run_uv(
         "export",
         "--frozen",
         "--format",

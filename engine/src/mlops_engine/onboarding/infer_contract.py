@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from mlops_engine.contract import RESERVED, as_category_text
+from mlops_engine.metric_defs import direction
 
 if TYPE_CHECKING:
     from mlops_engine.config import Params
@@ -322,25 +323,23 @@ def params_changes(
     categorical = [
         c for c, s in inferred.columns.items() if s["dtype"] == "category" and c != target
     ]
-    gate = (
+    tolerances = (
         {
-            "mae": {"direction": "lower", "tolerance": 0.05},
             # no r2 beside rmse: on the same rows one moves exactly as the other does
-            "rmse": {"direction": "lower", "tolerance": 0.05},
+            "mae": 0.05,
+            "rmse": 0.05,
         }
         if regression
         else {
-            "log_loss": {"direction": "lower", "tolerance": 0.05},
-            "f1": {"direction": "higher", "tolerance": 0.02},
+            "log_loss": 0.05,
+            "f1": 0.02,
             # threshold-free on two classes: accuracy at a tuned f1 threshold falls below
             # the majority class on imbalanced data by design
-            **(
-                {"roc_auc": {"direction": "higher", "tolerance": 0.02}}
-                if binary
-                else {"accuracy": {"direction": "higher", "tolerance": 0.02}}
-            ),
+            **({"roc_auc": 0.02} if binary else {"accuracy": 0.02}),
         }
     )
+    # the direction is the registry's (metric_defs.py); written out for the reader
+    gate = {n: {"direction": direction(n), "tolerance": t} for n, t in tolerances.items()}
     return {
         "ingest.source": source,
         "ingest.time_column": time_column,

@@ -1,4 +1,8 @@
-"""Files as they are at another git revision (the base branch of a pull request)."""
+"""The engine's one way to run git: ``run`` (the command, its exit code and git's stderr in
+the error when it fails), and what the gate, the report, the merge workflow and the
+retraining PR ask of git through it: files as they are at another revision (the base branch
+of a pull request), commits by name or SHA, fetching a base by SHA, checking a ref out.
+No other module runs git itself (engine/tests/code/test_layers.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +11,42 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+
+class GitError(RuntimeError):
+    """git failed: the command, its exit code and what git said."""
+
+    def __init__(self, args: tuple[str, ...], returncode: int, stderr: str) -> None:
+        self.args_, self.returncode, self.stderr = args, returncode, stderr
+        super().__init__(f"git {' '.join(args)} failed (exit {returncode}): {stderr}")
+
+
+def run(
+    *args: str,
+    check: bool = True,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``git *args`` with its output captured; ``check``: a non-zero exit raises GitError."""
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr.strip())
+    return proc
 
 
 def read_at(ref: str, path: str) -> str | None:
     """Text of ``path`` at ``ref``, or None when the file does not exist there."""
-    proc = subprocess.run(
-        ["git", "show", f"{ref}:{path}"], capture_output=True, text=True, check=False
-    )
+    proc = run("show", f"{ref}:{path}", check=False)
     if proc.returncode == 0:
         return proc.stdout
     if "does not exist" in proc.stderr or "exists on disk, but not in" in proc.stderr:
@@ -28,28 +60,16 @@ def json_at(ref: str, path: str) -> Any | None:
 
 
 def commit_of(ref: str = "HEAD") -> str:
-    proc = subprocess.run(["git", "rev-parse", ref], capture_output=True, text=True, check=False)
+    proc = run("rev-parse", ref, check=False)
     if proc.returncode != 0:
         raise ValueError(f"unknown git revision {ref!r}: {proc.stderr.strip()}")
     return proc.stdout.strip()
 
 
-def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-    if check and proc.returncode != 0:
-        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
-    return proc
-
-
 def exists(ref: str) -> bool:
     """Does ``ref`` name a commit here? False for e.g. ``HEAD~1`` in a one-commit repository
     (a repository made with "Use this template"); an error when git itself fails."""
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if proc.returncode in (0, 1):
         return proc.returncode == 0
     raise ValueError(f"git cannot resolve {ref!r}: {proc.stderr.strip()}")
@@ -107,7 +127,7 @@ def _fetch_by_sha(sha: str) -> str:
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         args = ["-c", f"http.{server}/.extraheader=AUTHORIZATION: basic {basic}", *args]
-    proc = git(*args, check=False)
+    proc = run(*args, check=False)
     return (proc.stderr.strip().splitlines() or ["git fetch said nothing"])[-1]
 
 
@@ -124,12 +144,7 @@ def resolve(ref: str) -> str:
     """
     errors = []
     for candidate in (ref, f"origin/{ref}", f"refs/tags/{ref}"):
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = run("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}", check=False)
         if proc.returncode == 0:
             return proc.stdout.strip()
         if proc.stderr.strip():
@@ -146,5 +161,5 @@ def resolve(ref: str) -> str:
 def check_out(ref: str) -> str:
     """Detach HEAD at the commit ``ref`` names (see ``resolve``); its full SHA."""
     sha = resolve(ref)
-    git("checkout", "--quiet", "--detach", sha)
+    run("checkout", "--quiet", "--detach", sha)
     return sha

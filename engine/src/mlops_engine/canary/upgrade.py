@@ -31,10 +31,12 @@ import shutil
 import subprocess
 import time
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mlops_engine.gh import Gh
+from mlops_engine.gh import run as gh_run
 from mlops_engine.lock_diff import Move, changed_outputs, moved_packages
 
 MARKER = "<!-- mlops-template dependency canary -->"
@@ -375,32 +377,12 @@ def markdown(result: Result | None, run_url: str | None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-class GhRefused(RuntimeError):
-    """gh (or GitHub behind it) refused a call; the message is gh's."""
-
-
 # `gh issue list/create` on a repository with issues turned off (cli/cli pkg/cmd/issue):
 # the repository's own choice, so the job summary is then the one place the result goes.
 ISSUES_DISABLED = "repository has disabled issues"
-NO_GH = (
-    "gh (the GitHub CLI) is not installed on this runner: GitHub-hosted runners have it; "
-    "on a self-hosted runner install it (https://cli.github.com)"
-)
-
-Gh = Callable[..., str]
 
 
-def gh_cli(*args: str) -> str:
-    try:
-        proc = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
-    except FileNotFoundError as err:
-        raise GhRefused(NO_GH) from err
-    if proc.returncode != 0:
-        raise GhRefused(f"gh {args[0]} {args[1]}: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
-
-
-def update_issue(result: Result | None, body_file: Path, gh: Gh = gh_cli) -> str:
+def update_issue(result: Result | None, body_file: Path, gh: Gh = gh_run) -> str:
     """Keep the one canary issue (label ``dependency-canary``) true: open or edit it while
     something breaks, close it with a comment when everything passes. Returns what it did."""
     # A label nobody created yet filters to nothing, as on GitHub.
