@@ -1,7 +1,7 @@
 """The folder decides when a test runs. Every test file under engine/tests/<folder>/ gets the
-tier marker registered for <folder> in FOLDERS (what `-m code`, `make test-pythons`' `-m "code
-and not slow"` and the walkthroughs' selections pick), so no test file sets its tier by hand
-and a test cannot land in a tier by accident:
+tier marker registered for <folder> in FOLDERS (what `-m code` and `make test-pythons'` `-m
+"code and not slow"` select), so no test file sets its tier by hand and a test cannot land
+in a tier by accident:
 
 - a test file in a folder FOLDERS does not name (or directly in engine/tests/) fails its
   collection, naming the folder and this table: a new folder is a decision about when its
