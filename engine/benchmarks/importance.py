@@ -2,7 +2,7 @@
 ``permutation_importance`` (one model call per column and repeat), side by side in one run,
 on the example's trained model and test split and on up-sampled copies of it.
 
-The figures are equal (tests/code/test_importance.py); this prints the time of each and the
+The figures are equal (tests/unit/pipeline/test_importance.py); this prints the time of each and the
 ratio, the best of ``--repeat`` runs, so the machine's drift (tens of percent here) cancels.
 
 Usage: uv run python -m benchmarks.importance [--rows 414 5000] [--repeat 3]

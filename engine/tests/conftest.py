@@ -22,6 +22,7 @@ import pytest
 from mlops_engine.config import load_params
 from tests import s3
 from tests.project import SEED_DIR, seed_cache
+from tests.tiers import FolderTiers
 from tests.workflows.act import venv_pool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +30,11 @@ EXAMPLE_SOURCE = "data/raw/bikeshare_2011.csv.gz"
 
 
 def pytest_configure(config):
-    """One pool of venv slots for every act job of this run (standins/setup-uv/claim-venv),
-    made before xdist starts its workers so that they all inherit it (removed at exit)."""
+    """The folder sets each test's tier marker (tests/tiers.py: FOLDERS, and a test file in
+    an unregistered folder fails its collection). One pool of venv slots for every act job
+    of this run (standins/setup-uv/claim-venv), made before xdist starts its workers so that
+    they all inherit it (removed at exit)."""
+    config.pluginmanager.register(FolderTiers(Path(__file__).parent), "engine-test-tiers")
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         venv_pool()
 
@@ -50,7 +54,9 @@ def pytest_collection_modifyitems(config, items):
 # The suite's single longest test (~7 min under the suite's load on 2 cores): everything
 # else must fit beside it on the other worker, so it has to start first.
 CRITICAL = "engine/tests/workflows/test_loop.py::test_from_use_this_template_to_a_quiet_night"
-_SLOW_ORDER = ("workflows", "docs", "pipeline")  # act runs, walkthroughs, dvc runs; then rest
+# Tiers (the folder's marker, tests/tiers.py) of the slow tests, heaviest kinds first: act runs,
+# walkthroughs, dvc runs, dvc runs against the S3 server; then the rest.
+_SLOW_ORDER = ("workflows", "docs", "pipeline", "storage")
 
 
 def _longest_first(items: list) -> None:
@@ -64,9 +70,8 @@ def _longest_first(items: list) -> None:
     rest = [i for i in items if i.nodeid != CRITICAL]
 
     def kind(item) -> int:
-        parts = item.nodeid.split("/")  # engine/tests/<kind>/test_x.py::name
-        where = parts[2] if len(parts) > 3 else ""
-        return next((n for n, k in enumerate(_SLOW_ORDER) if k in (where, *item.keywords)), 3)
+        tiers = enumerate(_SLOW_ORDER)
+        return next((n for n, k in tiers if item.get_closest_marker(k)), len(_SLOW_ORDER))
 
     slow = sorted((i for i in rest if "slow" in i.keywords), key=kind)
     fast = [i for i in rest if "slow" not in i.keywords]

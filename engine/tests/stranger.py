@@ -4,7 +4,7 @@ from a time split's test window), class labels stored as numbers, rows that repe
 date is dropped, constant and identifier-like columns, missing values.
 
 Shared by the property test (tests/model/test_init_property.py), the tests of each window a
-class can be missing from (tests/code/test_class_windows.py) and the one real `dvc repro`
+class can be missing from (tests/unit/pipeline/test_class_windows.py) and the one real `dvc repro`
 on such a table.
 """
 

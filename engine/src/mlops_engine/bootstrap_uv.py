@@ -16,7 +16,7 @@ mirror of PyPI), else https://pypi.org/simple.
 
 Standard library only, run as ``python3 -I engine/src/mlops_engine/bootstrap_uv.py --version V
 --dest DIR``. ``WHEELS`` pins the Makefile's ``UV_VERSION``
-(tests/code/test_bootstrap_uv.py checks they agree); a new uv version needs its hashes here
+(tests/unit/test_bootstrap_uv.py checks they agree); a new uv version needs its hashes here
 (PyPI lists them on the release's "Download files" page).
 """
 

@@ -4,7 +4,7 @@ dependency canary's issue (canary/), the retraining and template-update pull req
 
 A failure is reported as what it is: ``GhError`` carries the command, gh's exit code and
 what gh said (stderr, else stdout), and a runner without gh gets a sentence saying so, not
-a traceback. No other module runs gh itself (engine/tests/code/test_layers.py).
+a traceback. No other module runs gh itself (engine/tests/repo/test_layers.py).
 
 Standard library only: the comment job of pr.yml runs ci/comment.py with the runner's
 ``python3`` and without installing the package (``make comment``), loading this file by its

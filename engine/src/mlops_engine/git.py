@@ -2,7 +2,7 @@
 the error when it fails), and what the gate, the report, the merge workflow and the
 retraining PR ask of git through it: files as they are at another revision (the base branch
 of a pull request), commits by name or SHA, fetching a base by SHA, checking a ref out.
-No other module runs git itself (engine/tests/code/test_layers.py)."""
+No other module runs git itself (engine/tests/repo/test_layers.py)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ names are validated against them (config.py), the reports print their arrows (ci
 retraining policy and the challenger read their directions (ct/), and ``mlops init`` writes
 the gate's settings from them (onboarding/). A direction defined twice can disagree (the
 gate once judged a metric higher-is-better that the summary printed as lower-is-better);
-engine/tests/code/test_metric_defs.py fails when a second definition appears.
+engine/tests/unit/test_metric_defs.py fails when a second definition appears.
 
 A direction written in ``params.yaml`` (``gate.metrics.<name>.direction``) is documentation
 for the team: config rejects one that contradicts this registry."""

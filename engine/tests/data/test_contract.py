@@ -12,7 +12,7 @@ from mlops_engine import storage
 from mlops_engine.pipeline.validate import validate
 from mlops_engine.testing import ingest_and_validate
 
-pytestmark = [pytest.mark.data, pytest.mark.example]
+pytestmark = pytest.mark.example
 
 
 def test_real_data_satisfies_the_contract(validated, params):
@@ -102,7 +102,7 @@ def test_corrupted_data_fails_naming_column_and_rule(name, raw, tmp_path, root, 
 
 def test_header_only_file_fails_validation(tmp_path, root, raw):
     """A header without rows is read; validate names the rule. (A 0-byte file stops ingest
-    itself: tests/code/test_unreadable.py.)"""
+    itself: tests/unit/pipeline/test_unreadable.py.)"""
     source = tmp_path / "raw.csv"
     source.write_text(",".join(raw.columns) + "\n")
     code, report, wrote_output = _run(tmp_path, root, source)

@@ -80,7 +80,7 @@ OWN_TABLE_TESTS = (
     "engine/tests/model/test_lean_equivalence.py",
     "engine/tests/model/test_init_pipeline.py",  # init on other tables, from this params.yaml
     "engine/tests/service",
-    "engine/tests/storage",
+    "engine/tests/storage/test_prediction_log_s3.py",  # the service's log on S3
 )
 
 
@@ -109,17 +109,16 @@ def test_the_use_this_template_guide(tmp_path, s3_server, dvc_seed):
         # PYTEST_ARGS, also every engine test that reads the new table, its contract, params
         # or model: the data tier, the model card, and the service. Left out are those whose
         # result cannot depend on the table, which this suite runs itself on the same commit:
-        # the engine's `code`, `pipeline` and `workflows` tiers (unit tests on tiny frames;
-        # DVC's machinery, where what is tested is the atomic writes and dvc.lock; the
-        # workflow files and the harness's stand-ins), and the model, service and docs tests
+        # the engine's `code`, `pipeline`, `storage` and `workflows` tiers (unit tests on tiny
+        # frames; DVC's machinery, where what is tested is the atomic writes and dvc.lock, and
+        # its remotes on S3; the workflow files and the harness's stand-ins), but the
+        # prediction log on S3, and the model, service and docs tests
         # on tables and files of their own (sklearn's datasets, the paired gate's fixture
         # tables, the docs' own commands).
         # No xdist workers (the suite keeps the cores busy) and 200 generated requests against the
         # new table's schema (the suite fuzzes the template's with 1,200).
         extra_env={
-            "PYTEST_ARGS": f"--junitxml={junit} -p no:cacheprovider "
-            "-m 'not pipeline and not workflows' --deselect engine/tests/storage/test_extras.py "
-            + " ".join(OWN_TABLE_TESTS),
+            "PYTEST_ARGS": f"--junitxml={junit} -p no:cacheprovider " + " ".join(OWN_TABLE_TESTS),
             "TEST_WORKERS": "0",
             "FUZZ_EXAMPLES": "200",
         },

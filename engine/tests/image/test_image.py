@@ -26,7 +26,7 @@ from tests.image import build, runtime
 from tests.s3 import s3_environment
 from tests.service.records import bad_cases, good_record, same_predictions
 
-pytestmark = [pytest.mark.service, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 GRACE = 20  # seconds podman stop waits before SIGKILL (Kubernetes: terminationGracePeriod)
 

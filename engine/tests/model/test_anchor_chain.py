@@ -26,7 +26,7 @@ from mlops_engine.pipeline.evaluate import slice_labels
 from mlops_engine.pipeline.split import set_aside
 
 # the example's rows and model: what the chain's outcomes were measured on (docs/ci.md)
-pytestmark = [pytest.mark.model, pytest.mark.example]
+pytestmark = pytest.mark.example
 
 
 def _rows(params, train_rows, frame, before: Side, after: Side) -> Rows:

@@ -13,8 +13,6 @@ from mlops_engine.pipeline.train import train
 from mlops_engine.pipeline.validate import validate
 from tests.datasets import classification_frame, classification_params
 
-pytestmark = pytest.mark.model
-
 
 @pytest.mark.parametrize(("name", "n_classes"), [("breast_cancer", 2), ("wine", 3)])
 def test_classification_beats_the_majority_baseline(name, n_classes):

@@ -18,8 +18,6 @@ from mlops_engine.pipeline.train import train
 from mlops_engine.pipeline.validate import validate
 from tests.datasets import classification_frame
 
-pytestmark = pytest.mark.model
-
 
 def _params(root, frame, target, time_column=None):
     inferred = infer(frame, target, time_column=time_column)

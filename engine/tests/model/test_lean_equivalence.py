@@ -11,8 +11,6 @@ import pytest
 from mlops_engine.serving import lean
 from mlops_engine.serving.schema import column_reader, record_model
 
-pytestmark = pytest.mark.model
-
 
 @pytest.fixture(scope="module")
 def copy(model):

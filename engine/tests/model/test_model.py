@@ -9,7 +9,7 @@ from mlops_engine import storage
 from mlops_engine.pipeline.evaluate import evaluate, score
 from mlops_engine.pipeline.train import train
 
-pytestmark = [pytest.mark.model, pytest.mark.example]
+pytestmark = pytest.mark.example
 
 
 @pytest.fixture(scope="module")

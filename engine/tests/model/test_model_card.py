@@ -12,7 +12,6 @@ from mlops_engine.pipeline.model_card import GENERATED, CardInputs, render
 from mlops_engine.storage import md5_of
 from tests.project import ROOT
 
-pytestmark = pytest.mark.model
 CARD = ROOT / "reports" / "model_card.md"
 
 

@@ -25,7 +25,7 @@ from mlops_engine.pipeline.train import train
 from mlops_engine.pipeline.validate import validate
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.model, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def rows_for(params: Params, train_rows, test, champion, challenger) -> Rows:

@@ -18,7 +18,7 @@ from mlops_engine.pipeline.split import split
 from mlops_engine.pipeline.train import train
 from tests.datasets import month_rows
 
-pytestmark = [pytest.mark.model, pytest.mark.example]
+pytestmark = pytest.mark.example
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ from mlops_engine.pipeline.validate import validate
 from tests.conftest import ROOT
 from tests.model.test_paired_gate import TEMPLATE, rows_for
 
-pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 
 CHALLENGERS = 20
 

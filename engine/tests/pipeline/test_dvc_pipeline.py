@@ -22,7 +22,7 @@ from tests.project import (
     use_cache,
 )
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])  # in pipeline order
 

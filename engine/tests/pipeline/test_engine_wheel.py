@@ -14,7 +14,7 @@ import pytest
 
 from tests.project import ROOT, clone, lock_outs, run, uv_path
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def test_the_built_wheels_run_the_pipeline_and_the_projects_tests(tmp_path):

@@ -18,7 +18,7 @@ import yaml
 
 from tests.project import clone, dvc, env, exclusive, run, use_cache
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 
 
 def _retrain(root: Path, dvc_seed: Path) -> None:

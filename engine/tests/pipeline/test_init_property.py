@@ -42,7 +42,7 @@ from tests.stranger import Stranger, stranger_table
 # The pipeline tier (with the real `dvc repro` runs): it is about init and the stages, not
 # the project's own model, so it stays out of `make test-data-model` (pr.yml runs that tier
 # on every pull request, and the loop's act runs of pr.yml would pay it each time).
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -21,7 +21,7 @@ import yaml
 
 from tests.project import BIN, ROOT, clone, dvc, env, missing_cache_objects, use_cache
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 STAGES = list(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
 HOOK = Path(__file__).parent / "hold"

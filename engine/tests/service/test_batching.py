@@ -6,12 +6,9 @@ import asyncio
 import random
 import time
 
-import pytest
 from bentoml._internal.marshal import dispatcher
 
 from mlops_engine.serving import batching
-
-pytestmark = pytest.mark.service
 
 
 def _learned_wait_after_a_burst() -> tuple[float, float]:

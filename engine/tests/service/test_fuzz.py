@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytestmark = [pytest.mark.service, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 # The suite's figure; the guide's walkthrough asks fewer for the new table's schema.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1200"))
 

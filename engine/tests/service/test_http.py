@@ -11,8 +11,6 @@ import pytest
 
 from tests.service.records import CASES, case_or_skip, same_predictions
 
-pytestmark = [pytest.mark.service]
-
 
 def _post(client, body, **kw):
     if isinstance(body, bytes | str):

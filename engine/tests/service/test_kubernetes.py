@@ -13,8 +13,6 @@ import yaml
 
 from tests.project import BIN, ROOT
 
-pytestmark = pytest.mark.service
-
 MANIFESTS = ROOT / "deploy" / "kubernetes"
 FILES = sorted(p for p in MANIFESTS.glob("*.yaml") if p.name != "kustomization.yaml")
 

@@ -12,8 +12,6 @@ from mlops_engine import storage
 from mlops_engine.serving import lean, model_store
 from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 
-pytestmark = [pytest.mark.service]
-
 
 class Clipped(Pipeline):
     """A pipeline whose predict does more than its steps (the lean copy cannot know)."""

@@ -16,8 +16,6 @@ from mlops_engine.serving import model_store
 from mlops_engine.serving.middleware import ApiKey, ModelVersionHeader
 from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 
-pytestmark = [pytest.mark.service]
-
 
 def test_tampered_model_is_refused_before_unpickling(saved_model, tmp_path):
     import bentoml

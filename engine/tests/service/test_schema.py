@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from mlops_engine.contract import ColumnSpec, Contract
 from mlops_engine.serving.schema import record_model
 
-pytestmark = [pytest.mark.service, pytest.mark.example]
+pytestmark = pytest.mark.example
 
 
 def test_every_feature_is_a_required_field_and_nothing_else(params, good):

@@ -20,7 +20,7 @@ from tests.project import BIN, clone, env, stop_group
 from tests.s3 import s3_environment
 from tests.service.records import case_or_skip, same_predictions
 
-pytestmark = [pytest.mark.service, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

@@ -13,8 +13,6 @@ from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 from tests import s3
 from tests.s3 import s3_environment
 
-pytestmark = pytest.mark.service
-
 
 def _rows(n: int, start: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"hr": range(start, start + n), "temp": [0.5] * n})

@@ -16,7 +16,7 @@ import pytest
 from tests import s3
 from tests.project import clone, dvc, env, use_cache
 
-pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 HOOK = Path(__file__).parent / "push_hold"
 HELD_AT = 4  # the remote's `jobs` is 2: when the 4th upload starts, two were acknowledged

@@ -14,8 +14,6 @@ from botocore.exceptions import ClientError
 
 from tests.project import env
 
-pytestmark = pytest.mark.pipeline
-
 
 def test_signed_with_its_key_is_served(s3_server, s3_bucket):
     s3_server.client().put_object(Bucket=s3_bucket, Key="a.txt", Body=b"x")

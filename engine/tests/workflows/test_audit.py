@@ -12,8 +12,6 @@ import pytest
 
 from tests.project import BIN, ROOT, env, run
 
-pytestmark = pytest.mark.workflows
-
 WORKFLOWS = sorted(
     p.relative_to(ROOT).as_posix() for p in (ROOT / ".github/workflows").glob("*.y*ml")
 )

@@ -33,7 +33,7 @@ from tests.project import run
 from tests.workflows import github_state
 from tests.workflows.act import act, sandbox
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 # The report job's GITHUB_TOKEN, as canary.yml's `report` job asks for it.
 TOKENS = {
     github_state.GITHUB_TOKEN: {

@@ -7,7 +7,7 @@ without the App, then the App's one PR on the moved main) is the loop's step 3, 
 that opens the PR with GITHUB_TOKEN (the setting on, no App) is its after-init part
 (tests/workflows/test_loop.py). Two runs never overlap on GitHub (ct.yml's concurrency
 group, tests/workflows/test_workflow_files.py); a push that still meets another's is a lost
-race on real git in tests/code/test_proposal.py.
+race on real git in tests/unit/ct/test_proposal.py.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from tests.s3 import s3_environment
 from tests.workflows.act import act, sandbox, seed_production
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 BRANCH = "retrain/auto"
 
 

@@ -43,7 +43,7 @@ from tests.workflows.act import (
     with_dvc_remote,
 )
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 
 APP = ("--var", "CT_APP_CLIENT_ID=Iv23li-loop", "-s", "CT_APP_PRIVATE_KEY=stand-in-key")
 PRODUCTION = ("--var", "CT_DEMO_STREAM=false")
@@ -306,9 +306,9 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert box.git("ls-remote", "origin") == refs and box.prs() == prs
 
     # 7. Rollback: cd.yml dispatched with the template's short SHA, as GitHub's pages show
-    #    it (actions/checkout would refuse it: tests/code/test_checkout_ref.py), rebuilds its
-    #    model, byte for byte (the same version as step 1), and names that commit for the
-    #    image tags.
+    #    it (actions/checkout would refuse it: tests/unit/commands/test_checkout_ref.py),
+    #    rebuilds its model, byte for byte (the same version as step 1), and names that
+    #    commit for the image tags.
     head_image = box.registry_tags()[f"{image}:{merged}"]
     log, out = _cd(box, ref=template[:7])
     assert f"checkout-ref: {template[:7]} is commit {template}" in log

@@ -30,7 +30,7 @@ from tests.workflows.act import (
     with_dvc_remote,
 )
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow, pytest.mark.example]
+pytestmark = [pytest.mark.slow, pytest.mark.example]
 
 BETTER = {"max_leaf_nodes": 7}
 SCOPED = ("--env", "PYTEST_ARGS=tests/test_hooks.py tests/test_data.py")

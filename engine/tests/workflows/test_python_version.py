@@ -24,8 +24,6 @@ from packaging.specifiers import SpecifierSet
 from tests.project import ROOT, env
 from tests.workflows.act import uv_bin_dir
 
-pytestmark = pytest.mark.workflows
-
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 PYTHON_FLAG = re.compile(r"--python[ =]+[\"']?([^\s\"']+)")
 

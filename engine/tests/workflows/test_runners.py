@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
 import yaml
 
 from tests.project import BIN, ROOT, env
-
-pytestmark = pytest.mark.workflows
 
 RUNS_ON = "${{ vars.RUNNER || 'ubuntu-latest' }}"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))

@@ -23,7 +23,6 @@ from tests.workflows.github_state import (
 )
 
 # The harness's stand-ins, not the product: in `make test`, not in pr.yml's unit tier.
-pytestmark = pytest.mark.workflows
 GH = STANDINS / "bin" / "gh"
 REPO = "acme/churn"
 PAT = "github_pat_standin"

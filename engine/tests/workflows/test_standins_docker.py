@@ -16,7 +16,6 @@ from tests.project import BIN, ROOT
 from tests.workflows.github_state import STANDINS
 
 # The harness's stand-ins, not the product: in `make test`, not in pr.yml's unit tier.
-pytestmark = pytest.mark.workflows
 DOCKER = STANDINS / "bin" / "docker"
 
 

@@ -15,7 +15,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
 from mlops_engine.credentials import (
@@ -28,8 +27,6 @@ from mlops_engine.credentials import (
 )
 from tests.project import ROOT
 from tests.workflows.makefile import make_rules, needed
-
-pytestmark = pytest.mark.workflows
 
 SRC = ROOT / "engine" / "src" / "mlops_engine"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))

@@ -31,7 +31,7 @@ from mlops_engine.automation.template_update import (
 )
 from tests.project import BIN, ROOT, env, run, tracked_files
 
-pytestmark = [pytest.mark.workflows, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 # Paths this scenario edits, in one place (the engine/project split moves them).
 FEATURES = "src/tabular_project/features.py"

@@ -13,7 +13,6 @@ import yaml
 from tests.project import ROOT
 from tests.workflows.makefile import make_rules, needed
 
-pytestmark = pytest.mark.workflows
 WORKFLOWS = ROOT / ".github" / "workflows"
 
 
@@ -48,8 +47,8 @@ def test_gate_compares_with_the_push_before_not_head_1():
     """A push of several commits, or "Rebase and merge", makes HEAD~1 an intermediate
     commit of the push itself; `before` is main as it was (the act loop pushes two). After
     a force push `before` is in no branch: `make checkout-ref`, before anything compares,
-    fetches it by SHA (with the job's read token) or fails (tests/code/test_checkout_ref.py,
-    test_champion.py: git.have)."""
+    fetches it by SHA (with the job's read token) or fails (tests/unit/commands/
+    test_checkout_ref.py, tests/unit/ci/test_champion.py: git.have)."""
     bento = _cd()["jobs"]["bento"]
     assert bento["env"]["BASE_REF"] == "${{ github.event.before || 'HEAD~1' }}"
     gate = _step(bento, "make gate")
@@ -203,7 +202,7 @@ def test_two_nightly_runs_never_overlap():
     dispatch) and on whichever ref, and a running night is never cancelled: a second run
     waits for the first, so two never retrain and push the branch at once. Should one still
     meet another's push (a person's `make propose` by hand), `mlops propose` reports a lost
-    race on real git (tests/code/test_proposal.py: a lease rejection, a ref moved inside the
+    race on real git (tests/unit/ct/test_proposal.py: a lease rejection, a ref moved inside the
     server's update); the act scenario that raced two runs tested what GitHub excludes."""
     ct = _load("ct.yml")
     assert ct["concurrency"]["cancel-in-progress"] is False
@@ -215,7 +214,7 @@ def test_two_nightly_runs_never_overlap():
 def test_the_drift_check_status_cannot_fail_or_skip_the_gate():
     """`make ct-status` calls the GitHub API; before the gate and fatal, any API error
     failed the required check without running the gate. It runs after the gate (also when
-    the gate failed), and neither its failure nor gh's (a warning: tests/code/
+    the gate failed), and neither its failure nor gh's (a warning: tests/unit/commands/
     test_ct_status.py) fails the job."""
     (checks,) = [j for j in _load("pr.yml")["jobs"].values() if "make gate" in str(j)]
     runs = [s.get("run") for s in checks["steps"]]

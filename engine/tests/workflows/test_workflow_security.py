@@ -10,8 +10,6 @@ import yaml
 
 from tests.project import ROOT
 
-pytestmark = pytest.mark.workflows
-
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 CANARY = Path(__file__).parent / "canary" / "unsafe.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")

@@ -6,5 +6,5 @@ inside the fitted pipeline so training and serving share them; ``baseline``, ``m
 ``plots`` and ``leakage`` are what the stages use; ``summary`` is what ``make run`` prints and
 ``reproduce`` is ``dvc repro`` with a DVC remote. To add a stage: a module here, a command in
 ``commands/stages.py``, an entry in ``dvc.yaml`` (its ``deps`` are checked against what the
-command imports by ``tests/code/test_stage_deps.py``) and its test.
+command imports by ``tests/repo/test_stage_deps.py``) and its test.
 """

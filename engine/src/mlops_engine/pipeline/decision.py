@@ -5,7 +5,7 @@ second pass through the pipeline costs ~10 ms per small batch). The highest prob
 the class only at the default threshold: for an imbalanced binary target ``train`` wraps the
 model in ``FixedThresholdClassifier`` with the threshold tuned out of fold, and evaluate's
 accuracy and f1 are measured at that threshold. Taking the argmax there served a different
-decision from the one evaluated (9 of 400 rows on a 15%-positive table, tests/code).
+decision from the one evaluated (9 of 400 rows on a 15%-positive table, tests/unit).
 """
 
 from __future__ import annotations

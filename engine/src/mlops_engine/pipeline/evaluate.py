@@ -111,7 +111,7 @@ def permutation_drops(
 
     A model predicts each row on its own (the service answers batches of any size with it,
     derived features included), so the predictions are the same as one copy per call: to
-    the bit for the tree models (tests/code/test_importance.py), and to the last bits
+    the bit for the tree models (tests/unit/pipeline/test_importance.py), and to the last bits
     (~1e-16, under the 6 decimals reported) where a linear model's matrix product is
     blocked differently for a taller batch."""
     regression = task == "regression"
