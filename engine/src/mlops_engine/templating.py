@@ -122,9 +122,13 @@ def render(name: str, context: Mapping[str, Any], overrides: Path | None = None)
             f"{_where(err.__traceback__, template.filename or name)}: template {err.name!r} "
             f"not found (the engine's: {', '.join(names())})"
         ) from err
-    except jinja2.TemplateError as err:
+    except jinja2.TemplateSyntaxError as err:  # in an included or imported template
+        raise TemplateError(
+            f"{err.filename or err.name}, line {err.lineno}: {err.message}"
+        ) from err
+    except Exception as err:  # a filter or a method on a value it cannot take
         where = _where(err.__traceback__, template.filename or name)
-        raise TemplateError(f"{where}: {err}") from err
+        raise TemplateError(f"{where}: {type(err).__name__}: {err}") from err
 
 
 def copy(name: str, folder: Path = PROJECT_TEMPLATES) -> Path:

@@ -128,6 +128,9 @@ def test_a_variable_the_template_does_not_get_fails_naming_it_and_the_line(tmp_p
     (tmp_path / "pr_report.md.j2").write_text('{% include "_not_there.md.j2" %}\n')
     with pytest.raises(templating.TemplateError, match=r"'_not_there.md.j2' not found"):
         render(INPUTS, tmp_path)
+    (tmp_path / "pr_report.md.j2").write_text("{{ title }}\n{{ paired_error | signed }}\n")
+    with pytest.raises(templating.TemplateError, match=r"pr_report.md.j2, line 2: TypeError"):
+        render(INPUTS, tmp_path)  # a filter given a value it cannot take (None)
 
 
 def test_mlops_templates_copies_one_to_start_from_and_never_over_an_edit(tmp_path, monkeypatch):
