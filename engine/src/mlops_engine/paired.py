@@ -1,12 +1,13 @@
 """Paired bootstrap: how much a metric moved between two models scored on the same rows,
 with a confidence interval, overall and per slice.
 
-A point difference says nothing about noise: on a 414-row test set the bundled example's
-MAE moves 19.74 -> 21.05 (+6.6%) when nothing but the seed changes, and on a 100,000-row
-test set a 4% regression is certain. Resampling the *rows* (both models on the same
-resampled rows, hence "paired") gives the distribution of the difference itself: the shared
-part of the two models' errors (hard rows, a noisy week) cancels, which makes the interval
-far narrower than two independent intervals would.
+A point difference says nothing about noise: on a test set of a few hundred rows a change
+of the seed alone moves the example's MAE by several percent, and on a large test set a
+small regression is certain (the figures: docs/performance.md, "Figures behind the gate").
+Resampling the *rows* (both models on the same resampled rows, hence "paired") gives the
+distribution of the difference itself: the shared part of the two models' errors (hard
+rows, a noisy week) cancels, which makes the interval far narrower than two independent
+intervals would.
 
 How it is computed, and why it is fast:
 
@@ -307,8 +308,8 @@ def _auc_prepped(prep: AucPrep, unit_counts: np.ndarray) -> np.ndarray:
     Each row weighs as often as its unit was drawn. With the negatives' weights summed
     cumulatively in score order (``below``), the weighted count of (positive, negative)
     pairs ranked right is one gather and one dot product per positive: O(rows) per resample
-    with no sort, ~6 ms at 1M rows here (the sort-per-model form it replaced, which gathered
-    and reduced row weights per tie group, took ~10 times as long)."""
+    with no sort per resample (the sort-per-model form it replaced gathered and reduced row
+    weights per tie group; the two timed: docs/performance.md, "Figures behind the gate")."""
     k = unit_counts.shape[0]
     below = np.zeros((k, len(prep.negative_units) + 1))
     np.cumsum(np.take(unit_counts, prep.negative_units, axis=1), axis=1, out=below[:, 1:])
@@ -405,8 +406,8 @@ def bootstrap(
     """Every named metric of every side on the same seeded resamples of the rows' units."""
     if truth.units is None and truth.n > MAX_UNITS:
         # Independent rows, grouped into MAX_UNITS groups of consecutive rows: the groups are
-        # independent too, so resampling them estimates the same variance, at 1M rows 50x
-        # cheaper than resampling rows (at most a few seconds instead of minutes).
+        # independent too, so resampling them estimates the same variance at a cost bounded by
+        # MAX_UNITS whatever the rows (timed: docs/performance.md, "Figures behind the gate").
         truth = Truth(truth.y, truth.task, truth.classes, np.arange(truth.n) * MAX_UNITS // truth.n)
     units = np.arange(truth.n) if truth.units is None else truth.units
     m = truth.n_units

@@ -76,3 +76,42 @@ def test_the_cards_intervals_and_gate_wording_are_the_gates(model, train_test, p
     assert "fails when shown beyond it, and is otherwise inconclusive" in text
     if params.split.method == "time" and params.gate.block_length is None:
         assert "their length from the data (Politis-White, at least a day)" in text
+
+
+def test_the_stage_renders_the_committed_card_and_a_projects_template_rewords_it(
+    model, train_test, params, tmp_path, monkeypatch
+):
+    """The stage's command, as dvc.yaml runs it, on the committed model's inputs laid out in a
+    project folder: with the engine's template the card is byte for byte the committed one;
+    with the project's templates/model_card.md.j2 it is that template's (the stage lists the
+    folder in its deps, tests/repo/test_stage_deps.py)."""
+    import shlex
+    import shutil
+
+    from mlops_engine.cli import main
+    from mlops_engine.pipeline.split import set_aside
+
+    stage = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["model_card"]
+    argv = shlex.split(stage["cmd"].replace("${ingest.source}", params.ingest.source))[1:]
+    args = dict(zip(argv[1::2], argv[2::2], strict=True))
+    storage.write_model(model, tmp_path / args["--model"])
+    storage.write_parquet(train_test[0], tmp_path / args["--train"])
+    test, _ = set_aside(train_test[1], params.split, params.contract, params.seed)  # as split
+    storage.write_parquet(test, tmp_path / args["--test"])
+    for committed in ("--source", "--metrics", "--slices", "--importance"):
+        (tmp_path / args[committed]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / args[committed], tmp_path / args[committed])
+    monkeypatch.chdir(tmp_path)
+    command = ["--params", str(ROOT / "params.yaml"), *argv]
+    assert main(command) == 0
+    assert (tmp_path / args["--out"]).read_bytes() == CARD.read_bytes(), "the engine's wording"
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "model_card.md.j2").write_text(
+        "# {{ params.serve.model_name }} for the ops team\n"
+        "{% for name, value, low, high in intervals %}{{ name }}: {{ value | num }}\n{% endfor %}"
+    )
+    assert main(command) == 0
+    text = (tmp_path / args["--out"]).read_text()
+    assert text.startswith(f"{GENERATED}\n# {params.serve.model_name} for the ops team\nmae: ")
+    (tmp_path / "templates" / "model_card.md.j2").write_text("{{ model_nmae }}\n")
+    assert main(command) == 1, "an unknown variable fails the stage (the message names it)"

@@ -1,6 +1,7 @@
 """The engine's release check (`make engine-dist`, release.yml): the wheel and sdist `uv
 build` makes pass it, and it names what a broken release gets wrong: a tag that is not the
-version, a dependency the wheel does not require, test files shipped."""
+version, a dependency the wheel does not require, a template of the reports' wording left
+out (package data), test files shipped."""
 
 from __future__ import annotations
 
@@ -35,11 +36,13 @@ def test_the_built_engine_is_ready_to_publish_under_its_tag(dist):
     ]
 
 
-def test_a_wheel_missing_a_dependency_or_shipping_tests_is_refused(dist, tmp_path):
+def test_a_wheel_missing_a_dependency_a_template_or_shipping_tests_is_refused(dist, tmp_path):
     (wheel,) = dist.glob("*.whl")
     broken = tmp_path / wheel.name
     with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(broken, "w") as out:
         for item in src.infolist():
+            if item.filename.endswith("templates/model_card.md.j2"):
+                continue  # package data left out of the build
             data = src.read(item)
             if item.filename.endswith("/METADATA"):
                 data = b"\n".join(
@@ -53,3 +56,4 @@ def test_a_wheel_missing_a_dependency_or_shipping_tests_is_refused(dist, tmp_pat
     problems = check(tmp_path, PYPROJECT)
     assert any("Requires-Dist lacks dvc" in p for p in problems), problems
     assert any("ships the engine's tests" in p for p in problems), problems
+    assert any("no mlops_engine/templates/model_card.md.j2" in p for p in problems), problems

@@ -9,13 +9,17 @@ the command's module, the imports inside the stage's command function, then ever
 arguments and dispatches, so it is not part of any stage. A stage that loads the pickled
 model also runs ``pipeline/features.py`` (the model's derived-feature step imports it).
 A stage that reaches ``mlops_engine.project`` runs the project's package (its features and
-model families, found through its entry point): it lists that package's folder.
+model families, found through its entry point): it lists that package's folder. A stage
+that reaches ``mlops_engine.templating`` lists each template its modules render (named as a
+string literal, ``"model_card.md.j2"``) and the project's ``templates/`` folder, so a
+reworded card re-renders.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ import yaml
 from mlops_engine import project
 from mlops_engine.cli import build_parser
 from mlops_engine.commands import COMMANDS
+from mlops_engine.templating import PROJECT_TEMPLATES
 from tests.project import ROOT
 
 PACKAGE = "mlops_engine"
@@ -33,6 +38,8 @@ PROJECT = f"src/{project.load().__name__}"
 # The fitted pipeline's own project code: unpickling a model imports it.
 UNPICKLED = "mlops_engine.pipeline.features"
 STAGES: dict = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+# A template a module renders (templating.render("model_card.md.j2", ...)): its wording
+TEMPLATE_NAME = re.compile(r"[\"'](\w+\.md\.j2)[\"']")
 
 
 def module_file(name: str) -> Path | None:
@@ -100,13 +107,23 @@ def stage_closure(stage: str) -> set[str]:
     deps = {str(p.relative_to(ROOT)) for p in files}
     if f"engine/src/{PACKAGE}/project.py" in deps:
         deps.add(PROJECT)
+    if f"engine/src/{PACKAGE}/templating.py" in deps:
+        # the templates its modules render, and the project's folder of overrides
+        for path in files:
+            for name in TEMPLATE_NAME.findall(path.read_text()):
+                deps.add(f"engine/src/{PACKAGE}/templates/{name}")
+        deps.add(str(PROJECT_TEMPLATES))
     return deps
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_stage_deps_are_the_modules_its_command_imports(stage):
     needed = stage_closure(stage)
-    listed = {d for d in STAGES[stage].get("deps", []) if d.startswith(("src/", "engine/src/"))}
+    listed = {
+        d
+        for d in STAGES[stage].get("deps", [])
+        if d.startswith(("src/", "engine/src/")) or d == str(PROJECT_TEMPLATES)
+    }
     missing, extra = sorted(needed - listed), sorted(listed - needed)
     assert not missing, f"dvc.yaml stage {stage!r} lacks deps its command imports: {missing}"
     assert not extra, f"dvc.yaml stage {stage!r} lists deps its command does not import: {extra}"

@@ -4,8 +4,9 @@ metadata as PyPI will show it, and the tag that triggered the release.
 
 It refuses, naming the field: a version that is not engine/pyproject.toml's or the tag's
 (``engine-vX.Y.Z``), a dependency pyproject declares that the wheel does not require, a
-missing README (PyPI's page), console script or pytest plugin, test files in the wheel, or
-not exactly one wheel and one sdist. The publishing itself (PyPI trusted publishing, build
+missing README (PyPI's page), console script, pytest plugin or template of the reports'
+wording (``mlops_engine/templates/``, package data), test files in the wheel, or not exactly
+one wheel and one sdist. The publishing itself (PyPI trusted publishing, build
 provenance) happens only on GitHub; everything before it runs here.
 """
 
@@ -67,4 +68,9 @@ def check(dist: Path, pyproject: Path, tag: str | None = None) -> list[str]:
         problems.append(f"{wheels[0].name}: no {stem}/__init__.py")
     if any(n.startswith(("tests/", "benchmarks/")) for n in names):
         problems.append(f"{wheels[0].name}: ships the engine's tests or benchmarks")
+    # package data: the reports' wording (templating.py renders them from the installed package)
+    sources = pyproject.parent / "src" / stem / "templates"
+    for template in sorted(p.name for p in sources.glob("*.md.j2")):
+        if f"{stem}/templates/{template}" not in names:
+            problems.append(f"{wheels[0].name}: no {stem}/templates/{template}")
     return problems

@@ -2,9 +2,10 @@
 
 Committed metrics are comparable only when both sides were scored on the same rows. A
 retraining pull request moves the training window and adds feedback data, so its test split
-is newer than the base's: its committed metrics and main's describe different months (the
-challenger 45.85 MAE on May against the champion's 21.39 on March looked like a regression,
-while on May the champion scores 56.98). Three cases, decided from the two dvc.lock files
+is newer than the base's: its committed metrics and main's describe different months, and a
+challenger better than the champion on the new month can look like a regression against
+the champion's figure on the old one (the case that showed it: docs/performance.md,
+"Figures behind the gate"). Three cases, decided from the two dvc.lock files
 and params.yaml files:
 
 - **no base**: the base revision does not exist (the merge workflow compares with the

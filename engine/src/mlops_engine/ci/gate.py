@@ -232,9 +232,9 @@ def baseline_checks(current: dict[str, Any], gate: GateParams) -> list[MetricChe
     """The floor under every model, which no choice of gated metrics can make vacuous.
 
     1. The proper scoring rule (log loss / MAE) must beat the naive baseline by
-       ``gate.baseline_margin``, whether or not it is gated: a booster with f1 0.13 against
-       the baseline's 0 passed the old first-metric check while its log loss (0.305) was
-       worse than the class prior's (0.227).
+       ``gate.baseline_margin``, whether or not it is gated: a model can beat the baseline
+       on f1 while its log loss is worse than the class prior's (the booster that did:
+       docs/performance.md, "Model choices").
     2. No gated metric may be worse than the baseline's (margin 0).
     A metric the model or the baseline lacks fails the first check ("missing").
     """

@@ -1,5 +1,6 @@
 """The pull-request report, built: its inputs gathered from the workspace and the base
-revision, rendered by ``ci/markdown.py``. The retraining PR's body reuses it."""
+revision, rendered by ``ci/markdown.py`` with the project's ``templates/pr_report.md.j2``
+when it has one. The retraining PR's body reuses it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from mlops_engine.ci.gate import MetricCheck, all_checks, paired_checks
 from mlops_engine.ci.markdown import ReportInputs, params_diff, render
 from mlops_engine.config import Params, read_yaml
 from mlops_engine.outputs import locate, lock_versions
+from mlops_engine.templating import PROJECT_TEMPLATES
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,8 @@ def build_report(a: ReportRequest, params: Params) -> str:
         anchor=anchor_text,
         anchor_failed=anchor_failed,
     )
-    return render(inputs)
+    # the project's own wording (templates/pr_report.md.j2 next to dvc.yaml), when it has one
+    return render(inputs, Path(a.dvc_file).parent / PROJECT_TEMPLATES)
 
 
 def _anchor(a: ReportRequest, params: Params) -> tuple[str, bool]:

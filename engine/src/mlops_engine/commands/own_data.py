@@ -1,4 +1,5 @@
-"""Bring your own data (a person, once): ``mlops init``."""
+"""A person's commands: bring your own data (``mlops init``), rename the package, start
+your own wording of the reports (``mlops templates``)."""
 
 from __future__ import annotations
 
@@ -70,4 +71,30 @@ def _rename_package(a: argparse.Namespace, params: Params) -> int:
         return 0
     sys.stdout.write(f"renamed {done.old} -> {done.new}:\n")
     sys.stdout.write("".join(f"  {f}\n" for f in done.files))
+    return 0
+
+
+def _templates_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["list", "copy"], help="list them, or copy one to edit")
+    p.add_argument("name", nargs="?", help="copy: the template, e.g. model_card.md.j2")
+    p.add_argument("--to", default="templates", help="the project's templates folder")
+
+
+@command(
+    "templates",
+    "the PR report's and the model card's wording: list the engine's templates, or copy one "
+    "into templates/ to edit (that copy is then used instead)",
+    _templates_args,
+)
+def _templates(a: argparse.Namespace, params: Params) -> int:
+    from mlops_engine import templating
+
+    if a.action == "copy":
+        if not a.name:
+            raise templating.TemplateError(f"copy which? {', '.join(templating.names())}")
+        sys.stdout.write(f"{templating.copy(a.name, Path(a.to))}: edit it; it is used now\n")
+        return 0
+    for name in templating.names():
+        mine = Path(a.to) / name
+        sys.stdout.write(f"{name}{f'  (yours: {mine})' if mine.exists() else ''}\n")
     return 0

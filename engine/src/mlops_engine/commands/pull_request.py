@@ -145,7 +145,12 @@ def _gate(a: argparse.Namespace, params: Params) -> int:
     level("gate: %s", anchor_line.replace("**", "").replace("`", ""))
     if found.check is not None:
         checks = [*checks, found.check]
-    add_summary(a.summary, gate_summary(checks, params.gate.accept_label) + f"\n{anchor_line}\n")
+    from mlops_engine.templating import PROJECT_TEMPLATES
+
+    summary = gate_summary(
+        checks, params.gate.accept_label, Path(a.dvc_file).parent / PROJECT_TEMPLATES
+    )
+    add_summary(a.summary, summary + f"\n{anchor_line}\n")
     failed = [f"{c.name} on {c.slice}" if c.slice else c.name for c in checks if c.failed]
     review = [c for c in checks if c.failed and c.action == "needs review"]
     if failed:

@@ -192,6 +192,7 @@ def _model_card(a: argparse.Namespace, params: Params) -> int:
 
     from mlops_engine.pipeline.model_card import CardInputs, render
     from mlops_engine.storage import md5_of
+    from mlops_engine.templating import PROJECT_TEMPLATES
 
     with open(a.importance) as fh:
         importance = [(r["feature"], float(r["importance"])) for r in csv.DictReader(fh)]
@@ -205,6 +206,7 @@ def _model_card(a: argparse.Namespace, params: Params) -> int:
         importance=importance,
         hashes={path: md5_of(path) for path in (a.source, a.train, a.test, a.model)},
     )
-    storage.write_bytes(render(inputs).encode(), a.out)
+    # the project's own wording (templates/model_card.md.j2), when it has one
+    storage.write_bytes(render(inputs, PROJECT_TEMPLATES).encode(), a.out)
     log.info("model-card: %s", a.out)
     return 0

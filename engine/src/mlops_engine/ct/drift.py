@@ -84,11 +84,10 @@ def recent_reference(
     (training and test rows), the same length as the production window.
 
     Why not all of it: a month is a narrow slice of a longer history, so against the whole
-    window it always looks drifted. On the example, with the model retrained through April,
-    April's own traffic had 55% of its features drifted against all of January-April (the
-    night after a retraining would propose it again), 0% against April's last four weeks;
-    May's traffic, which the model has not seen, 55% against either
-    (tests/model/test_drift_reference.py)."""
+    window it always looks drifted, even the month the model was just retrained on (the
+    night after a retraining would propose it again), while a month the model has not seen
+    looks drifted against either (tests/model/test_drift_reference.py; the example's
+    figures: docs/performance.md, "Drift check")."""
     time = contract.time_column
     if params.reference == "all" or not time or time not in reference.columns:
         return reference

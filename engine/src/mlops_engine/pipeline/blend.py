@@ -7,14 +7,9 @@ only when its mean fold score is strictly lower. Averaging probabilities (classi
 or expected values (regression, Poisson included) never leaves the loss's domain, and since
 log loss, Poisson deviance and squared error are convex, the blend of two models scores at
 most the weighted mean of their scores; it gains where the two make different mistakes.
-
-Measured on the benchmark tables (``python -m benchmarks.models --seeds 5``): on ``anes96``
-(7 classes) 0.8 linear + 0.2 booster moved test log loss from 1.407 to 1.395 (the
-single-model reference grid's best is 1.398); on ``digits0`` 0.8 linear + 0.2 booster from
-0.0065 to 0.0057; on the bundled bike counts, ``diabetes`` and ``star98`` no interior weight
-beats the winner, so the model is the single winner, unchanged. Mean over five splits:
-digits0 0.0057 -> 0.0040, anes96 1.413 -> 1.401, star98 unchanged, diabetes 20.78 -> 20.86
-(a blend on 3 of 5 splits, 0.4% worse on their 89 test rows: within that table's noise).
+Where no interior weight beats the winner, the model is the single winner, unchanged (what
+it gained and where, on the benchmark tables, ``python -m benchmarks.models --seeds 5``:
+docs/performance.md, "Model choices").
 
 The weight is chosen on the same out-of-fold rows that score it (one parameter on a grid of
 nine values: a small optimism, noted in the report, not a nested cross-validation). The final

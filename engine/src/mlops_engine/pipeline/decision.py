@@ -1,11 +1,12 @@
 """The class a classifier decides from its probabilities, as its own ``predict`` would.
 
 The service computes ``predict_proba`` once per batch and derives the class from it (a
-second pass through the pipeline costs ~10 ms per small batch). The highest probability is
+second pass through the pipeline would pay its fixed per-call cost again: docs/performance.md,
+"Why the service is shaped as it is"). The highest probability is
 the class only at the default threshold: for an imbalanced binary target ``train`` wraps the
 model in ``FixedThresholdClassifier`` with the threshold tuned out of fold, and evaluate's
 accuracy and f1 are measured at that threshold. Taking the argmax there served a different
-decision from the one evaluated (9 of 400 rows on a 15%-positive table, tests/unit).
+decision from the one evaluated (how often: docs/performance.md, "Model choices").
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def decided(model: Any, X: Any, proba: np.ndarray) -> np.ndarray:
     ``>= threshold``, else the other). A threshold on a decision function: ``predict``.
 
     scikit-learn is imported here, not with the module: the service imports this module in
-    `bentoml serve`'s own process too, which never predicts, and scikit-learn (with the
-    SciPy it imports) was 0.85 s of that process's 2 s before the image was ready."""
+    `bentoml serve`'s own process too, which never predicts, and importing scikit-learn
+    (with the SciPy it imports) there delayed the image's readiness (docs/performance.md,
+    "Why the service is shaped as it is")."""
     from sklearn.model_selection import FixedThresholdClassifier
 
     classes = np.asarray(model.classes_)

@@ -6,6 +6,10 @@ drift from the model it describes (never edit the file: the team's own words go 
 file), which ties the card to one model file and one data version; the commit is added when
 the model is saved to the BentoML store (``mlops save-model``), which also serves the card
 at ``/metadata``.
+
+The card's words, sections and tables are the template ``model_card.md.j2``
+(``mlops_engine.templating``: a project's ``templates/`` copy wins); this module computes
+what it shows.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlops_engine import metric_defs
+from mlops_engine import metric_defs, templating
 from mlops_engine.config import Params
 from mlops_engine.paired import (
     MAX_UNITS,
@@ -100,163 +105,47 @@ def metric_intervals(inputs: CardInputs) -> dict[str, tuple[float, float, float]
     return out
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _window(frame: pd.DataFrame, column: str | None) -> str:
+def _window(frame: pd.DataFrame, column: str | None) -> tuple[Any, Any] | None:
+    """The first and last timestamp of ``frame`` (None without a time column or rows)."""
     if column is None or frame.empty:
-        return "–"
-    return f"{frame[column].min():%Y-%m-%d %H:%M} .. {frame[column].max():%Y-%m-%d %H:%M}"
+        return None
+    return frame[column].min(), frame[column].max()
 
 
-def render(inputs: CardInputs) -> str:
-    p, c = inputs.params, inputs.params.contract
-    m = inputs.metrics
-    selection = m.get("model_selection") or {}
-    own = p.model_card.intended_use
-    out = [
-        GENERATED,
-        f"# Model card: {p.serve.model_name}",
-        "",
-        "## Intended use",
-        "",
-        own.strip()
-        if own
-        else "_Not written yet: who uses the predictions, for which decision, and what they "
-        "must not be used for (params.yaml: `model_card.intended_use`)._",
-        "",
-        f"Predicts **{c.target}** ({c.task}) from {len(c.features)} features"
-        + (f"; {c.columns[c.target].description}." if c.columns[c.target].description else "."),
-        "",
-        "## Data contract (in brief)",
-        "",
-        f"Time column: {c.time_column or '–'}; at least {c.min_rows:,} rows; unique: "
-        f"{', '.join(c.unique) or '–'}. Full contract: params.yaml `contract`.",
-        "",
-        "| column | type | allowed | description |",
-        "|---|---|---|---|",
-    ]
-    for name, spec in c.columns.items():
-        if spec.categories:
-            allowed = ", ".join(spec.categories[:8]) + (" …" if len(spec.categories) > 8 else "")
-        elif spec.min is not None or spec.max is not None:
-            allowed = f"{_fmt(spec.min)} .. {_fmt(spec.max)}"
-        else:
-            allowed = "–"
-        role = " (target)" if name == c.target else ""
-        out.append(f"| {name}{role} | {spec.dtype} | {allowed} | {spec.description} |")
-    out += [
-        "",
-        "## Training",
-        "",
-        f"- Split: {p.split.method}, test share {p.split.test_size:.0%}; seed {p.seed}.",
-        f"- Training rows: {len(inputs.train):,} ({_window(inputs.train, c.time_column)}).",
-        f"- Test rows: {len(inputs.test):,} ({_window(inputs.test, c.time_column)}).",
-        f"- Model: {selection.get('winner', p.train.estimator)} (loss "
-        f"{selection.get('loss', p.train.loss)}; chosen by {selection.get('cv', '–')} on "
-        f"{selection.get('scoring', '–')}).",
-        "",
-        f"## Metrics (test rows; {p.gate.confidence:.0%} bootstrap intervals "
-        f"seeded with gate.seed {p.gate.seed}"
-        + (
-            ", circular blocks along time, their length from the data)"
-            if p.split.method == "time"
-            else ")"
-        ),
-        "",
-        "| metric | model | interval | naive baseline |",
-        "|---|---:|---|---:|",
-    ]
-    baseline = m.get("baseline") or {}
-    for name, (value, low, high) in metric_intervals(inputs).items():
-        out.append(
-            f"| {name} | {_fmt(value)} | [{_fmt(low)}, {_fmt(high)}] | {_fmt(baseline.get(name))} |"
-        )
-    out += [
-        "",
-        f"The naive baseline: mean target (or class frequencies) per "
-        f"{', '.join(p.evaluate.baseline.group_by) or 'whole training set'}.",
-        "",
-        "## Slices",
-        "",
-    ]
-    for slice_name, groups in inputs.slices.items():
-        names = [k for k in next(iter(groups.values()), {}) if k != "n"]
-        out += [f"| {slice_name} | rows | " + " | ".join(names) + " |"]
-        out += ["|---|---:|" + "---:|" * len(names)]
-        for group, values in groups.items():
-            cells = " | ".join(_fmt(values.get(k)) for k in names)
-            out.append(f"| {group} | {values.get('n')} | {cells} |")
-        out.append("")
-    if not inputs.slices:
-        out += ["No slices configured (params.yaml `evaluate.slices`).", ""]
-    out += ["## Feature importance (permutation, top 10)", "", "| feature | importance |"]
-    out += ["|---|---:|"] + [f"| {f} | {_fmt(v)} |" for f, v in list(inputs.importance)[:10]]
-    small = [
-        f"{s}={g} ({v.get('n')} rows)"
-        for s, groups in inputs.slices.items()
-        for g, v in groups.items()
-        if (v.get("n") or 0) < p.gate.slices.min_rows
-    ]
-    threshold = selection.get("threshold")
-    g = p.gate
-    tolerances = ", ".join(
-        f"{k} {r.tolerance:.0%}" if r.scale == "relative" else f"{k} {r.tolerance:g}"
-        for k, r in g.metrics.items()
-    )
-    slice_tolerance = (
-        f"{g.slices.tolerance:.0%}" if g.slices.scale == "relative" else f"{g.slices.tolerance:g}"
-    )
-    blocks = (
-        "circular blocks along time, their length from the data (Politis-White, at least a day)"
-        if p.split.method == "time" and g.block_length is None
-        else f"circular blocks of {g.block_length} rows along time"
-        if p.split.method == "time"
-        else "rows resampled independently"
-    )
-    anchor = (
-        f" Against the anchor, the newest release tag `{g.anchor.tags}`, on the "
-        f"{p.split.holdout:.0%} of the test period set aside (the holdout, which no report "
-        f"shows): at most {g.anchor.budget:.0%} worse, cumulatively."
-        if g.anchor.tags and p.split.holdout
-        else ""
-    )
-    out += [
-        "",
-        "## Known limits",
-        "",
-        "- Trained and tested on the rows above only: inputs outside the contract's ranges "
-        "are refused by the service, and a later period may behave differently (drift is "
-        "monitored, see docs/continuous-training.md).",
-        "- Features confirmed as known at prediction time although they nearly determine the "
-        f"target (leakage): {', '.join(c.leakage_confirmed) or 'none'}.",
-        f"- Decision threshold: {_fmt(threshold)} ({selection.get('threshold_rule', '–')})."
-        if c.task == "classification"
-        else "- Regression: no decision threshold.",
-        *([f"- Classes: {coverage}."] if (coverage := class_coverage(m)) else []),
-        f"- Slices under {g.slices.min_rows} test rows (a regression shown beyond the "
-        "tolerance fails them all the same; otherwise too small to tell): "
-        f"{', '.join(small) or 'none'}.",
-        f"- Quality gate (docs/ci.md): the change's model against the base's on the same "
-        f"test rows, paired, {g.resamples} resamples seeded with gate.seed {g.seed}, {blocks}; "
-        f"{g.confidence:.0%} intervals that hold together over every check. Each check "
-        f"passes when shown within its tolerance ({tolerances}; slices {slice_tolerance}), "
-        "fails when shown beyond it, and is otherwise "
-        f"inconclusive ({g.inconclusive.metrics} for metrics, {g.inconclusive.slices} for "
-        f"slices: the label `{g.accept_label}` accepts it).{anchor}",
-        "",
-        "## Lineage",
-        "",
-        "| input | md5 |",
-        "|---|---|",
-        *[f"| {path} | `{digest}` |" for path, digest in inputs.hashes.items()],
-        "",
-        f"Parameters: params.yaml at the commit that produced this card (seed {p.seed}); the "
-        "commit itself is recorded with the model in the BentoML store and at `/metadata`.",
-    ]
-    return "\n".join(out) + "\n"
+def context(inputs: CardInputs) -> dict[str, Any]:
+    """What ``model_card.md.j2`` gets (docs/ci.md#the-reports-wording): the parameters, the
+    figures computed here (intervals, windows, slice tables); the words are the template's."""
+    p, c, m = inputs.params, inputs.params.contract, inputs.metrics
+    slices = []
+    for name, groups in inputs.slices.items():
+        columns = [k for k in next(iter(groups.values()), {}) if k != "n"]
+        rows = [(g, v.get("n"), [v.get(k) for k in columns]) for g, v in groups.items()]
+        slices.append({"name": name, "columns": columns, "rows": rows})
+    return {
+        "params": p,
+        "selection": m.get("model_selection") or {},
+        "baseline": m.get("baseline") or {},
+        "train_rows": len(inputs.train),
+        "test_rows": len(inputs.test),
+        "train_window": _window(inputs.train, c.time_column),
+        "test_window": _window(inputs.test, c.time_column),
+        "intervals": [(name, *found) for name, found in metric_intervals(inputs).items()],
+        "slices": slices,
+        "importance": list(inputs.importance),
+        "coverage": class_coverage(m),
+        # slices whose test rows are under gate.slices.min_rows: (slice, group, rows)
+        "small_slices": [
+            (s, g, v.get("n"))
+            for s, groups in inputs.slices.items()
+            for g, v in groups.items()
+            if (v.get("n") or 0) < p.gate.slices.min_rows
+        ],
+        "hashes": dict(inputs.hashes),
+    }
+
+
+def render(inputs: CardInputs, overrides: Path | None = None) -> str:
+    """The card (``model_card.md.j2``, the project's copy in ``overrides`` first), under the
+    line that says it is generated."""
+    text = templating.render("model_card.md.j2", context(inputs), overrides)
+    return GENERATED + "\n" + text.rstrip("\n") + "\n"

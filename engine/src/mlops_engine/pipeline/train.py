@@ -10,12 +10,11 @@ time column (a fold never trains on its own future), stratified/shuffled K-fold 
 Candidates are scored with the task's proper scoring rule, the loss the model is fitted for:
 
 - classification: log loss (it rewards calibrated probabilities, which accuracy and f1 at
-  a fixed threshold do not; an overfitted booster with accuracy 0.93 had log loss 0.305,
-  worse than the class prior's 0.227, on a 6%-positive table);
+  a fixed threshold do not: an overfitted booster can have a high accuracy and a log loss
+  worse than the class prior's; docs/performance.md, "Model choices");
 - regression of a non-negative integer target (``loss: auto`` -> Poisson): mean Poisson
-  deviance, the strictly proper score for a count's expected value. On the bundled bike
-  counts the squared-error booster predicted negative riders at night (3 test rows);
-  with the Poisson loss none is negative and MAE went from 21.39 to 19.7 (see README);
+  deviance, the strictly proper score for a count's expected value: a squared-error model
+  may predict a negative count, a Poisson one never does (docs/performance.md, "Model choices");
 - other regression: mean squared error, strictly proper for the mean the model predicts
   (MAE would reward the median instead).
 
@@ -73,8 +72,8 @@ IMBALANCED_SHARE = 0.25
 
 _HGB = {
     # A ceiling: early stopping (10 rounds without improvement on a seeded 10% holdout)
-    # decides. 15 leaves and l2 1.0 won a small grid on the bundled data (MAE 19.7 vs 20.6
-    # with 31 leaves, l2 0); 200 fixed rounds without early stopping overfit small tables.
+    # decides. 15 leaves and l2 1.0 won a small grid on the bundled data (docs/performance.md,
+    # "Model choices"); fixed rounds without early stopping overfit small tables.
     "early_stopping": True,
     "max_iter": 500,
     "learning_rate": 0.1,
@@ -95,8 +94,9 @@ ESTIMATORS: dict[tuple[str, str], tuple[type, dict[str, Any]]] = {
     ("random_forest", "classification"): (RandomForestClassifier, {"n_jobs": 1}),
     ("linear", "squared_error"): (Ridge, {"alpha": 1.0}),
     # newton-cholesky: lbfgs stopped at 1000 iterations unconverged on star98's 20
-    # collinear columns (ConvergenceWarning in `make run`, CV fits of ~10 s); Newton steps
-    # converge in a few, to the same solution where lbfgs did (bike CV 45.7193 both ways)
+    # collinear columns (ConvergenceWarning in `make run`, slow CV fits); Newton steps
+    # converge in a few, to the same solution where lbfgs did (docs/performance.md,
+    # "Model choices")
     ("linear", "poisson"): (
         PoissonRegressor,
         {"alpha": 0.01, "max_iter": 1000, "solver": "newton-cholesky"},

@@ -7,20 +7,21 @@ the last 50 batches, recomputed at most every 5 s, and it counts time a request 
 behind the batch the model was still running, or behind the event loop answering the last
 batch: waits the batcher did not choose. After a burst it has learned tens to hundreds of
 milliseconds, and since each lone request then waits ~0.95 of it and is averaged back in, it
-decays by ~1% per 5 s. Measured here (benchmarks/serving.py, "after" rows): one client
-sending 100 records got p50 538 ms after a load of 64 clients, 24 ms before it; one record,
-51 ms after vs 16 ms before. BentoML keeps the algorithm as is on purpose
+decays by ~1% per 5 s: a lone client after a heavy load waits many times longer than
+before it (benchmarks/serving.py's "after" rows; the figures: docs/performance.md, "Why the
+service is shaped as it is"). BentoML keeps the algorithm as is on purpose
 (bentoml/BentoML#3664) and 1.4 has no setting for it. Learning only the time the batcher
-chose to wait was tried too: after a load, the loop's own busy time between batches is
-~6-9 ms per batch and kept the transient alive.
+chose to wait was tried too: after a load, the loop's own busy time between batches kept
+the transient alive.
 
 ``install()`` makes the optimizer learn a wait of zero, so the batcher never holds requests
 back on purpose: a batch is what queued while the model ran the previous one (greedy dynamic
-batching; measured under load it still forms batches of ~15 at 32 clients, ~58 at 64), and a
-lone request goes out at the next tick. Its fitted per-batch costs, ``max_batch_size``, and the
-``max_latency_ms`` shedding (503) are BentoML's, unchanged. It is checked against the
-installed BentoML: where the optimizer differs it logs and does nothing, and
-``tests/service/test_batching.py`` fails, so an upgrade cannot drop it silently.
+batching; under load it still forms batches, larger the more clients: docs/performance.md,
+"Why the service is shaped as it is"), and a lone request goes out at the next tick. Its
+fitted per-batch costs, ``max_batch_size``, and the ``max_latency_ms`` shedding (503) are
+BentoML's, unchanged. It is checked against the installed BentoML: where the optimizer
+differs it logs and does nothing, and ``tests/service/test_batching.py`` fails, so an
+upgrade cannot drop it silently.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """The lean inference path: the fitted pipeline's own arithmetic without its per-call overhead.
 
-Why: measured in-process on the bundled model (HistGradientBoosting with Poisson loss, 230
-trees of at most 15 leaves, behind a ColumnTransformer), the pipeline's ``predict`` costs
-~3 ms per call whether it gets 1 row or 15: ~2 ms in the ColumnTransformer (pandas column
-selection, input checks, one imputer and one encoder call per block) and ~1 ms in
-HistGradientBoosting's ``predict`` (input checks, then one Cython call per tree). The service
-calls the model once per batch of 1-30 rows, so that fixed cost was nearly the whole model
-cost and halved what BentoML's request path sustains (``benchmarks/serving.py`` prints both).
+Why: the pipeline's ``predict`` has a fixed cost per call, whatever the rows, in the
+ColumnTransformer (pandas column selection, input checks, one imputer and one encoder call
+per block) and in HistGradientBoosting's ``predict`` (input checks, then one Cython call per
+tree). The service calls the model once per small batch, so that fixed cost was nearly the
+whole model cost and capped what BentoML's request path sustains (``benchmarks/serving.py``
+prints both paths; the figures: docs/performance.md, "Why the service is shaped as it is").
 
 ``build`` reads the fitted pipeline once and keeps its numbers as arrays: the imputers'
 fitted ``statistics_``, each one-hot encoder's ``categories_`` as a lookup table, and the
@@ -16,10 +15,8 @@ leaves, adds their values tree after tree from the baseline (in that order: nump
 ``sum`` adds pairwise and would differ in the last bits) and applies the loss's own inverse
 link. So its predictions are identical, bit for bit: ``verify`` checks that against the
 pipeline before the service starts (it refuses to start if not) and at ``mlops save-model``,
-and tests/model/test_lean_equivalence.py does on the whole test split. Measured on the
-bundled model (``benchmarks/serving.py`` prints it in every run): one call from a DataFrame
-costs 0.04 ms for one row, 0.07 ms for 15 and 0.23 ms for 100 (the trees alone: 0.02, 0.04,
-0.15 ms; ~0.8 us a row on large batches), against the pipeline's 3.3, 3.3 and 4.0 ms.
+and tests/model/test_lean_equivalence.py does on the whole test split. A call costs a
+small fraction of the pipeline's (``benchmarks/serving.py`` prints both in every run).
 
 Only what it reproduces exactly is compiled: one ColumnTransformer of SimpleImputer and
 OneHotEncoder blocks (no dropped or infrequent categories, dense output) in front of a
@@ -42,11 +39,12 @@ from mlops_engine.contract import Contract
 
 log = logging.getLogger(__name__)
 
-# Rows evaluated at once: the mask gather is rows x split columns x trees of 2-8 bytes
-# (512 rows: ~4 MB for the bundled model); larger batches go in chunks.
+# Rows evaluated at once: the mask gather is rows x split columns x trees of 2-8 bytes, a
+# few MB for a model like the bundled one; larger batches go in chunks.
 CHUNK_ROWS = 512
 # From this many rows, one numpy call per column and per tree beats one call over all of
-# them (measured on the bundled model: equal at ~64 rows, 0.45 vs 0.77 ms at 500).
+# them (where the two cross on the bundled model: docs/performance.md, "Why the service is
+# shaped as it is").
 LOOP_ROWS = 64
 
 
@@ -303,7 +301,7 @@ class LeanModel:
 
     def _trees(self, X: np.ndarray, loop: bool) -> np.ndarray:
         """``loop``: a numpy call per column and per tree instead of one over all of them
-        (~20 us more per call, ~0.5 us less per row: the faster way from LOOP_ROWS rows on).
+        (more per call, less per row: the faster way from LOOP_ROWS rows on).
         ``verify`` checks both ways."""
         n = len(X)
         if not self._cuts:

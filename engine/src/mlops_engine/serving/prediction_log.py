@@ -136,15 +136,14 @@ class PredictionLogger:
     lock held for a few list extends: the values (ints, floats, strings, datetimes) are not
     objects Python's garbage collector tracks, so nothing a request leaves for the log counts
     towards a collection. Keeping each request's dict of lists until the flush (as a queue
-    of batches did) left ~15 tracked containers per request alive: at 4,000 requests/s that
-    alone set off a young-generation collection (a 40-60 ms pause with
-    ``serve.gc_threshold`` 50000) every second, which was the p99. The writer wakes every
+    of batches did) left tracked containers per request alive, enough under load to set off
+    a young-generation collection every second, which was the p99. The writer wakes every
     ``flush_seconds``, or when ~``flush_rows`` rows are buffered, swaps the lists and writes
-    them with pyarrow directly (through pandas that was ~4 us a row, ~14% of the core at
-    100 records per request). Frames (the pipeline path's) are queued per predict call and
-    concatenated with pandas as before. A queue.Queue notified the writer on every put; the
-    GIL handoff to it and back cost ~9% of the core at 100 records per request: requests
-    wake the writer only when ``flush_rows`` are due."""
+    them with pyarrow directly (through pandas cost a visible share of the core). Frames
+    (the pipeline path's) are queued per predict call and concatenated with pandas as
+    before. A queue.Queue notified the writer on every put, and the GIL handoff to it and
+    back cost another share: requests wake the writer only when ``flush_rows`` are due
+    (the figures of each: docs/performance.md, "Why the service is shaped as it is")."""
 
     def __init__(
         self,
@@ -337,7 +336,7 @@ class PredictionLogger:
             arrays = {}
             for name, values in columns.items():
                 arrays[name] = pa.array(values)
-                # Converting a column holds the GIL (~0.3 ms for 10,000 values): let the
+                # Converting a column holds the GIL: let the
                 # event loop in between, so a flush never stalls requests for the whole table.
                 time.sleep(0)
         except (pa.ArrowException, TypeError, ValueError):  # mixed types: as pandas would

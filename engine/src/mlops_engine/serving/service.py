@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 
 # One OpenMP thread per worker, set before any model code runs (OpenMP reads it once):
-# HistGradientBoosting oversubscribes the CPU under concurrent requests otherwise (measured
-# here: 137 ms for one row with the default, 10 ms with one thread). Scale with workers.
+# HistGradientBoosting oversubscribes the CPU under concurrent requests otherwise (the
+# figures: docs/performance.md, "Why the service is shaped as it is"). Scale with workers.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import gc
@@ -52,15 +52,16 @@ Record = record_model(CONTRACT)
 read_columns = column_reader(Record)
 Records = Annotated[list[Record], Field(min_length=1, max_length=SERVE.max_records)]  # type: ignore[valid-type]
 # A declared media type spares BentoML deriving it from the JSON schema on every response
-# (~7% of the serving core under load, measured with py-spy).
+# (a share of the serving core under load that py-spy showed: docs/performance.md, "Why
+# the service is shaped as it is").
 Predictions = Annotated[list[Prediction], ContentType("application/json")]
 # The image (BentoML's v2 build, `mlops build`; pyproject's [tool.bentoml.build] adds the
 # requirements and the setup script). python:3.13-slim: Debian with Python and nothing else
-# (~120 MB; distroless images lack the shell and useradd the Dockerfile runs). Any distro
-# BentoML knows would first apt-get install build-essential, gnupg2 and git (644 MB), which
-# serving never uses: the serving set installs from wheels. build/dist (the project's wheel)
-# and build/requirements.txt (the serving set, which the setup script installs) are copied
-# in before the requirements are installed.
+# (distroless images lack the shell and useradd the Dockerfile runs). Any distro BentoML
+# knows would first apt-get install build-essential, gnupg2 and git (their size:
+# docs/performance.md, "The image"), which serving never uses: the serving set installs
+# from wheels. build/dist (the project's wheel) and build/requirements.txt (the serving set,
+# which the setup script installs) are copied in before the requirements are installed.
 # Its Python version is pyproject's ([tool.bentoml.build.docker], .python-version's).
 IMAGE = bentoml.images.Image(base_image="python:3.13-slim", distro="python-slim").build_include(
     "build/dist", "build/requirements.txt"
@@ -80,7 +81,8 @@ BATCHING = {
     metrics={"enabled": True, "namespace": "mlops"},
     logging={"access": {"enabled": SERVE.access_log}},
     # BentoML makes OpenTelemetry spans for every request even with no exporter (its default);
-    # off, its middleware skips every URL: ~35% of the serving core under load (py-spy).
+    # off, its middleware skips every URL (what the spans cost under load, from py-spy:
+    # docs/performance.md, "Why the service is shaped as it is").
     tracing={} if SERVE.tracing else {"excluded_urls": ".*"},
 )
 class Predictor:
@@ -120,7 +122,7 @@ class Predictor:
         tune_worker()
 
     def _predict(self, records: list[Any]) -> list[Prediction]:
-        if self.lean is not None:  # no DataFrame, no pipeline call: ~0.1 ms for 1-30 rows
+        if self.lean is not None:  # no DataFrame, no pipeline call (serving/lean.py)
             columns = read_columns(records)
             values = self.lean.predict_columns(columns).tolist()
             if self.logger is not None:
@@ -153,8 +155,8 @@ class Predictor:
 def predictions(model: Any, frame: pd.DataFrame, task: str, version: str) -> list[Prediction]:
     """The model's answers for the frame's rows, as the API returns them."""
     if task == "classification":
-        # One pass through the pipeline (each call costs ~10 ms of fixed overhead on a small
-        # batch): the class predict would give, at a tuned threshold when there is one.
+        # One pass through the pipeline (each call has a fixed overhead, serving/lean.py):
+        # the class predict would give, at a tuned threshold when there is one.
         proba = model.predict_proba(frame)
         predicted = decided(model, frame, proba)
         classes = [str(c) for c in model.classes_]
@@ -178,11 +180,12 @@ def tune_worker() -> None:
 def settle_heap(threshold: tuple[int, int, int]) -> None:
     """Keep Python's cyclic GC off the tail latency.
 
-    Measured under load at 32 clients: with the default thresholds a full collection walked
-    the whole heap (BentoML, pandas, scikit-learn, the model) every ~2 s and stalled the
-    event loop 190-240 ms, which was the p99. ``gc.freeze`` moves everything alive after
-    startup out of the collector's reach (p99 115 ms instead of ~300), and a larger first
-    threshold collects the request objects less often (451 -> 625 req/s in that run).
+    Under load, with the default thresholds, a full collection walked the whole heap
+    (BentoML, pandas, scikit-learn, the model) every few seconds and stalled the event loop
+    long enough to set the p99. ``gc.freeze`` moves everything alive after startup out of
+    the collector's reach, and a larger first threshold collects the request objects less
+    often (what each did to p99 and req/s: docs/performance.md, "Why the service is shaped
+    as it is").
     """
     gc.collect()
     gc.freeze()
