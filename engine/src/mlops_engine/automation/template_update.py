@@ -195,6 +195,19 @@ def has_conflict_markers(path: Path) -> bool:
     return False
 
 
+def marked_files(project: Path) -> list[str]:
+    """The tracked files of ``project`` holding a conflict block (``has_conflict_markers``),
+    relative to it. The project's code tier asserts there are none (tests/test_repository.py),
+    so a template update's pull request fails its checks on every file committed with
+    markers, whatever its language, until they are resolved."""
+    proc = _git(project, "ls-files", "-z")
+    if proc.returncode != 0:
+        raise UpdateError(f"{project} is not a git working tree: {proc.stderr.strip()}")
+    # an unmerged path is listed once per stage
+    tracked = dict.fromkeys(f for f in proc.stdout.split("\0") if f)
+    return [f for f in tracked if has_conflict_markers(project / f)]
+
+
 def _relock(project: Path, touched: set[str], conflicted: set[str], uv: str) -> str:
     if not touched & {"uv.lock", "pyproject.toml"}:
         return "unchanged"
