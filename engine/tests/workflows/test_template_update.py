@@ -39,6 +39,10 @@ WORKFLOW = ".github/workflows/ct.yml"
 DOC = "docs/ci.md"
 MAKEFILE = "Makefile"
 PARAMS = "params.yaml"
+# Binary files copier cannot merge as text: one the team changes (its pipeline's figure),
+# one the template changes.
+FIGURE = "reports/figures/feature_importance.png"
+THEIR_FIGURE = "reports/figures/residuals.png"
 UV = str(ROOT / ".tools" / "bin" / "uv") if (ROOT / ".tools/bin/uv").exists() else "uv"
 
 
@@ -106,6 +110,7 @@ def team_edits(project: Path) -> None:
     (project / FEATURES).write_text((project / FEATURES).read_text() + "\n# our feature notes\n")
     edit(project / PARAMS, "\nseed: 42 ", "\nseed: 7  ")
     edit(project / MAKEFILE, "# One entry point for", "# Our team's entry point for")
+    (project / FIGURE).write_bytes(b"\x89PNG\r\n\x1a\n\x00our figure\x00" * 64)
     git(project, "commit", "-qam", "Our edits")
 
 
@@ -119,6 +124,7 @@ def template_v2(template: Path) -> None:
     edit(template / MAKEFILE, "# One entry point for", "# The one entry point for")
     text = (template / PARAMS).read_text()
     (template / PARAMS).write_text(text + "# v2: a comment at the end of params.yaml\n")
+    (template / THEIR_FIGURE).write_bytes(b"\x89PNG\r\n\x1a\n\x00v2's figure\x00" * 64)
     release(template, "v2")
 
 
@@ -136,6 +142,7 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     head = git(project, "rev-parse", "HEAD")
     assert git(project, "rev-list", "--count", "HEAD").strip() == "2"
     ours = {p: (project / p).read_text() for p in (FEATURES, PARAMS, MAKEFILE)}
+    our_figure = (project / FIGURE).read_bytes()
 
     # Read from a mirror (--source) while the recorded address is unreachable: the answers
     # keep the recorded one (git's url.<mirror>.insteadOf rewrites copier's clones).
@@ -155,6 +162,10 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     for path in (ENGINE, WORKFLOW, DOC):  # the template's changes, byte for byte
         assert (project / path).read_text() == (template / path).read_text(), path
     assert (project / FEATURES).read_text() == ours[FEATURES], "a team-only file is kept"
+    # binary files: the team's figure kept (copier's text diff alone would lose it), the
+    # template's new one taken
+    assert (project / FIGURE).read_bytes() == our_figure
+    assert (project / THEIR_FIGURE).read_bytes() == (template / THEIR_FIGURE).read_bytes()
     params = (project / PARAMS).read_text()
     assert "\nseed: 7  " in params and params.endswith("params.yaml\n"), "both sides kept"
     assert yaml.safe_load(params)["seed"] == 7
@@ -162,7 +173,9 @@ def test_update_applies_the_template_keeps_the_team_and_marks_the_co_edited_file
     assert makefile.startswith(CONFLICT_START + "\n# Our team's entry point for")
     assert "=======\n# The one entry point for" in makefile and ">>>>>>> after updating" in makefile
     assert result.conflicted == [MAKEFILE]
-    assert result.changed == sorted([ANSWERS, DOC, ENGINE, MAKEFILE, PARAMS, WORKFLOW])
+    assert result.changed == sorted(
+        [ANSWERS, DOC, ENGINE, MAKEFILE, PARAMS, THEIR_FIGURE, WORKFLOW]
+    )
     assert (project / ANSWERS).read_text() == answers_text("v2", url(template))
     assert result.relocked == "unchanged"
     assert git(project, "status", "--porcelain", "--ignored", "build").startswith("!!")
