@@ -481,6 +481,8 @@ def test_a_project_on_its_own_table_takes_the_templates_next_release_as_a_gated_
     for path in (REPORT, WORKFLOW, DOC):  # the template's changes, byte for byte
         assert box.git("show", f"{head}:{path}") == (template / path).read_text(), path
     assert box.git("show", f"{head}:params.yaml") == ours, "the team's params.yaml kept"
+    for path in ("dvc.lock", "reports/figures/feature_importance.png"):  # the team's outputs
+        assert box.git("rev-parse", f"{head}:{path}") == box.git("rev-parse", f"{main}:{path}")
     assert yaml.safe_load(box.git("show", f"{head}:{ANSWERS}"))["_commit"] == "v2"
     marked = box.git("show", f"{head}:{FEATURES}")
     (block,) = _CONFLICT.finditer(marked)
@@ -514,12 +516,17 @@ def test_a_project_on_its_own_table_takes_the_templates_next_release_as_a_gated_
     assert "template: already at v2" in log
     assert box.git("ls-remote", "origin") == refs and box.prs() == prs, "nothing pushed or opened"
 
-    # Deployed: six weeks of traffic from one kind of customer (its readings differ from the
-    # whole table's), labelled. init found no time column (it says so).
+    # Deployed: six weeks of traffic from new customers of one kind (their readings differ
+    # from the whole table's), labelled, each row once (init forbade duplicate rows). init
+    # found no time column (it says so).
     params = load_params(params_yaml)
     assert params.contract.time_column is None and params.contract.derived == ("x_gap",)
-    keep = (table["kind"] == "north") & (table["x1"] > 0.5)
-    rows, arrived = drifting_weeks(table, keep, 6, 150, "2026-10-01")
+    assert params.contract.allow_duplicate_rows is False
+    new = stranger_table(Stranger(shape="binary", rows=3000, time=False, seed=4))
+    # (a new row repeating another or a training row is left out)
+    fresh = ~new.duplicated() & ~pd.MultiIndex.from_frame(new).isin(pd.MultiIndex.from_frame(table))
+    keep = (new["kind"] == "north") & (new["x1"] > 0.5) & fresh
+    rows, arrived = drifting_weeks(new, keep, 6, 40, "2026-10-01", replace=False)
     model = storage.read_model(box.repo / "models" / "model.joblib")
     # The model computes the team's feature: this process imports the template's package,
     # so the project's features.py registers it here (in a copy of the registry, for this
