@@ -82,14 +82,16 @@ def drifting_weeks(
     per_week: int,
     start: str,
     seed: int = 1,
+    replace: bool = True,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Production traffic for a table without a time column: ``weeks * per_week`` rows
     drawn (with replacement) from the rows where ``keep`` holds, a sub-population whose
     features differ from the whole table's (drift inside the contract's ranges), and when
-    each arrived, spread uniformly over the weeks from ``start``, oldest first."""
+    each arrived, spread uniformly over the weeks from ``start``, oldest first. ``replace=False``
+    draws each row once (a contract that forbids duplicate rows)."""
     import numpy as np
 
-    rows = frame[keep].sample(weeks * per_week, replace=True, random_state=seed)
+    rows = frame[keep].sample(weeks * per_week, replace=replace, random_state=seed)
     rng = np.random.default_rng(seed)
     seconds = np.sort(rng.uniform(0, weeks * 7 * 86_400, len(rows)))
     arrived = pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")

@@ -18,8 +18,12 @@ the tags each build got and what `docker push --all-tags` sent to the registry.
 from __future__ import annotations
 
 import json
+import re
+import runpy
+import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +32,10 @@ import yaml
 
 from mlops_engine import storage
 from mlops_engine.config import load_params
+from mlops_engine.pipeline import features as engine_features
 from mlops_engine.pipeline.ingest import ingest
 from tests.datasets import drifting_weeks, month_rows
-from tests.project import BIN, ROOT, dvc, env, run
+from tests.project import BIN, dvc, env, run
 from tests.workflows import github_state
 from tests.workflows.act import (
     act,
@@ -334,26 +339,115 @@ def test_from_use_this_template_to_a_quiet_night(tmp_path, dvc_seed, model, para
     assert box.docker_builds() == builds, "nothing built"
 
 
-def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time_column(
-    tmp_path, s3_server
+# The template's release N+1 in the after-init test (test_template_update.py makes release N
+# from this working tree): a line of the PR report (engine), ct.yml, a doc, and the derived
+# features' example, which the team replaced with its own (the co-edited file).
+REPORT = "engine/src/mlops_engine/ci/report.py"
+REPORT_LINE = "Reported by the template's v2 engine."
+WORKFLOW = ".github/workflows/ct.yml"
+DOC = "docs/ci.md"
+FEATURES = "src/tabular_project/features.py"
+UPDATE = "template/update"
+_CONFLICT = re.compile(
+    r"<<<<<<< before updating\n(.*?)(?:\|\|\|\|\|\|\| [^\n]*\n.*?)?=======\n.*?"
+    r">>>>>>> after updating\n",
+    re.S,
+)
+
+
+def _our_features(repo: Path) -> None:
+    """The team's hand edit of features.py: the bundled example's feature replaced by its own."""
+    path = repo / FEATURES
+    text = path.read_text()
+    text = text[: text.index("# An example for the bundled")].replace('["rush_hour"]', '["x_gap"]')
+    path.write_text(
+        text + "# Ours: how far apart the two readings are (the model sees it as one column).\n"
+        '@derived("x_gap", "numeric", inputs=("x1", "x2"))\n'
+        "def x_gap(frame: pd.DataFrame) -> pd.Series:\n"
+        '    """The first reading minus the second."""\n'
+        '    return frame["x1"] - frame["x2"]\n'
+    )
+
+
+def _template_v2(template: Path) -> None:
+    from tests.workflows.test_template_update import edit, release
+
+    edit(
+        template / REPORT,
+        "    queried = public_queries(a.lock)\n",
+        f'    notes.append("{REPORT_LINE}")\n    queried = public_queries(a.lock)\n',
+    )
+    edit(template / WORKFLOW, "timeout-minutes: 55", "timeout-minutes: 50")
+    (template / DOC).write_text((template / DOC).read_text() + "\nv2: a note on the gate.\n")
+    edit(template / FEATURES, "on working days, when", "on working days (7-9 h, 16-19 h), when")
+    release(template, "v2")
+
+
+def test_a_project_on_its_own_table_takes_the_templates_next_release_as_a_gated_pr_then_retrains(
+    tmp_path, s3_server, monkeypatch
 ):
-    """`make init` on a table the template has never seen (no time column, no demo stream):
-    the first push builds with "no base" (target, task and source differ from the example),
-    and the nightly run is green with nothing to check yet. Then weeks of drifting
-    production traffic: the night retrains (the labelled rows as feedback, the split staying
-    random) and proposes, where retraining used to raise "contract.time_column is required"
-    every night. This team took the guide's other way out of the first night's warning (the
-    setting "Allow GitHub Actions to create and approve pull requests" on, no App): the PR
-    opens with GITHUB_TOKEN, whose push starts no workflow, and its body says so."""
-    box = _new_repository(tmp_path, None)
+    """From template release v1 to v2 and on to retraining, on a table the test makes.
+
+    The repository is what "Use this template" makes of release v1 (one commit, v1's files
+    and answers file, no history shared with the template). The team runs `mlops init` on
+    its own table (generated here; no time column, no demo stream), replaces the bundled
+    example's derived feature in features.py with its own, lists it and writes its intended
+    use in params.yaml, and pushes: cd.yml builds with "no base" (target, task and source
+    differ from the example) and the first night is green with nothing to check yet.
+
+    The template then releases v2: a note in the PR report (engine), ct.yml's timeout, a doc,
+    and the example feature the team replaced. template-update.yml (the App configured, as
+    a release changing a workflow needs) opens ONE PR that carries v2's files byte for byte,
+    keeps the team's params.yaml, and commits features.py with copier's conflict markers
+    (both sides changed the same lines), listed in its body. pr.yml would fail on that
+    commit by design (ruff cannot parse the markers), so a person resolves it on the branch,
+    keeping the team's side, and pushes; pr.yml on that head passes (lint, the project's
+    tests, reproduction, the gate) and its report comment carries v2's line. Merged, the
+    scheduled update run finds main at v2: nothing pushed, no PR touched.
+
+    Then weeks of drifting production traffic reach the updated main: the night (v2's
+    ct.yml) retrains (the labelled rows as feedback, the split staying random) and proposes
+    with the App's token, so the PR's checks run (where retraining once raised
+    "contract.time_column is required" every night)."""
+    from tests.stranger import Stranger, stranger_table
+    from tests.workflows.test_template_update import ANSWERS, make_template
+
+    template = make_template(tmp_path / "template")
+    box = _new_repository(tmp_path / "box", None)
     github_state.write_state(
         box.root / "gh", can_approve_pull_request_reviews=True, git_dir=box.origin
     )
-    data = ROOT / "engine" / "tests" / "fixtures" / "oj.csv.gz"
-    run(box.repo, str(BIN / "mlops"), "init", "--data", str(data), "--target", "Purchase")
-    dvc(box.repo, "repro")
+    shutil.copy2(template / ANSWERS, box.repo / ANSWERS)  # release v1's answers file
+    box.git("commit", "-q", "--amend", "-am", "Initial commit")
+    box.git("push", "-q", "--force", "origin", "main")
+    assert (
+        box.git("rev-parse", "HEAD^{tree}") == run(template, "git", "rev-parse", "v1^{tree}").stdout
+    ), "v1's files in one commit, as GitHub makes"
+
+    table = stranger_table(Stranger(shape="binary", rows=600, time=False, seed=3))
+    data = tmp_path / "customers.csv"
+    table.to_csv(data, index=False)
+    run(box.repo, str(BIN / "mlops"), "init", "--data", str(data), "--target", "y")
+    _our_features(box.repo)
+    params_yaml = box.repo / "params.yaml"
+    text = params_yaml.read_text()
+    for old, new in [
+        ("  leakage_confirmed: []\n", "  leakage_confirmed: []\n  derived: [x_gap]  # ours\n"),
+        ("\n  intended_use:\n", "\n  intended_use: Which customers say yes, for our call list.\n"),
+    ]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    params_yaml.write_text(text)
+    ours = params_yaml.read_text()
+    # The guide's step 4 with static keys (repository secrets): a DVC remote on the S3
+    # server, so each job restores what is unchanged instead of recomputing it.
+    dvc(box.repo, "remote", "add", "-d", "storage", f"s3://{s3_server.bucket('dvc')}/dvc")
+    # this project's package, not the test environment's installed one
+    dvc(box.repo, "repro", extra_env={"PYTHONPATH": str(box.repo / "src")})
+    dvc(box.repo, "push", "--run-cache", extra_env=s3_server.env())
+    box.s3 = s3_server
     box.git("add", "-A")
-    box.git("commit", "-qm", "Our data: orange juice purchases")
+    box.git("commit", "-qm", "Our data: customers' answers, our feature, our DVC remote")
     box.git("push", "-q", "origin", "main")
 
     log, out = _cd(box, before=box.git("rev-parse", "HEAD~1").strip())
@@ -367,33 +461,99 @@ def test_after_init_on_your_own_table_cd_is_green_and_ct_retrains_without_a_time
     assert step_outcomes(log).get("Open or update the one retraining PR") is None
     assert box.git("ls-remote", "origin") == refs and box.prs() == []
 
-    # Deployed: six weeks of traffic from one store (its prices, discounts and loyalty
-    # differ from the whole table's), labelled. init found no time column (it says so).
-    assert load_params(box.repo / "params.yaml").contract.time_column is None
-    params = load_params(box.repo / "params.yaml")
-    table = storage.read_table(data)
-    rows, arrived = drifting_weeks(table, table["STORE"] == 0, 6, 150, "2026-10-01")
+    # The template's v2, proposed by template-update.yml as one PR.
+    _template_v2(template)
+    main = box.git("rev-parse", "HEAD").strip()
+    started = time.perf_counter()
+    dispatched = {"inputs": {"ref": "v2"}}
+    log = _ok(act(box, "workflow_dispatch", dispatched, "template-update.yml", extra=APP))
+    print(f"template-update.yml: {time.perf_counter() - started:.0f} s")
+    (pr,) = box.prs()
+    assert (pr["head"], pr["labels"]) == (UPDATE, ["template-update"])
+    assert pr["title"] == "Template update: v1 → v2"
+    assert "1 file(s) with conflicts" in pr["body"] and f"- `{FEATURES}`" in pr["body"]
+    for path in (REPORT, WORKFLOW, DOC, FEATURES, ANSWERS):
+        assert f"- `{path}`" in pr["body"], path
+    assert "- `params.yaml`" not in pr["body"], "only the team changed it"
+    box.git("fetch", "-q", "origin")
+    head = box.git("rev-parse", f"origin/{UPDATE}").strip()
+    assert box.git("rev-parse", f"{head}~1").strip() == main, "one commit on main"
+    for path in (REPORT, WORKFLOW, DOC):  # the template's changes, byte for byte
+        assert box.git("show", f"{head}:{path}") == (template / path).read_text(), path
+    assert box.git("show", f"{head}:params.yaml") == ours, "the team's params.yaml kept"
+    for path in ("dvc.lock", "reports/figures/feature_importance.png"):  # the team's outputs
+        assert box.git("rev-parse", f"{head}:{path}") == box.git("rev-parse", f"{main}:{path}")
+    assert yaml.safe_load(box.git("show", f"{head}:{ANSWERS}"))["_commit"] == "v2"
+    marked = box.git("show", f"{head}:{FEATURES}")
+    (block,) = _CONFLICT.finditer(marked)
+    assert "def x_gap" in block.group(1), "ours first"
+    assert "(7-9 h, 16-19 h)" in block.group(0), "then the template's"
+
+    # A person resolves it on the branch, keeping the team's side, and pushes.
+    box.git("checkout", "-q", "-b", UPDATE, f"origin/{UPDATE}")
+    (box.repo / FEATURES).write_text(_CONFLICT.sub(r"\1", marked))
+    box.git("commit", "-qam", "Keep our feature (the template changed its example)")
+    box.git("push", "-q", "origin", UPDATE)
+    assert box.git("show", f"HEAD:{FEATURES}") == box.git("show", f"main:{FEATURES}")
+
+    started = time.perf_counter()
+    log = _ok(_pr(box, pr["number"], UPDATE))
+    print(f"pr.yml on the update: {time.perf_counter() - started:.0f} s")
+    assert step_outcomes(log)["Quality gate against the base branch"] == "success"
+    (comment,) = _comments_on(box, pr["number"])
+    assert REPORT_LINE in comment["body"] and "✅ **Quality gate passed**" in comment["body"]
+
+    # Merged on GitHub; the next scheduled update finds main at v2.
+    box.git("checkout", "-q", "main")
+    box.git("merge", "-q", "--no-ff", "-m", f"Merge pull request #{pr['number']}", UPDATE)
+    box.git("push", "-q", "origin", "main")
+    prs = [{**p, "state": "merged"} if p["number"] == pr["number"] else p for p in box.prs()]
+    (box.root / "gh" / "prs.json").write_text(json.dumps(prs, indent=1))
+    refs = box.git("ls-remote", "origin")
+    started = time.perf_counter()
+    log = _ok(act(box, "schedule", {"schedule": "41 4 * * 1"}, "template-update.yml", extra=APP))
+    print(f"template-update.yml, nothing new: {time.perf_counter() - started:.0f} s")
+    assert "template: already at v2" in log
+    assert box.git("ls-remote", "origin") == refs and box.prs() == prs, "nothing pushed or opened"
+
+    # Deployed: six weeks of traffic from new customers of one kind (their readings differ
+    # from the whole table's), labelled, each row once (init forbade duplicate rows). init
+    # found no time column (it says so).
+    params = load_params(params_yaml)
+    assert params.contract.time_column is None and params.contract.derived == ("x_gap",)
+    assert params.contract.allow_duplicate_rows is False
+    new = stranger_table(Stranger(shape="binary", rows=3000, time=False, seed=4))
+    # (a new row repeating another or a training row is left out)
+    fresh = ~new.duplicated() & ~pd.MultiIndex.from_frame(new).isin(pd.MultiIndex.from_frame(table))
+    keep = (new["kind"] == "north") & (new["x1"] > 0.5) & fresh
+    rows, arrived = drifting_weeks(new, keep, 6, 40, "2026-10-01", replace=False)
     model = storage.read_model(box.repo / "models" / "model.joblib")
+    # The model computes the team's feature: this process imports the template's package,
+    # so the project's features.py registers it here (in a copy of the registry, for this
+    # test only) to serve the traffic.
+    monkeypatch.setattr(engine_features, "DERIVED", dict(engine_features.DERIVED))
+    runpy.run_path(str(box.repo / FEATURES))
     seed_production(box, rows, model, params, True, s3_server, arrived=arrived)
-    log = _ct(box, *PRODUCTION)
+    log = _ct(box, *PRODUCTION, *APP)
     assert (
         step_outcomes(log)[
             "Retrain (new feedback data, moved window, dvc repro, champion vs challenger)"
         ]
         == "success"
     )
-    (pr,) = [p for p in box.prs() if p["head"] == BRANCH]
-    assert "Drift check: 🟠 drift" in pr["body"] and "no time column" in pr["body"]
-    assert "Champion (main) vs challenger (retrained)" in pr["body"]
-    assert pr["author"] == github_state.TOKENS[github_state.GITHUB_TOKEN]["login"]
+    (retraining,) = [p for p in box.prs() if p["head"] == BRANCH]
+    assert "Drift check: 🟠 drift" in retraining["body"] and "no time column" in retraining["body"]
+    assert "Champion (main) vs challenger (retrained)" in retraining["body"]
+    assert retraining["author"] == github_state.TOKENS[github_state.APP_TOKEN]["login"]
     (push,) = [p for p in github_state.pushes(box.root / "gh") if p["ref"].endswith(BRANCH)]
-    assert (push["kind"], push["triggers_workflows"]) == ("github_actions", False)
-    assert "**Checks will not run on this push.**" in pr["body"]
+    assert (push["kind"], push["triggers_workflows"]) == ("app", True)
+    assert "Checks will not run" not in retraining["body"]
     box.git("fetch", "-q", "origin")
     count = box.git("rev-list", "--count", f"origin/main..origin/{BRANCH}").strip()
     assert count == "1", "one retraining commit on top of main"
     retrained = yaml.safe_load(box.git("show", f"origin/{BRANCH}:params.yaml"))
     assert retrained["split"]["method"] == "random"
+    assert retrained["contract"]["derived"] == ["x_gap"], "the team's feature kept"
     learned_until = pd.Timestamp(retrained["split"]["window"]["end"])
     assert abs(learned_until - arrived.max()) < pd.Timedelta(seconds=1), learned_until
     (feedback,) = [

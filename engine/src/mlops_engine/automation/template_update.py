@@ -193,6 +193,19 @@ def has_conflict_markers(path: Path) -> bool:
     return False
 
 
+def marked_files(project: Path) -> list[str]:
+    """The tracked files of ``project`` holding a conflict block (``has_conflict_markers``),
+    relative to it. The project's code tier asserts there are none (tests/test_repository.py),
+    so a template update's pull request fails its checks on every file committed with
+    markers, whatever its language, until they are resolved."""
+    proc = git.run("ls-files", "-z", cwd=project, check=False)
+    if proc.returncode != 0:
+        raise UpdateError(f"{project} is not a git working tree: {proc.stderr.strip()}")
+    # an unmerged path is listed once per stage
+    tracked = dict.fromkeys(f for f in proc.stdout.split("\0") if f)
+    return [f for f in tracked if has_conflict_markers(project / f)]
+
+
 def _relock(project: Path, touched: set[str], conflicted: set[str], uv: str) -> str:
     if not touched & {"uv.lock", "pyproject.toml"}:
         return "unchanged"
@@ -296,15 +309,62 @@ def apply(plan: Plan, uv: str = "uv") -> Update:
             raise UpdateError(f"unknown ref {ref!r}: no such commit in the template at {where}")
         raise UpdateError(f"copier update failed:\n{output[-3000:]}")
     entries = _status(project)
+    binary_kept = _keep_binary_changes(plan, {path for _, path in entries})
+    entries = _status(project)
     changed = sorted({path for _, path in entries})
     unmerged = {path for code, path in entries if "U" in code or code in ("AA", "DD")}
     conflicted = {p for p in changed if p in unmerged or has_conflict_markers(project / p)}
+    conflicted |= binary_kept
     relocked = _relock(project, set(changed), conflicted, uv)
     if relocked == "relocked":
         conflicted.discard("uv.lock")
         changed = sorted({path for _, path in _status(project)})
     to_ref = read_answers(project).commit
     return Update(where, plan.from_ref, to_ref, changed, sorted(conflicted), relocked)
+
+
+def _keep_binary_changes(plan: Plan, touched: set[str]) -> set[str]:
+    """Put back the project's version of every binary file the project had changed and
+    copier replaced; of those, the paths the template changed too (kept as the project's,
+    a conflict for a person to decide: no markers can show it).
+
+    copier 9.19 re-applies the project's own changes as a text diff (``git diff-tree``
+    without ``--binary``, copier/_main.py ``_apply_update``), which cannot carry a binary
+    file: a PNG or a data file the team changed (a committed figure after ``make run``)
+    silently took the release's version. Text files are unaffected, and a binary file only
+    the template changed takes the template's version, as it should."""
+    numstat = git.run(
+        "diff", "--numstat", "-z", "HEAD", "--", *sorted(touched), cwd=plan.project, check=False
+    )
+    binary = [
+        line.split("\t", 2)[2]
+        for line in numstat.stdout.split("\0")
+        if line.startswith("-\t-\t") and line.split("\t", 2)[2]
+    ]
+    if not binary:
+        return set()
+    with tempfile.TemporaryDirectory(prefix="template-") as tmp:
+        clone = git.run("clone", "-q", "--bare", plan.where, tmp, env=plan.env, check=False)
+        if clone.returncode != 0:
+            raise UpdateError(f"cannot read the template at {plan.where}: {clone.stderr.strip()}")
+
+        def blob(cwd: Path, rev: str, path: str) -> str | None:
+            proc = git.run("rev-parse", "-q", "--verify", f"{rev}:{path}", cwd=cwd, check=False)
+            return proc.stdout.strip() if proc.returncode == 0 else None
+
+        ours = [
+            p
+            for p in binary
+            if blob(plan.project, "HEAD", p) not in (None, blob(Path(tmp), plan.from_ref, p))
+        ]
+        theirs = {
+            p for p in ours if blob(Path(tmp), plan.from_ref, p) != blob(Path(tmp), plan.ref, p)
+        }
+    if ours:
+        restored = git.run("checkout", "HEAD", "--", *ours, cwd=plan.project, check=False)
+        if restored.returncode != 0:
+            raise UpdateError(f"cannot restore {ours}: {restored.stderr.strip()}")
+    return theirs
 
 
 def update(
