@@ -207,7 +207,10 @@ def test_pr_touching_no_pipeline_input_restores_training_from_the_remote(
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
     assert step_outcomes(log)["Quality gate against the base branch"] == "success"
-    assert f"its age is unknown: gh run list failed: {outage}" in log
+    assert (
+        "its age is unknown: gh run list --workflow ct.yml --event schedule --limit 1 --json "
+        f"createdAt,conclusion,status,url,event: {outage} (exit 1)"
+    ) in log, "the command, GitHub's message and gh's exit code (mlops_engine/gh.py)"
     assert "$ dvc pull --run-cache" in log
     assert "Running stage" not in log, "training must be restored, not rerun"
     assert "Data and pipelines are up to date." in log
