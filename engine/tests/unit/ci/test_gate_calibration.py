@@ -89,6 +89,7 @@ def _replication_rows(metric: str, z: np.ndarray) -> Rows:
     return Rows(truth, sides[0], sides[1], sides[2], {"hour": np.where(SLICE, "late", "rest")})
 
 
+@pytest.mark.slow  # simulations: 2-3 CPU-s each, ~37 in all with the family test below
 @pytest.mark.parametrize("ar", [0.0, 0.9], ids=["independent", "AR(0.9)"])
 @pytest.mark.parametrize("metric", ["mae", "rmse", "log_loss", "f1", "roc_auc"])
 def test_each_tail_errs_at_most_at_the_nominal_rate_at_the_tolerance(metric, ar):
@@ -125,6 +126,7 @@ def test_each_tail_errs_at_most_at_the_nominal_rate_at_the_tolerance(metric, ar)
         assert passes[key] / REPS <= 2 * bound, (metric, ar, key, "false passes", passes[key])
 
 
+@pytest.mark.slow
 def test_the_family_of_checks_errs_at_most_at_the_nominal_rate_with_every_tolerance_zero():
     """Twelve checks (two gated metrics, eight hour-band slices, the floor's two) with
     tolerance 0 and no true difference: the share of replications in which any check

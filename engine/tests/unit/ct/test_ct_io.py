@@ -68,6 +68,7 @@ def test_no_production_data_yet_is_written_as_such(deployed, tmp_path, monkeypat
     assert summary["windows"] == [] and str(root / "logs") in summary["reasons"][0]
 
 
+@pytest.mark.slow  # a real Evidently report and the retraining decision: ~15 CPU-s
 def test_a_drifted_month_writes_reports_and_asks_for_retraining(
     deployed, params, model, tmp_path, monkeypatch
 ):
