@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from mlops_engine import storage
+from mlops_engine import metric_defs, storage
 from mlops_engine.pipeline.model_card import GENERATED, CardInputs, render
 from mlops_engine.storage import md5_of
 from tests.project import ROOT
@@ -112,6 +112,7 @@ def test_the_stage_renders_the_committed_card_and_a_projects_template_rewords_it
     )
     assert main(command) == 0
     text = (tmp_path / args["--out"]).read_text()
-    assert text.startswith(f"{GENERATED}\n# {params.serve.model_name} for the ops team\nmae: ")
+    first = metric_defs.names(params.contract.task)[0]  # the card's first metric: mae, accuracy
+    assert text.startswith(f"{GENERATED}\n# {params.serve.model_name} for the ops team\n{first}: ")
     (tmp_path / "templates" / "model_card.md.j2").write_text("{{ model_nmae }}\n")
     assert main(command) == 1, "an unknown variable fails the stage (the message names it)"
