@@ -103,11 +103,14 @@ test-code: install ## the project's unit tests (PR workflow)
 # the same uv.lock. PYENV_VERSION: where the Pythons come from pyenv, its shims answer only for
 # the version .python-version names; it lets uv find the others (ignored without pyenv).
 PYTHONS ?= 3.11 3.12 3.13
-test-pythons: | $(UV) ## the engine's code tier (not slow) under every Python in $$PYTHONS (3.11 3.12 3.13), one venv each
+# What test-pythons runs on each Python: the engine's code tier without its slow tests;
+# .ci/run narrows it to the core's unit tests and an import of every module (docs/testing.md).
+PYTHONS_TESTS ?= engine/tests
+test-pythons: | $(UV) ## the engine's code tier (not slow; PYTHONS_TESTS=paths) under every Python in $$PYTHONS (3.11 3.12 3.13), one venv each
 	@failed=""; for v in $(PYTHONS); do \
 	  echo "== the code tier on Python $$v"; \
 	  PYENV_VERSION=$$v UV_PROJECT_ENVIRONMENT=.venvs/$$v $(UV) sync --frozen --quiet --python $$v $(UV_SYNC_FLAGS) \
-	    && $(TESTENV) .venvs/$$v/bin/python -m pytest engine/tests -m "code and not slow" -q -p no:randomly -n 0 $(PYTEST_ARGS) \
+	    && $(TESTENV) .venvs/$$v/bin/python -m pytest $(PYTHONS_TESTS) -m "code and not slow" -q -p no:randomly -n 0 $(PYTEST_ARGS) \
 	    || failed="$$failed $$v"; \
 	done; if [ -n "$$failed" ]; then echo "the code tier failed on Python$$failed"; exit 1; fi
 
