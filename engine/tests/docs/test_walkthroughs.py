@@ -126,8 +126,8 @@ def test_the_use_this_template_guide(tmp_path, s3_server, dvc_seed):
     clone_and_run, demo_ct, own_data, commit, branch, remote, serve, label, model = GUIDE
 
     walk.covered = CI_RUNS_IT  # step 1's `make test` is the example's full suite
-    # Step 1's `make run` is the README's quickstart on the same commit, walked from nothing
-    # in test_the_readme_and_its_pages; here it starts from the run's DVC seed (as from a
+    # Step 1's `make run` is the README's quickstart on the same commit, walked in
+    # test_the_readme_and_its_pages; here too it starts from the run's DVC seed (as from a
     # DVC remote: unchanged stages restored), through DVC's global config for this block.
     walk.extra_env["DVC_GLOBAL_CONFIG_DIR"] = str(seeded_global_config(dvc_seed, tmp_path))
     walk.block(clone_and_run)
@@ -205,9 +205,15 @@ def _new_contract_tests_ran(junit) -> None:
     assert "failed" not in set().union(*outcome.values())
 
 
-def test_the_readme_and_its_pages(tmp_path, s3_server):
+def test_the_readme_and_its_pages(tmp_path, s3_server, dvc_seed):
     """The README's blocks, then the pipeline and serving pages' in the order a reader who
-    follows the README's links meets them, in one clone."""
+    follows the README's links meets them, in one clone.
+
+    The clone's DVC cache is the run's seed (DVC's global config, as a configured remote
+    would restore it): `make run` runs for real (uv sync into a new .venv, `dvc repro`,
+    `mlops summary`) and restores the stages, whose computation from a fresh clone is the
+    seed itself (tests.project.seed_cache; tests/pipeline/test_dvc_pipeline.py checks it
+    against dvc.lock). The experiment below runs its stages for real."""
     project = clone(tmp_path / "project")
     walk = Walk(
         cwd=project,
@@ -216,6 +222,7 @@ def test_the_readme_and_its_pages(tmp_path, s3_server):
         covered=CI_RUNS_IT,
         servers=SERVE,
     )
+    walk.extra_env["DVC_GLOBAL_CONFIG_DIR"] = str(seeded_global_config(dvc_seed, tmp_path))
     quickstart, own_data = README
     explore, back, remote = PIPELINE
     (serve,) = SERVING
