@@ -75,6 +75,14 @@ class Update:
     changed: list[str] = field(default_factory=list)
     conflicted: list[str] = field(default_factory=list)
     relocked: str = "unchanged"  # unchanged | relocked | conflicted pyproject.toml | failed: ...
+    # of ``conflicted``: binary files both sides changed, kept as the project's (no markers
+    # can show a binary conflict, so no check fails on them: a person compares and decides)
+    kept_binary: list[str] = field(default_factory=list)
+
+    @property
+    def marked(self) -> list[str]:
+        """The conflicted files committed with copier's markers (the text ones)."""
+        return [p for p in self.conflicted if p not in self.kept_binary]
 
     @property
     def nothing_new(self) -> bool:
@@ -320,7 +328,8 @@ def apply(plan: Plan, uv: str = "uv") -> Update:
         conflicted.discard("uv.lock")
         changed = sorted({path for _, path in _status(project)})
     to_ref = read_answers(project).commit
-    return Update(where, plan.from_ref, to_ref, changed, sorted(conflicted), relocked)
+    kept = sorted(binary_kept & set(conflicted))
+    return Update(where, plan.from_ref, to_ref, changed, sorted(conflicted), relocked, kept)
 
 
 def _keep_binary_changes(plan: Plan, touched: set[str]) -> set[str]:
@@ -393,11 +402,18 @@ def describe(u: Update) -> list[str]:
         *(f"  {p}" for p in u.changed),
     ]
     if u.conflicted:
+        lines += [f"conflicts ({len(u.conflicted)}): both the template and this project changed"]
+    if u.marked:
         lines += [
-            f"conflicts ({len(u.conflicted)}): both the template and this project changed "
             "these lines; resolve the marked blocks (<<<<<<< before updating ... >>>>>>> "
             "after updating), then commit:",
-            *(f"  {p}" for p in u.conflicted),
+            *(f"  {p}" for p in u.marked),
+        ]
+    if u.kept_binary:
+        lines += [
+            "these binary files, kept as this project's (no markers can show them): compare "
+            "with the template's version and keep one, then commit:",
+            *(f"  {p}" for p in u.kept_binary),
         ]
     if u.relocked == "relocked":
         lines.append("uv.lock: re-locked against the merged pyproject.toml (uv lock)")
@@ -428,16 +444,25 @@ def pr_body(u: Update, listed: int = 200) -> str:
         "any other change: an engine change that moves the model is gated like a model change.",
         "",
     ]
-    if u.conflicted:
+    if u.marked:
         lines += [
             "> [!WARNING]",
-            f"> **{len(u.conflicted)} file(s) with conflicts.** Both the template and this "
+            f"> **{len(u.marked)} file(s) with conflicts.** Both the template and this "
             "project changed the same lines. They are committed with copier's conflict markers "
             "(`<<<<<<< before updating` … `>>>>>>> after updating`), so this pull request's "
             "checks fail on them (the unit tests look for markers in every tracked file) "
             "until someone resolves them on this branch:",
             "",
-            *paths(u.conflicted),
+            *paths(u.marked),
+            "",
+        ]
+    if u.kept_binary:
+        lines += [
+            f"Both also changed {len(u.kept_binary)} binary file(s), which no markers can "
+            "show: each is kept as this project's version and fails no check. Compare it "
+            "with the template's and keep one:",
+            "",
+            *paths(u.kept_binary),
             "",
         ]
     if u.relocked == "relocked":
