@@ -105,15 +105,22 @@ def private_uses(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+def findings(scan, says: str, allowed=lambda path, hit: False) -> list[str]:
+    """``scan`` (a module's path -> [(line, what)]) over every module of the package, as
+    "path:line <says what>", leaving out what ``allowed(path, what)`` permits."""
+    return [
+        f"{path.relative_to(ROOT)}:{line} {says.format(hit)}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line, hit in scan(path)
+        if not allowed(path, hit)
+    ]
+
+
 def test_no_module_uses_another_modules_private_names():
     """What one module shares with another is public (the anchor and the seeds once
     reached into the champion's ``_outs``/``_pick`` and the gate's ``_same_answers``): a
     private name can change without reading the rest of the package."""
-    wrong = [
-        f"{path.relative_to(ROOT)}:{line} uses {name}"
-        for path in sorted(PACKAGE.rglob("*.py"))
-        for line, name in private_uses(path)
-    ]
+    wrong = findings(private_uses, "uses {}")
     assert not wrong, "\n".join(wrong)
 
 
@@ -161,12 +168,9 @@ def test_git_and_gh_run_through_their_one_wrapper_each():
     """git.py runs git and gh.py runs gh (errors as what they are: the command, the exit
     code, stderr); every other module calls them, so no second style creeps back (there
     were revisions.git, ct/proposal._git, template_update._git and three gh styles)."""
-    wrong = [
-        f"{path.relative_to(ROOT)}:{line} runs {tool} itself"
-        for path in sorted(PACKAGE.rglob("*.py"))
-        for line, tool in tool_calls(path)
-        if path != WRAPPERS[tool]
-    ]
+    wrong = findings(
+        tool_calls, "runs {} itself", allowed=lambda path, tool: path == WRAPPERS[tool]
+    )
     assert not wrong, "\n".join(wrong)
 
 
