@@ -2,7 +2,8 @@
 
 Measures, on this machine:
   1. full `dvc repro` on the default data in a fresh clone (wall time, peak RSS of any stage);
-  2. a no-op `dvc repro` next to `dvc --version` (DVC's own start-up floor);
+  2. a no-op `dvc repro` next to `dvc --version` (DVC's own start-up floor), and with its
+     YAML parsed in C next to pure Python (ruamel.yaml.clib);
   3. ingest -> validate -> split -> train -> evaluate on up-sampled copies of the real rows
      (100k and 1M rows by default; resampled with replacement, new unique timestamps,
      generated on the fly, never committed), each stage timed in its own process.
@@ -71,6 +72,28 @@ def bench_dvc(repeat: int) -> None:
             f"no-op dvc repro: {statistics.median(noop):5.2f} s   dvc --version: "
             f"{statistics.median(floor):5.2f} s   ratio {ratio:4.2f}x (target <= 2x)"
         )
+        # DVC reads dvc.yaml, dvc.lock and params.yaml with ruamel.yaml's safe loader on every
+        # command; its C parser (ruamel.yaml.clib, the engine's `ruamel.yaml[oldlibyaml]`) is
+        # not installed by ruamel.yaml 0.19 itself. Side by side, alternating, the same no-op
+        # with the parser forced to ruamel's pure-Python one, as without the extra.
+        with_c, pure = [], []
+        for _ in range(repeat):
+            with_c.append(timed([str(BIN / "python"), "-c", _DVC.format(pure=False)], project)[0])
+            pure.append(timed([str(BIN / "python"), "-c", _DVC.format(pure=True)], project)[0])
+        print(
+            f"no-op dvc repro, YAML in C: {statistics.median(with_c):5.2f} s   pure Python: "
+            f"{statistics.median(pure):5.2f} s   ratio "
+            f"{statistics.median(with_c) / statistics.median(pure):4.2f}x"
+        )
+
+
+_DVC = (
+    "import sys, ruamel.yaml.main as m\n"
+    "assert m.CParser is not None, 'ruamel.yaml.clib is not installed'\n"
+    "if {pure}: m.CParser = None\n"
+    "from dvc.cli import main\n"
+    "sys.exit(main(['repro']))"
+)
 
 
 def upsampled(rows: int, seed: int = 0) -> pd.DataFrame:
