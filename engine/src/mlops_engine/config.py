@@ -428,11 +428,13 @@ def read_yaml(text: str) -> Any:
     """Parse params.yaml as YAML 1.2, the way DVC reads and rewrites it.
 
     ``dvc exp run -S`` rewrites the file with ruamel and drops the quotes around strings
-    such as ``No`` or ``on``; a YAML 1.1 reader (PyYAML) would then see booleans.
+    such as ``No`` or ``on``; a YAML 1.1 reader (PyYAML) would then see booleans. ruamel's
+    safe loader, with its C parser where ruamel.yaml.clib is installed (the engine's
+    `ruamel.yaml[oldlibyaml]`), as DVC's; the 1.2 types come from ruamel's resolver either way.
     """
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe", pure=True).load(text)
+    return YAML(typ="safe").load(text)
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_engine import git, storage
+from mlops_engine.outputs import load_yaml
 
 
 @dataclass
@@ -56,10 +57,9 @@ def moved_packages(committed: str, upgraded: str) -> list[Move]:
 
 def changed_outputs(committed: str, reproduced: str) -> list[str]:
     """dvc.lock outputs whose hash the upgraded run did not reproduce."""
-    import yaml
 
     def outs(text: str) -> dict[str, str]:
-        stages = (yaml.safe_load(text) or {}).get("stages", {})
+        stages = (load_yaml(text) or {}).get("stages", {})
         return {o["path"]: o.get("md5", "") for s in stages.values() for o in s.get("outs", [])}
 
     old, new = outs(committed), outs(reproduced)

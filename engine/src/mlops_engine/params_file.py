@@ -11,10 +11,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import yaml as pyyaml
-
 from mlops_engine import storage
 from mlops_engine.config import parse_params, read_yaml
+from mlops_engine.outputs import load_yaml
 
 
 def _quoted(value: Any) -> Any:
@@ -25,7 +24,7 @@ def _quoted(value: Any) -> Any:
         return {k: _quoted(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_quoted(v) for v in value]
-    if isinstance(value, str) and pyyaml.safe_load(f"k: {value}")["k"] != value:
+    if isinstance(value, str) and load_yaml(f"k: {value}")["k"] != value:
         return DoubleQuotedScalarString(value)
     return value
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import yaml
 
 from mlops_engine import git
+from mlops_engine.outputs import load_yaml
 
 ANSWERS = ".copier-answers.yml"
 # copier's inline conflict labels (copier/_main.py, _apply_update: `git merge-file -L
@@ -115,7 +116,7 @@ def read_answers(project: Path) -> Answers:
             "came from, and copier update needs it (a project made from a template release "
             "has it; docs/template-updates.md says how to write it by hand)"
         )
-    data = yaml.safe_load(path.read_text()) or {}
+    data = load_yaml(path.read_text()) or {}
     missing = [k for k in ("_src_path", "_commit") if not data.get(k)]
     if missing:
         raise UpdateError(f"{ANSWERS} has no {' and no '.join(missing)}")

@@ -29,8 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from mlops_engine import git, storage
 from mlops_engine.ci.champion import (
     answer_labels,
@@ -43,6 +41,7 @@ from mlops_engine.ci.champion import (
 )
 from mlops_engine.ci.gate import MetricCheck, Rows, anchor_check
 from mlops_engine.config import Params, read_yaml
+from mlops_engine.outputs import load_yaml
 
 QUERY_HISTORY = 300  # commits of dvc.lock's history read for the public rows' count
 
@@ -79,7 +78,7 @@ def holdout_rows(
     """The holdout's truth with the anchor's answers (``champion``) and this revision's
     model's (``challenger``), or why they cannot be had (a sentence)."""
     contract = params.contract
-    ours = yaml.safe_load(lock.read_text()) or {}
+    ours = load_yaml(lock.read_text()) or {}
     split_outs, train_outs = stage_outs(ours, "split"), stage_outs(ours, "train")
     held, model_out = pick_out(split_outs, "holdout"), pick_out(train_outs, "model")
     if held is None or model_out is None:
@@ -95,7 +94,7 @@ def holdout_rows(
     changed = meaning_changed(there, params)
     if changed:
         return f"{', '.join(changed)} differ from the release: its model predicts else"
-    their_lock = yaml.safe_load(git.read_at(anchor_ref, str(lock)) or "") or {}
+    their_lock = load_yaml(git.read_at(anchor_ref, str(lock)) or "") or {}
     theirs = pick_out(stage_outs(their_lock, "train"), "model")
     if theirs is None:
         return "the release's dvc.lock records no trained model"
@@ -166,7 +165,7 @@ def public_queries(lock: Path) -> tuple[int, bool] | None:
     history read was cut at ``QUERY_HISTORY`` commits (then "at least"). None without a
     test split in dvc.lock. Pull requests never merged are not in the history: a lower
     bound."""
-    ours = yaml.safe_load(lock.read_text()) if lock.exists() else None
+    ours = load_yaml(lock.read_text()) if lock.exists() else None
     test = pick_out(stage_outs(ours or {}, "split"), "test")
     if test is None:
         return None
@@ -186,7 +185,7 @@ def public_queries(lock: Path) -> tuple[int, bool] | None:
     if here is not None:
         models.add(here[1])
     for sha in commits:
-        theirs = yaml.safe_load(git.read_at(sha, str(lock)) or "") or {}
+        theirs = load_yaml(git.read_at(sha, str(lock)) or "") or {}
         if pick_out(stage_outs(theirs, "split"), "test") != test:
             return len(models), False
         model = pick_out(stage_outs(theirs, "train"), "model")

@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 
 from mlops_engine import git, storage
 from mlops_engine.config import Params, read_yaml
+from mlops_engine.outputs import load_yaml
 from mlops_engine.paired import Side, Truth, time_blocks
 from mlops_engine.pipeline.metrics import aligned_proba, class_labels
 
@@ -200,10 +200,10 @@ def base_metrics(
             "none", None, f"{', '.join(changed)} differ from {ref}: its metrics measure else"
         )
     committed = git.json_at(ref, metrics_path)
-    base_lock = yaml.safe_load(git.read_at(ref, str(lock)) or "") or {}
+    base_lock = load_yaml(git.read_at(ref, str(lock)) or "") or {}
     if committed is None or not base_lock:
         return Base("none", None, f"{ref} has no committed metrics or dvc.lock")
-    ours = yaml.safe_load(lock.read_text()) or {}
+    ours = load_yaml(lock.read_text()) or {}
     test_here, test_there = (
         pick_out(stage_outs(ours, "split"), "test"),
         pick_out(stage_outs(base_lock, "split"), "test"),
@@ -289,7 +289,7 @@ def gate_rows(
     from mlops_engine.pipeline.evaluate import slice_labels
 
     contract = params.contract
-    ours = yaml.safe_load(lock.read_text()) or {}
+    ours = load_yaml(lock.read_text()) or {}
     split_outs, train_outs = stage_outs(ours, "split"), stage_outs(ours, "train")
     test_out, train_out = pick_out(split_outs, "test"), pick_out(split_outs, "train")
     model_out = pick_out(train_outs, "model")
@@ -370,7 +370,7 @@ def _champion_side(
 ) -> Any:
     if base.model_file is not None:  # re-scored already: its model is at hand
         return side_of(storage.read_model(base.model_file), test, contract, labels)
-    base_lock = yaml.safe_load(git.read_at(ref, str(lock)) or "") or {}
+    base_lock = load_yaml(git.read_at(ref, str(lock)) or "") or {}
     theirs = pick_out(stage_outs(base_lock, "train"), "model")
     if theirs is not None and theirs[1] == model_out[1]:
         return challenger  # the same model file: the same answers

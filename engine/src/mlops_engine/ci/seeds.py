@@ -62,8 +62,8 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 
+from mlops_engine.outputs import load_yaml
 from mlops_engine.paired import Side
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,7 @@ def for_rows(rows: Any, params: Any, lock: Path) -> tuple[Any, SeedRuns]:
         return rows, SeedRuns("unchanged")
     if params.gate.seeds.count <= 1:
         return rows, SeedRuns("off", training_seed=params.seed)
-    ours = yaml.safe_load(lock.read_text()) or {}
+    ours = load_yaml(lock.read_text()) or {}
     split_outs = stage_outs(ours, "split")
     train_out, test_out = pick_out(split_outs, "train"), pick_out(split_outs, "test")
     if train_out is None or test_out is None:

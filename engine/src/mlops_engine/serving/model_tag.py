@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from mlops_engine.outputs import load_yaml
 
 MODEL_PATH = "models/model.joblib"
 
@@ -16,7 +16,7 @@ MODEL_PATH = "models/model.joblib"
 def model_md5(lock_file: Path, model_path: str = MODEL_PATH) -> str:
     if not lock_file.exists():
         raise FileNotFoundError(f"{lock_file} not found: run `dvc repro` first")
-    stages = (yaml.safe_load(lock_file.read_text()) or {}).get("stages", {})
+    stages = (load_yaml(lock_file.read_text()) or {}).get("stages", {})
     for stage in stages.values():
         for out in stage.get("outs", []):
             if out["path"] == model_path:
