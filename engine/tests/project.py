@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
+from mlops_engine.outputs import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -118,13 +118,13 @@ def dvc(
 
 def lock_outs(project: Path) -> dict[str, str]:
     """Every output recorded in dvc.lock: path -> md5."""
-    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    lock = load_yaml((project / "dvc.lock").read_text())  # libyaml: read ~100 times a run
     return {o["path"]: o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])}
 
 
 def git_tracked_outputs(project: Path) -> set[str]:
     """Outputs declared ``cache: false`` in dvc.yaml: versioned by git, not the DVC cache."""
-    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    stages = load_yaml((project / "dvc.yaml").read_text())["stages"]
     found = set()
     for stage in stages.values():
         for kind in ("outs", "metrics", "plots"):
