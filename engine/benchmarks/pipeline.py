@@ -96,6 +96,28 @@ _DVC = (
 )
 
 
+def bench_lock_parse(repeat: int) -> None:
+    """dvc.lock as the gate, the report and the retraining read it (outputs.load_yaml:
+    libyaml's parser) next to PyYAML's default pure-Python safe_load, alternating."""
+    from mlops_engine.outputs import load_yaml
+
+    text = (ROOT / "dvc.lock").read_text()
+    fast, slow = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        load_yaml(text)
+        fast.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        yaml.safe_load(text)
+        slow.append(time.perf_counter() - start)
+    f, s = statistics.median(fast), statistics.median(slow)
+    lines = len(text.splitlines())
+    print(
+        f"dvc.lock ({lines} lines) parsed: libyaml {f * 1000:5.1f} ms   pure Python "
+        f"{s * 1000:5.1f} ms   ratio {f / s:4.2f}x"
+    )
+
+
 def upsampled(rows: int, seed: int = 0) -> pd.DataFrame:
     """Real rows resampled with replacement, re-stamped one minute apart (unique times)."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -193,6 +215,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     if not args.skip_dvc:
         bench_dvc(args.repeat)
+    bench_lock_parse(20)
     bench_rows(args.rows)
 
 
