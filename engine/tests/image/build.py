@@ -53,7 +53,10 @@ class Built:
 
 
 # What cannot change the image: editing a test, a doc or a workflow reuses the built one.
-NOT_IN_IMAGE = ("tests/", "docs/", "benchmarks/", ".github/", ".ci/", "deploy/kubernetes/")
+NOT_IN_IMAGE = (
+    *("tests/", "engine/tests/", "engine/benchmarks/", "docs/", ".github/", ".ci/"),
+    "deploy/kubernetes/",
+)
 
 
 def key() -> str:
