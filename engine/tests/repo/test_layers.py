@@ -183,3 +183,31 @@ def test_the_check_sees_git_and_gh_run_directly(tmp_path):
         'subprocess.check_output("git log", shell=True)\n'
     )
     assert sorted(tool_calls(module)) == [(2, "git"), (3, "gh"), (4, "git")]
+
+
+def _safe_loads(path) -> list[tuple[int, str]]:
+    """`x.safe_load(...)` and `YAML(..., pure=...)` calls in a module, by line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        if name == "safe_load" or (name == "YAML" and any(k.arg == "pure" for k in node.keywords)):
+            found.append((node.lineno, name))
+    return found
+
+
+def test_the_engine_parses_yaml_through_the_c_parsers():
+    """A `yaml.safe_load` (PyYAML's pure-Python parser) or a `YAML(pure=True)` in the
+    package reads the thousand-line dvc.lock ~10x slower; outputs.load_yaml is the one way."""
+    wrong = findings(_safe_loads, "calls {}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_check_sees_a_safe_load(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import yaml\nyaml.safe_load('a: 1')\n"
+        "from ruamel.yaml import YAML\nYAML(typ='safe', pure=True)\n"
+    )
+    assert [line for line, _ in _safe_loads(module)] == [2, 4]
