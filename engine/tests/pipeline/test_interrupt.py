@@ -52,7 +52,9 @@ def _interrupt_at(project: Path, stage: str, sig: signal.Signals, event: str) ->
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300  # a bound for a broken run, not a guess at timing
-    while not marker.exists():
+    # the hook creates the marker, then writes its one line: a signal between the two would
+    # interrupt the write (an empty marker, seen once in a fresh-clone run), so wait for it whole
+    while not (marker.exists() and marker.read_text().endswith("\n")):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             log.seek(0)
