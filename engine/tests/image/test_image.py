@@ -131,7 +131,10 @@ def test_the_image_is_at_most_700_mb(built):
 def test_health_endpoints(container):
     for path in ("/readyz", "/livez"):
         assert _call(container["base"] + path)[0] == 200, path
-    assert container["ready"] < 30, f"ready after {container['ready']:.1f} s"
+    # a bound for a gross regression (say, the training stack imported at start) on a loaded
+    # machine (~16 s here beside the suite); the 5 s goal is measured quietly, by
+    # engine/benchmarks/image.py (docs/performance.md)
+    assert container["ready"] < 60, f"ready after {container['ready']:.1f} s"
 
 
 def test_predictions_equal_the_pipelines_model(container, built, train_test, params):
@@ -187,7 +190,9 @@ def test_sigterm_stops_within_the_grace_period_and_flushes_the_log(container, tr
     took = time.monotonic() - started
     code = runtime.podman("inspect", "--format", "{{.State.ExitCode}}", container["name"])
     output = _logs(container["name"])
-    assert took < GRACE and code.stdout.strip() == "0", (took, code.stdout, output[-3000:])
+    # exit status 0 is the proof: past the grace period podman sends SIGKILL (status 137);
+    # `took` also counts podman's own start on a loaded machine, so it is only reported
+    assert code.stdout.strip() == "0", (took, code.stdout, output[-3000:])
     assert _logged(container) - before >= 300, _logs(container["name"])[-3000:]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 
 import pandas as pd
@@ -12,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from mlops_engine.serving import model_store
+from mlops_engine.serving import model_store, prediction_log
 from mlops_engine.serving.middleware import ApiKey, ModelVersionHeader
 from mlops_engine.serving.prediction_log import PredictionLogger, read_logs
 
@@ -69,14 +70,28 @@ def test_overload_answers_tell_clients_when_to_retry():
     assert response.headers["retry-after"] == "2" and response.headers["x-model-version"] == "v1"
 
 
-def test_prediction_log_writes_batches_off_the_request_path(tmp_path):
+def test_prediction_log_writes_batches_off_the_request_path(tmp_path, monkeypatch):
+    """The writer is parked inside its first write until every row is logged: a ``log``
+    that waited for a write would wait out the park (30 s). No tight clock (a loaded
+    machine's scheduler alone can take 50 ms)."""
+    released = threading.Event()
+    write = prediction_log.write_batch
+
+    def parked(*args, **kwargs):
+        released.wait(timeout=30)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(prediction_log, "write_batch", parked)
     sink = str(tmp_path / "logs")
     logger = PredictionLogger(sink, "v1", flush_rows=3, flush_seconds=0.2)
     start = time.perf_counter()
     for i in range(7):
         logger.log(pd.DataFrame([{"hr": i, "temp": 0.5}]), [float(i)])
-    assert time.perf_counter() - start < 0.05, "logging must not block the request"
-    logger.close()
+    assert time.perf_counter() - start < 10, "logging must not wait for the writer"
+    assert logger.written == 0, "nothing was written while the writer was parked"
+    released.set()
+    logger.close(timeout=120)
+    assert not logger._thread.is_alive()
     frame = read_logs(sink)
     assert len(frame) == 7 and frame["prediction"].tolist() == [float(i) for i in range(7)]
     assert set(frame.columns) >= {"hr", "temp", "prediction", "model_version", "logged_at"}
@@ -109,7 +124,7 @@ SAVER = """
 import sys, time
 from pathlib import Path
 import bentoml  # imported before the start line, so the savers race for the same tag
-from mlops_engine.serving import model_store
+from mlops_engine.serving import model_store, prediction_log
 path, ready, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 lineage = model_store.Lineage("0" * 40, model_store.md5_of(path), {}, {}, {})
 ready.touch()

@@ -520,22 +520,29 @@ def test_app_token_has_what_the_step_requests_and_workflow_pushes_need_workflows
 
 
 def test_app_token_expires_after_its_lifetime(github, tmp_path):
-    """An installation token lasts one hour from minting; after it, pushes and API calls are
-    refused as with an unknown token (here the installation's lifetime is a few seconds,
-    enough for a push and an API call under the suite's load)."""
+    """An installation token lasts one hour from minting (the installation's
+    ``lifetime_seconds``); after it, pushes and API calls are refused as with an unknown
+    token. The hour passes by moving the recorded expiry (no sleep: a short real lifetime
+    raced the suite's load)."""
     import time
 
     work, state, _ = github
-    lifetime = 6
+    lifetime = 3600
     (state / "app.json").write_text(json.dumps({"lifetime_seconds": lifetime}))
-    minted_at = time.monotonic()
+    before = time.time()
     minted = _mint(state, tmp_path, contents="write", pull_requests="write")
+    after = time.time()
     assert minted.returncode == 0, minted.stdout + minted.stderr
+    tokens_file = state / "tokens.json"
+    tokens = json.loads(tokens_file.read_text())
+    assert before + lifetime <= tokens[minted.token]["expires_at"] <= after + lifetime
     _git(work, "checkout", "-q", "-b", "retrain/auto")
     persist_credentials(work, minted.token)
     _push_branch(work)  # within its lifetime
     assert _gh(work, state, "label", "create", "x", token=minted.token).returncode == 0
-    time.sleep(max(0.0, minted_at + lifetime + 0.2 - time.monotonic()))
+    tokens = json.loads(tokens_file.read_text())  # the hour passes
+    tokens[minted.token]["expires_at"] = time.time() - 1
+    tokens_file.write_text(json.dumps(tokens))
     _git(work, "commit", "-q", "--allow-empty", "-m", "later")
     late = _git(work, "push", "origin", "HEAD:refs/heads/retrain/auto", check=False)
     assert late.returncode == 1 and "Invalid username or token" in late.stderr

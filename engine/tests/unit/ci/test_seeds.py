@@ -150,7 +150,7 @@ def test_a_training_over_the_limit_is_stopped_there_and_not_counted():
     mine = Side(np.zeros(100))
     start = time.perf_counter()
     runs = seeds.train_seeds(frame.iloc[:200], frame.iloc[200:], params, mine)
-    assert time.perf_counter() - start < 1.5
+    assert time.perf_counter() - start < 5, "the limit stopped it (untimed: ~10 s)"
     assert runs.status == "too slow" and runs.sides == ()
     assert "Seed noise is not counted: one training of the candidate took over 0.2 s" in (
         runs.note()
