@@ -39,6 +39,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.ports import free_port
 from tests.project import ROOT
 
 # CreateUser, PutUserPolicy, CreateAccessKey for three users (one may only read S3, one
@@ -158,12 +159,6 @@ class S3Server:
                 self.process.wait()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -186,8 +181,9 @@ def start(state: Path, timeout: float = 60, port: int | None = None, auth: bool 
 
     state.mkdir(parents=True, exist_ok=True)
     log = state / "moto.log"
+    wanted = port  # a restart on the same port: a bind failure is the answer, not a retry
     for _attempt in range(5):  # another process may take the free port before moto binds it
-        port = port or _free_port()
+        port = port or free_port()
         server_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         if auth:
             server_env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_SETUP)
@@ -205,7 +201,7 @@ def start(state: Path, timeout: float = 60, port: int | None = None, auth: bool 
             _wait_listening(port, process, log, timeout)
             break
         except RuntimeError:
-            if process.poll() is None:
+            if process.poll() is None or wanted:
                 raise
             port = None
     else:
@@ -275,7 +271,7 @@ class Front:
     def __init__(self, server: S3Server) -> None:
         self.server = server
         self.upstream = int(server.endpoint.rsplit(":", 1)[1])
-        self.port = 0
+        self.port = free_port()  # kept across restarts
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ from mlops_engine import storage
 from mlops_engine.serving.prediction_log import read_logs
 from tests.conftest import seed_dir
 from tests.image import build, runtime
+from tests.ports import free_port
 from tests.s3 import s3_environment
 from tests.service.records import bad_cases, good_record, same_predictions
 
@@ -37,12 +37,6 @@ def built(tmp_path_factory, worker_id) -> build.Built:
         return build.ensure(seed_dir(tmp_path_factory, worker_id))
     except runtime.NoRuntime as e:
         pytest.skip(f"no container runtime works here: {e}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(url: str, body: object | None = None, timeout: float = 30) -> tuple[int, str]:
@@ -62,7 +56,7 @@ def _call(url: str, body: object | None = None, timeout: float = 30) -> tuple[in
 def container(built, s3_server, tmp_path_factory):
     """The image started with host networking (it reaches the tests' S3 server on loopback),
     its prediction log sent to a bucket there with AWS's usual variables."""
-    port, logs = _free_port(), f"s3://{s3_server.bucket('image-logs')}/predictions"
+    port, logs = free_port(), f"s3://{s3_server.bucket('image-logs')}/predictions"
     name = f"mlops-image-test-{os.getpid()}"
     env = {**s3_server.env(), "MLOPS_PREDICTION_LOG": logs, "PORT": str(port)}
     started = time.monotonic()

@@ -5,41 +5,21 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from mlops_engine.serving.prediction_log import read_logs
+from tests.ports import free_port
 from tests.project import BIN, clone, env, stop_group
 from tests.s3 import s3_environment
 from tests.service.records import case_or_skip, same_predictions
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    """A free port below Linux's ephemeral range (where bind(0) and outgoing connections
-    land): with xdist, a port from bind(0) was taken by another process between this check
-    and the server's own bind, and the readiness probe talked to a stranger."""
-    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
-    first, span = 20000, max(low - 20000, 1000)
-    start = os.getpid() * 7919 % span
-    for i in range(span):
-        port = first + (start + i) % span
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _post(url: str, body: object, timeout: float = 60) -> tuple[int | str, dict, str]:
@@ -83,7 +63,7 @@ def bento(saved_model, tmp_path_factory) -> str:
 def server(bento, saved_model, tmp_path_factory, s3_server):
     """`bentoml serve` of the Bento, logging predictions to a bucket on the S3 server as in
     production (endpoint and keys from the environment, as on AWS)."""
-    port, logs = _free_port(), f"s3://{s3_server.bucket('logs')}/predictions"
+    port, logs = free_port(), f"s3://{s3_server.bucket('logs')}/predictions"
     log_file = tmp_path_factory.mktemp("server") / "server.log"
     server_log = log_file.open("w")  # never a pipe: unread, a full pipe blocks the server
     run_env = {
