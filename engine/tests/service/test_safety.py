@@ -90,14 +90,37 @@ def test_prediction_log_writes_batches_off_the_request_path(tmp_path, monkeypatc
     assert time.perf_counter() - start < 10, "logging must not wait for the writer"
     assert logger.written == 0, "nothing was written while the writer was parked"
     released.set()
-    logger.close(timeout=120)
-    assert not logger._thread.is_alive()
+    assert logger.close(timeout=120), "the writer finished"
     frame = read_logs(sink)
     assert len(frame) == 7 and frame["prediction"].tolist() == [float(i) for i in range(7)]
     assert set(frame.columns) >= {"hr", "temp", "prediction", "model_version", "logged_at"}
     files = list((tmp_path / "logs").glob("date=*/*.parquet"))
     assert len(files) >= 3, "rows are written in batches of flush_rows"
     assert not list((tmp_path / "logs").glob("date=*/.*.tmp"))
+
+
+def test_a_writer_still_writing_at_shutdown_is_reported_not_silent(tmp_path, monkeypatch, caplog):
+    """The service's shutdown waits 10 s for the log; past that the process's end would take
+    the held rows with it. ``close`` says so (an error naming the sink) and returns False."""
+    released = threading.Event()
+    write = prediction_log.write_batch
+
+    def parked(*args, **kwargs):
+        released.wait(timeout=60)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(prediction_log, "write_batch", parked)
+    sink = str(tmp_path / "logs")
+    logger = PredictionLogger(sink, "v1", flush_rows=1, flush_seconds=0.1)
+    logger.log(pd.DataFrame([{"hr": 1}]), [1.0])
+    logger.log(pd.DataFrame([{"hr": 2}]), [2.0])
+    with caplog.at_level("ERROR", logger=prediction_log.__name__):
+        assert logger.close(timeout=0.2) is False
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert sink in record.getMessage() and "may be lost" in record.getMessage()
+    released.set()
+    assert logger.close(timeout=120) is True
+    assert logger.written == 2 and logger.dropped == 0
 
 
 def test_prediction_log_outage_never_raises(tmp_path):

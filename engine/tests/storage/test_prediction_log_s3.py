@@ -31,7 +31,7 @@ def test_only_complete_uploads_are_read(s3_server, s3_bucket):
         logger = PredictionLogger(sink, "v1", flush_rows=3, flush_seconds=0.2)
         for i in range(7):
             logger.log(_rows(1, i), [float(i)])
-        logger.close(timeout=120)  # the service's 10 s is for shutdown; s3fs starts here
+        assert logger.close(timeout=120)  # the service's 10 s is for shutdown; s3fs starts here
         assert logger.written == 7 and logger.dropped == 0
         keys = s3_server.keys(s3_bucket, "logs/")
         assert len(keys) >= 3 and all(k.endswith(".parquet") for k in keys), keys

@@ -348,8 +348,22 @@ class PredictionLogger:
         arrays[LOGGED_AT] = pa.array(at)
         return pa.table(arrays)
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Flush what is queued and stop the writer (called on shutdown)."""
+    def close(self, timeout: float = 10.0) -> bool:
+        """Flush what is queued and stop the writer (called on shutdown). False, with an
+        error logged, when the writer is still writing after ``timeout``: the process
+        ending then loses what it held, and the log says so instead of exiting quietly."""
         self._stopping = True
         self._wake.set()
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            return True
+        held = len(self._predictions) + sum(_rows(b[0]) for b in list(self._pending))
+        held += sum(count for _, count in list(self._unwritten))
+        log.error(
+            "prediction log: the writer to %s had not finished after %.0f s at shutdown; "
+            "%d rows not yet written besides the batch it is writing may be lost",
+            self.sink,
+            timeout,
+            held,
+        )
+        return False
