@@ -70,18 +70,25 @@ def test_overload_answers_tell_clients_when_to_retry():
     assert response.headers["retry-after"] == "2" and response.headers["x-model-version"] == "v1"
 
 
-def test_prediction_log_writes_batches_off_the_request_path(tmp_path, monkeypatch):
-    """The writer is parked inside its first write until every row is logged: a ``log``
-    that waited for a write would wait out the park (30 s). No tight clock (a loaded
-    machine's scheduler alone can take 50 ms)."""
+def _park_the_writer(monkeypatch) -> threading.Event:
+    """The log's writer waits inside each write until the returned event is set (60 s at
+    most: a test that never sets it still ends)."""
     released = threading.Event()
     write = prediction_log.write_batch
 
     def parked(*args, **kwargs):
-        released.wait(timeout=30)
+        released.wait(timeout=60)
         return write(*args, **kwargs)
 
     monkeypatch.setattr(prediction_log, "write_batch", parked)
+    return released
+
+
+def test_prediction_log_writes_batches_off_the_request_path(tmp_path, monkeypatch):
+    """The writer is parked inside its first write until every row is logged: a ``log``
+    that waited for a write would wait out the park (60 s). No tight clock (a loaded
+    machine's scheduler alone can take 50 ms)."""
+    released = _park_the_writer(monkeypatch)
     sink = str(tmp_path / "logs")
     logger = PredictionLogger(sink, "v1", flush_rows=3, flush_seconds=0.2)
     start = time.perf_counter()
@@ -102,14 +109,7 @@ def test_prediction_log_writes_batches_off_the_request_path(tmp_path, monkeypatc
 def test_a_writer_still_writing_at_shutdown_is_reported_not_silent(tmp_path, monkeypatch, caplog):
     """The service's shutdown waits 10 s for the log; past that the process's end would take
     the held rows with it. ``close`` says so (an error naming the sink) and returns False."""
-    released = threading.Event()
-    write = prediction_log.write_batch
-
-    def parked(*args, **kwargs):
-        released.wait(timeout=60)
-        return write(*args, **kwargs)
-
-    monkeypatch.setattr(prediction_log, "write_batch", parked)
+    released = _park_the_writer(monkeypatch)
     sink = str(tmp_path / "logs")
     logger = PredictionLogger(sink, "v1", flush_rows=1, flush_seconds=0.1)
     logger.log(pd.DataFrame([{"hr": 1}]), [1.0])
