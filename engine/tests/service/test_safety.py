@@ -147,7 +147,7 @@ SAVER = """
 import sys, time
 from pathlib import Path
 import bentoml  # imported before the start line, so the savers race for the same tag
-from mlops_engine.serving import model_store, prediction_log
+from mlops_engine.serving import model_store
 path, ready, go = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 lineage = model_store.Lineage("0" * 40, model_store.md5_of(path), {}, {}, {})
 ready.touch()

@@ -360,8 +360,8 @@ class PredictionLogger:
         held = len(self._predictions) + sum(_rows(b[0]) for b in list(self._pending))
         held += sum(count for _, count in list(self._unwritten))
         log.error(
-            "prediction log: the writer to %s had not finished after %.0f s at shutdown; "
-            "%d rows not yet written besides the batch it is writing may be lost",
+            "prediction log: the writer to %s had not finished after %g s at shutdown; "
+            "about %d rows not yet written (besides the batch it is writing) may be lost",
             self.sink,
             timeout,
             held,
