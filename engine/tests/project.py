@@ -136,6 +136,15 @@ def git_tracked_outputs(project: Path) -> set[str]:
     return found
 
 
+def dvc_status(project: Path) -> dict:
+    """`dvc status` in-process, like `missing_cache_objects` (the command's "Data and
+    pipelines are up to date." is an empty result): the interruption tests ask 14 times."""
+    from dvc.repo import Repo
+
+    with Repo(str(project)) as repo:
+        return repo.status()
+
+
 def missing_cache_objects(project: Path) -> list[str]:
     """Cached outputs whose dvc.lock hash has no object in the cache (must stay empty).
 

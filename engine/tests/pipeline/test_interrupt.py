@@ -19,7 +19,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.project import BIN, ROOT, clone, dvc, env, missing_cache_objects, use_cache
+from tests.project import (
+    BIN,
+    ROOT,
+    clone,
+    dvc,
+    dvc_status,
+    env,
+    missing_cache_objects,
+    use_cache,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +77,6 @@ def _interrupt_at(project: Path, stage: str, sig: signal.Signals, event: str) ->
     return marker.read_text()
 
 
-def _status(project: Path) -> dict:
-    """`dvc status` in-process (what the command prints as "Data and pipelines are up to
-    date." is an empty result): a `dvc` process costs ~1 CPU-s to start, 14 times here."""
-    from dvc.repo import Repo
-
-    with Repo(str(project)) as repo:
-        return repo.status()
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, dvc_seed) -> Path:
     root = tmp_path_factory.mktemp("interrupt")
@@ -99,4 +99,4 @@ def test_interrupted_stage_recovers_to_the_same_lock(stage, project):
         result = dvc(project, "repro")
         assert (project / "dvc.lock").read_text() == expected, f"{case}: lock differs"
         assert missing_cache_objects(project) == [], case
-        assert _status(project) == {}, f"{case}: {result.stdout}"
+        assert dvc_status(project) == {}, f"{case}: {result.stdout}"
