@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from tests.project import ROOT
 
 PACKAGE = ROOT / "engine" / "src" / "mlops_engine"
@@ -124,19 +126,6 @@ def test_no_module_uses_another_modules_private_names():
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_check_sees_a_private_name(tmp_path):
-    module = tmp_path / "m.py"
-    module.write_text(
-        "from mlops_engine.ci.champion import _pick, side_of\n"
-        "from mlops_engine import revisions\n"
-        "revisions._private()\n"
-    )
-    assert private_uses(module) == [
-        (1, "mlops_engine.ci.champion._pick"),
-        (3, "revisions._private"),
-    ]
-
-
 WRAPPERS = {"git": PACKAGE / "git.py", "gh": PACKAGE / "gh.py"}
 RUNNERS = {"run", "Popen", "call", "check_call", "check_output"}
 
@@ -174,17 +163,6 @@ def test_git_and_gh_run_through_their_one_wrapper_each():
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_check_sees_git_and_gh_run_directly(tmp_path):
-    module = tmp_path / "m.py"
-    module.write_text(
-        "import subprocess\n"
-        'subprocess.run(["git", "status"])\n'
-        'cmd = ("gh", "pr", "list")\n'
-        'subprocess.check_output("git log", shell=True)\n'
-    )
-    assert sorted(tool_calls(module)) == [(2, "git"), (3, "gh"), (4, "git")]
-
-
 def _safe_loads(path) -> list[tuple[int, str]]:
     """`x.safe_load(...)` and `YAML(..., pure=...)` calls in a module, by line."""
     found = []
@@ -204,10 +182,35 @@ def test_the_engine_parses_yaml_through_the_c_parsers():
     assert not wrong, "\n".join(wrong)
 
 
-def test_the_check_sees_a_safe_load(tmp_path):
-    module = tmp_path / "m.py"
-    module.write_text(
+# Each static check above, on a module written to break it: what it must see, by line.
+CHECKS_SEE = {
+    "private names": (
+        private_uses,
+        "from mlops_engine.ci.champion import _pick, side_of\n"
+        "from mlops_engine import revisions\n"
+        "revisions._private()\n",
+        [(1, "mlops_engine.ci.champion._pick"), (3, "revisions._private")],
+    ),
+    "git and gh run directly": (
+        tool_calls,
+        "import subprocess\n"
+        'subprocess.run(["git", "status"])\n'
+        'cmd = ("gh", "pr", "list")\n'
+        'subprocess.check_output("git log", shell=True)\n',
+        [(2, "git"), (3, "gh"), (4, "git")],
+    ),
+    "a pure-Python YAML parse": (
+        _safe_loads,
         "import yaml\nyaml.safe_load('a: 1')\n"
-        "from ruamel.yaml import YAML\nYAML(typ='safe', pure=True)\n"
-    )
-    assert [line for line, _ in _safe_loads(module)] == [2, 4]
+        "from ruamel.yaml import YAML\nYAML(typ='safe', pure=True)\n",
+        [(2, "safe_load"), (4, "YAML")],
+    ),
+}
+
+
+@pytest.mark.parametrize("check", CHECKS_SEE)
+def test_each_check_sees_what_it_forbids(check, tmp_path):
+    scan, source, expected = CHECKS_SEE[check]
+    module = tmp_path / "m.py"
+    module.write_text(source)
+    assert sorted(scan(module)) == expected
